@@ -1,0 +1,3 @@
+"""QuoteGuard control plane: market data, books, backends (fpga / rtl / cpu), quoting, FIX, audit, CLI.
+
+Never imports TensorFlow; `pynq` is imported only by control/driver/pynq_io.py."""
