@@ -1,0 +1,347 @@
+"""The appliance: feed -> book -> backend -> quoting -> FIX -> audit / metrics, one event at a time.
+
+One `Appliance` serves one instrument stream (feature state is per stream). Every stage runs the same
+way on replayed and live input; `on_line` takes one recorded line or live frame. Per event it times the
+stages (decode, book, features, inference, quoting, fix_encode), feeds the Prometheus histograms and an
+exact recent-percentile window, writes the audit log, and every `status_every` events rewrites the
+status file that `quoteguard status` reads.
+"""
+from __future__ import annotations
+
+import gzip
+import itertools
+import json
+import logging
+import os
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
+
+from control.backends.base import Backend, RecordRefused
+from control.book.stream import FeedProcessor
+from control.drift import DriftMonitor
+from control.fix.interface import InstrumentQuote, Pull, QuoteEvent, QuoteUpdate
+from control.fix.messages import encode_message, utc_timestamp
+from control.fix.quotes import QuoteWriter
+from control.marketdata.errors import DecodeError
+from control.metrics import LatencyWindow, Metrics
+from control.quoting.config import InstrumentConfig
+from control.quoting.engine import QuotingEngine
+from control.quoting.types import Action, QuoteDecision
+
+if TYPE_CHECKING:
+    from control.audit import AuditWriter
+
+log = logging.getLogger(__name__)
+
+perf_ns = time.perf_counter_ns
+
+
+@dataclass(frozen=True)
+class ApplianceConfig:
+    symbol: str
+    status_path: Path | None = None      # JSON status file, rewritten atomically
+    status_every: int = 2000             # events between status writes
+    drift_window: int = 10_000           # predictions per drift evaluation
+
+
+class QuoteSink(Protocol):
+    """Where quote events go: a live FIX session (QueueSink drained by the initiator), or the dry-run
+    printer."""
+
+    def send(self, event: QuoteEvent, now_ns: int) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class DryRunSink:
+    """Encodes every event exactly as the FIX session would (QuoteWriter + standard header) and hands
+    the bytes to `emit` (the CLI prints them) instead of sending them."""
+
+    def __init__(self, emit: Callable[[bytes], None] | None = None, writer: QuoteWriter | None = None,
+                 sender: str = "QUOTEGUARD", target: str = "DRYRUN") -> None:
+        self.emit, self.writer = emit, writer or QuoteWriter()
+        self.sender, self.target = sender.encode(), target.encode()
+        self.seq = 0
+
+    def send(self, event: QuoteEvent, now_ns: int) -> None:
+        for m in self.writer.messages(event, now_ns):
+            self.seq += 1
+            raw = encode_message(m, [(34, b"%d" % self.seq), (49, self.sender), (52, utc_timestamp(now_ns)),
+                                     (56, self.target)])
+            if self.emit is not None:
+                self.emit(raw)
+
+    def close(self) -> None:
+        pass
+
+
+class QueueSink:
+    """Holds events for an asynchronous consumer (the FIX initiator's event stream)."""
+
+    def __init__(self) -> None:
+        self.events: deque[QuoteEvent] = deque()
+
+    def send(self, event: QuoteEvent, now_ns: int) -> None:
+        self.events.append(event)
+
+    def close(self) -> None:
+        pass
+
+
+def to_fix_event(decision: QuoteDecision, inst: InstrumentConfig) -> QuoteEvent | None:
+    """The FIX layer's view of a quoting decision: QuoteUpdate for QUOTE, Pull for PULL."""
+    if decision.action is Action.QUOTE:
+        b, a = decision.bid, decision.ask
+        return QuoteUpdate((InstrumentQuote(
+            decision.symbol,
+            inst.price(b.px) if b else None, inst.price(a.px) if a else None,
+            inst.qty(b.lots) if b else None, inst.qty(a.lots) if a else None),),
+            reason=";".join(r.code.value for r in decision.reasons))
+    if decision.action is Action.PULL:
+        return Pull((decision.symbol,), reason=";".join(r.code.value for r in decision.reasons))
+    return None
+
+
+@dataclass
+class Counters:
+    lines: int = 0
+    decode_errors: int = 0
+    records: int = 0
+    refused_records: int = 0
+    predictions: int = 0
+    invalid_predictions: int = 0
+    quotes: int = 0
+    pulls: int = 0
+
+
+class Appliance:
+    def __init__(self, cfg: ApplianceConfig, feed: FeedProcessor, backend: Backend, engine: QuotingEngine,
+                 sink: QuoteSink, metrics: Metrics, *, audit: AuditWriter | None = None,
+                 drift: DriftMonitor | None = None,
+                 feature_names: tuple[str, ...] = (), output_names: tuple[str, ...] = ()) -> None:
+        self.cfg, self.feed, self.backend, self.engine, self.sink = cfg, feed, backend, engine, sink
+        self.metrics, self.audit, self.drift = metrics, audit, drift
+        self.inst = engine.cfg.instrument(cfg.symbol)
+        self.levels = feed.levels
+        self.latency = LatencyWindow()
+        self.counters = Counters()
+        self.started_ns = time.time_ns()
+        self.feature_names, self.output_names = feature_names, output_names
+        self._drift_logits: list[tuple[int, ...]] = []
+        self._drift_features: list[np.ndarray] = []
+        self._drift_probs: list[tuple[float, float, float]] = []
+        self._stage = metrics.stage_latency
+        self._h = {s: metrics.stage_latency.labels(s) for s in ("decode", "book", "features", "inference",
+                                                                "quoting", "fix_encode")}
+        self._events = metrics.events.labels(cfg.symbol)
+        metrics.set_active_backend(backend.name)
+        metrics.backend_healthy.labels(backend.name).set(1.0)
+
+    # -- the event path ----------------------------------------------------------------------------
+    def on_line(self, line: bytes | str, recv_ns: int | None = None) -> list[QuoteDecision]:
+        """One recorded `<ts> <json>` line (recv_ns None) or one live frame received at recv_ns."""
+        c = self.counters
+        c.lines += 1
+        t0 = perf_ns()
+        raw = line.encode() if isinstance(line, str) else line
+        try:
+            ev = self.feed.decoder.decode_line(raw) if recv_ns is None else self.feed.decoder.decode(raw, recv_ns)
+        except DecodeError as err:
+            c.decode_errors += 1
+            self.metrics.rejects.labels("decode").inc()
+            self.feed.stats.reject(err.located(self.feed.source, c.lines, raw))
+            return []
+        t1 = perf_ns()
+        records = self.feed.process(ev)
+        t2 = perf_ns()
+        self._h["decode"].observe((t1 - t0) / 1e9)
+        self.latency.add("decode", t1 - t0)
+        self._h["book"].observe((t2 - t1) / 1e9)
+        self.latency.add("book", t2 - t1)
+        if len(records) == 0:
+            return []
+        self.latency.add("event_decode", t1 - t0)
+        self.latency.add("event_book", t2 - t1)
+        return self.on_records(records, t_start=t0)
+
+    def on_records(self, records: np.ndarray, t_start: int | None = None) -> list[QuoteDecision]:
+        decisions = []
+        for i in range(len(records)):
+            d = self._one(records[i:i + 1], t_start)
+            if d is not None:
+                decisions.append(d)
+            t_start = None
+        if self.audit is not None:
+            self.audit.events(records, self.cfg.symbol)
+        return decisions
+
+    def _one(self, rec1: np.ndarray, t_start: int | None) -> QuoteDecision | None:
+        c = self.counters
+        t0 = perf_ns()
+        try:
+            batch = self.backend.submit(rec1)
+        except RecordRefused as e:
+            c.refused_records += 1
+            self.metrics.rejects.labels("record_range").inc()
+            log.warning("refused record seq %d: %s", int(rec1["seq"][0]), e)
+            return None
+        t1 = perf_ns()
+        pred, invalid = batch[0], bool(batch.invalid[0])
+        stamps = batch.stage_ns
+        if "features" in stamps:
+            self._h["features"].observe(stamps["features"] / 1e9)
+            self.latency.add("features", stamps["features"])
+            self._h["inference"].observe(stamps["inference"] / 1e9)
+            self.latency.add("inference", stamps["inference"])
+        else:
+            self._h["inference"].observe((t1 - t0) / 1e9)
+            self.latency.add("inference", t1 - t0)
+        rec = rec1[0]
+        decision = self.engine.on_book(self.cfg.symbol, rec, pred, now_ns=int(rec["recv_ns"]),
+                                       backend_healthy=True, prediction_invalid=invalid)
+        t2 = perf_ns()
+        self._h["quoting"].observe((t2 - t1) / 1e9)
+        self.latency.add("quoting", t2 - t1)
+        event = to_fix_event(decision, self.inst)
+        if event is not None:
+            self.sink.send(event, int(rec["recv_ns"]))
+            if decision.action is Action.QUOTE:
+                c.quotes += 1
+                self.metrics.quotes.inc()
+            else:
+                c.pulls += 1
+                self.metrics.pulls.inc()
+            if self.audit is not None:
+                self.audit.quotes([_quote_row(decision, pred.seq)])
+        t3 = perf_ns()
+        if event is not None:
+            self._h["fix_encode"].observe((t3 - t2) / 1e9)
+            self.latency.add("fix_encode", t3 - t2)
+        total = t3 - (t_start if t_start is not None else t0)
+        self.latency.add("total", total)
+        c.records += 1
+        c.predictions += 1
+        c.invalid_predictions += invalid
+        self._events.inc()
+        self.metrics.predictions.labels(pred.backend).inc()
+        if invalid:
+            self.metrics.invalid.inc()
+        if self.audit is not None:
+            self.audit.predictions([pred], self.cfg.symbol)
+        if self.drift is not None:
+            self._drift_logits.append(pred.logits)
+            self._drift_probs.append((pred.p_up, pred.p_down, pred.p_withdraw))
+            if batch.features is not None:
+                self._drift_features.append(batch.features[0])
+            if len(self._drift_logits) >= self.cfg.drift_window:
+                self._evaluate_drift()
+        if self.cfg.status_path is not None and c.records % self.cfg.status_every == 0:
+            self.write_status()
+        return decision
+
+    def _evaluate_drift(self) -> None:
+        logits = np.array(self._drift_logits)
+        self._drift_logits.clear()
+        values = {f"logit_{n}": logits[:, k] for k, n in enumerate(self.output_names)}
+        probs = np.array(self._drift_probs)
+        self._drift_probs.clear()
+        values |= {n: probs[:, k] for k, n in enumerate(("p_up", "p_down", "p_withdraw"))}
+        if self._drift_features:
+            feats = np.stack(self._drift_features)
+            self._drift_features.clear()
+            values |= {n: feats[:, k] for k, n in enumerate(self.feature_names)}
+        self.drift.observe(values)
+        self.drift.evaluate()
+        self.drift.reset_window()
+
+    # -- running and reporting ---------------------------------------------------------------------
+    def run(self, lines: Iterable[bytes], progress: Callable[[int], None] | None = None) -> Counters:
+        for n, line in enumerate(lines, 1):
+            self.on_line(line)
+            if progress is not None and n % 1000 == 0:
+                progress(1000)
+        self.flush()
+        return self.counters
+
+    def status(self) -> dict:
+        h = self.backend.health()
+        ident = self.backend.identity()
+        drift = {}
+        if self.drift is not None:
+            drift = {n: self.metrics.value("quoteguard_drift_psi", {"name": n})
+                     for n in self.drift.reference}
+        return {
+            "pid": os.getpid(), "symbol": self.cfg.symbol, "started_ns": self.started_ns,
+            "updated_ns": time.time_ns(), "backend": self.backend.name, "identity": ident.as_dict(),
+            "health": {"ok": h.ok, "detail": h.detail, "counters": h.counters},
+            "counters": dict(self.counters.__dict__),
+            "failovers": [e.__dict__ for e in getattr(self.backend, "events", [])],
+            "latency_us": self.latency.percentiles(),
+            "drift_psi": {k: v for k, v in drift.items() if v is not None},
+            "book": {"in_sync": bool(self.feed.stats.in_sync)},
+        }
+
+    def write_status(self) -> None:
+        path = self.cfg.status_path
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps(self.status(), indent=1, default=str))
+        os.replace(tmp, path)
+
+    def flush(self) -> None:
+        if self.audit is not None:
+            self.audit.flush()
+        if self.cfg.status_path is not None:
+            self.write_status()
+
+    def close(self) -> None:
+        self.flush()
+        if self.audit is not None:
+            self.audit.close()
+        self.sink.close()
+        self.backend.close()
+
+
+def _quote_row(d: QuoteDecision, seq: int) -> dict:
+    return {"seq": seq, "symbol": d.symbol, "ts_ns": d.ts_ns, "action": d.action.value,
+            "bid_px": d.bid.px if d.bid else None, "bid_lots": d.bid.lots if d.bid else None,
+            "ask_px": d.ask.px if d.ask else None, "ask_lots": d.ask.lots if d.ask else None,
+            "reasons": ";".join(r.code.value for r in d.reasons), "half_spread_bp": d.half_spread_bp}
+
+
+def iter_lines(paths: Iterable[Path]) -> Iterator[bytes]:
+    """Lines of recorded captures (gzip or plain), streamed: replay holds one line at a time, like live."""
+    for path in paths:
+        with Path(path).open("rb") as fh:
+            gz = fh.read(2) == b"\x1f\x8b"
+        with (gzip.open if gz else open)(path, "rb") as fh:
+            for line in fh:
+                line = line.rstrip(b"\r\n")
+                if line:
+                    yield line
+
+
+def head_lines(path: Path, n: int = 200) -> list[bytes]:
+    """The first `n` lines of a capture (to sniff its venue and instrument)."""
+    return list(itertools.islice(iter_lines([path]), n))
+
+
+async def quote_events(app: Appliance, lines: Iterable[bytes], sink: QueueSink,
+                       progress: Callable[[int], None] | None = None) -> AsyncIterator[QuoteEvent]:
+    """Run the appliance over `lines` and yield its quote events for the FIX initiator
+    (control.fix.initiator.QuoteStreamer), giving the session's event loop a turn after every line."""
+    import asyncio
+
+    for n, line in enumerate(lines, 1):
+        app.on_line(line)
+        while sink.events:
+            yield sink.events.popleft()
+        if progress is not None and n % 1000 == 0:
+            progress(1000)
+        await asyncio.sleep(0)
+    app.flush()

@@ -1,0 +1,294 @@
+"""`quoteguard model train|evaluate|export`: the quantized model from real data to artifacts.
+
+train     -> build/models/<name>/ (QAT model, float twin, training log)
+evaluate  -> build/models/<name>/report/ (report.txt, metrics.json, PNG plots); exit 1 if the
+             quantized model misses its targets (beat every baseline, <= 2 points below float)
+export    -> models/<name>/artifacts/ (model.json, weights.h5, weights_int.npz, metadata.json,
+             golden.npz), verified bit-exact against QKeras before it is written
+
+TensorFlow is imported inside the verbs only. Loading market data uses control's loaders here, since
+models/ never imports control/.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from models.config import ConfigError, ModelConfig, load_config
+
+log = logging.getLogger(__name__)
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+REPO = Path(__file__).resolve().parents[2]
+DEFAULT_DATA = REPO.parent / "shared" / "data"
+
+
+def build_dir(cfg: ModelConfig) -> Path:
+    return REPO / "build" / "models" / cfg.name
+
+
+def load_training_streams(cfg: ModelConfig, data_root: Path, echo=None) -> list:
+    """Every configured source, loaded with control's loaders and chained into streams, as
+    models.dataset.StreamData (features, labels, split)."""
+    from control.book.replay import load_records
+    from control.marketdata.lobster import load_lobster_stream
+    from models.dataset import prepare_stream, split_codes, stream_groups
+
+    streams = []
+    for group in stream_groups(cfg.training.sources):
+        paths = [data_root / s.path for s in group]
+        missing = [str(p) for p in paths if not p.is_file()]
+        if missing:
+            raise FileNotFoundError(f"data files not found: {', '.join(missing)} (--data-dir?)")
+        t0 = time.perf_counter()
+        if group[0].kind == "lobster":
+            recs, st = load_lobster_stream(paths, levels=cfg.levels)
+        else:
+            recs, st = load_records(paths, levels=cfg.levels)
+        counts = [f.records for f in st.per_file] if st.per_file else [len(recs)]
+        codes = split_codes(recs, group, counts)
+        name = " + ".join(Path(s.path).name for s in group)
+        sd = prepare_stream(name, recs, codes, cfg)
+        streams.append(sd)
+        if echo:
+            echo(f"loaded {name}: {len(recs)} records in {time.perf_counter() - t0:.1f} s")
+    return streams
+
+
+def _table(rows: list[tuple], header: tuple) -> str:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+
+    def fmt(r: tuple) -> str:
+        return "  ".join(str(v).ljust(w) if i == 0 else str(v).rjust(w) for i, (v, w) in enumerate(zip(r, widths, strict=True)))
+
+    return "\n".join([fmt(header), fmt(tuple("-" * w for w in widths)), *(fmt(r) for r in rows)])
+
+
+def sizes_table(sizes: dict[str, dict[str, int]]) -> str:
+    rows = [(name, d["records"], d["invalid"], d["train"], d["val"], d["test"]) for name, d in sizes.items()]
+    tot = tuple(sum(r[i] for r in rows) for i in range(1, 6))
+    rows.append(("total", *tot))
+    return _table(rows, ("stream", "records", "invalid", "train", "val", "test"))
+
+
+def metrics_table(metrics: dict[str, Any], split: str) -> str:
+    rows = []
+    for name, m in metrics[split]["models"].items():
+        d, w = m["direction"], m["withdraw"]
+        pc = d["per_class"]
+        rows.append((name, f"{d['macro_f1']:.3f}",
+                     *(f"{pc[c]['precision']:.2f}/{pc[c]['recall']:.2f}" for c in ("none", "up", "down")),
+                     f"{w['macro_f1']:.3f}",
+                     f"{w['per_class']['withdraw']['precision']:.2f}/{w['per_class']['withdraw']['recall']:.2f}"))
+    return _table(rows, ("model", "macro-F1", "none P/R", "up P/R", "down P/R", "wd macro-F1", "withdraw P/R"))
+
+
+def _config_option(f):
+    return click.option("--config", "config", default="qg_mlp", show_default=True,
+                        help="Model name (models/<name>/config.yaml) or a config file path.")(f)
+
+
+def _data_option(f):
+    return click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_DATA,
+                        show_default=True, help="Root of the recorded market data.")(f)
+
+
+def _work_option(f):
+    return click.option("--work-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+                        help="Where trained models and the report go (default build/models/<name>).")(f)
+
+
+def _json_option(f):
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")(f)
+
+
+def _load(config: str) -> ModelConfig:
+    try:
+        return load_config(config)
+    except ConfigError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(EXIT_USAGE)
+
+
+def _streams_or_exit(cfg: ModelConfig, data_dir: Path, quiet: bool) -> list:
+    try:
+        return load_training_streams(cfg, data_dir, echo=None if quiet else lambda m: click.echo(m, err=True))
+    except FileNotFoundError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(EXIT_USAGE)
+
+
+def _trained_or_exit(work: Path):
+    from models.export import load_trained
+
+    try:
+        return load_trained(work)
+    except FileNotFoundError as e:
+        click.echo(f"error: {e} (run `quoteguard model train` first)", err=True)
+        sys.exit(EXIT_USAGE)
+
+
+@click.group()
+def model() -> None:
+    """Train, evaluate and export the quantized quote-stability model."""
+
+
+@model.command()
+@_config_option
+@_data_option
+@_work_option
+@click.option("--epochs", type=click.IntRange(1, 1000), default=None, help="Override training.epochs.")
+@_json_option
+def train(*, config: str, data_dir: Path, work_dir: Path | None, epochs: int | None, as_json: bool) -> None:
+    """Train the quantized model (QAT + pruning) and its float twin on the time-ordered training
+    part of the real data; save both under build/models/<name>/.
+
+    \b
+    Examples:
+      quoteguard model train
+      quoteguard model train --epochs 2 --json
+      quoteguard model train --config models/qg_mlp/config.yaml --data-dir ../shared/data
+    """
+    from models.dataset import part, sizes
+
+    cfg = _load(config)
+    streams = _streams_or_exit(cfg, data_dir, as_json)
+    from models.export import save_trained  # TensorFlow: only once the data are known to load
+    from models.train import train as run_train
+
+    tr = part(streams, "train")
+    t0 = time.perf_counter()
+    res = run_train(cfg, tr, epochs=epochs, progress=None if as_json else lambda m: click.echo(m, err=True))
+    out = save_trained(work_dir or build_dir(cfg), res, sizes(streams), {s.name: s.labels.balance() for s in streams})
+    summary = {"model": cfg.name, "train_records": len(tr), "seconds": round(time.perf_counter() - t0, 1),
+               "sparsity": res.sparsity, "class_weights": res.class_weights, "out": str(out),
+               "sizes": sizes(streams), "label_balance": {s.name: s.labels.balance() for s in streams}}
+    if as_json:
+        click.echo(json.dumps(summary, indent=1))
+        return
+    click.echo(sizes_table(summary["sizes"]))
+    click.echo("")
+    click.echo(_table([(n, b.get("labelled", 0), *(f"{b.get(k, 0):.1%}" for k in ("none", "up", "down", "withdraw")))
+                       for n, b in summary["label_balance"].items()],
+                      ("stream", "labelled", "none", "up", "down", "withdraw")))
+    click.echo(f"\ntrained on {len(tr)} records in {summary['seconds']} s; kernel sparsity "
+               + ", ".join(f"{k} {v:.0%}" for k, v in res.sparsity.items()) + f"; saved to {out}")
+
+
+@model.command()
+@_config_option
+@_data_option
+@_work_option
+@_json_option
+def evaluate(*, config: str, data_dir: Path, work_dir: Path | None, as_json: bool) -> None:
+    """Score the trained quantized model, its float twin and the baselines on the later data
+    (validation and test parts); write report.txt, metrics.json and PNG plots.
+
+    Exit 1 when the quantized model does not beat every baseline's macro-F1 on the test part or
+    loses more than 2 points against its float twin.
+
+    \b
+    Examples:
+      quoteguard model evaluate
+      quoteguard model evaluate --json
+    """
+    from models.dataset import sizes
+    from models.evaluate import evaluate as run_eval
+    from models.export import write_report
+
+    cfg = _load(config)
+    work = work_dir or build_dir(cfg)
+    qmodel, fmodel, _ = _trained_or_exit(work)
+    streams = _streams_or_exit(cfg, data_dir, as_json)
+    rdir = work / "report"
+    metrics = run_eval(cfg, streams, qmodel, fmodel, rdir)
+    metrics["sizes"] = sizes(streams)
+    text = render_report(cfg, metrics)
+    write_report(rdir, metrics, text)
+    if as_json:
+        click.echo(json.dumps(metrics, indent=1))
+    else:
+        click.echo(text)
+        click.echo(f"report, metrics and plots in {rdir}")
+    sys.exit(EXIT_OK if metrics["passed"] else EXIT_FAIL)
+
+
+def render_report(cfg: ModelConfig, metrics: dict[str, Any]) -> str:
+    lines = [f"model {cfg.name}: evaluation on later data (time-ordered split)", "",
+             "dataset (usable = labelled, window inside its split part):", sizes_table(metrics["sizes"]), ""]
+    for split in ("val", "test"):
+        lines += [f"{split} ({metrics[split]['records']} records):", metrics_table(metrics, split), ""]
+        by = metrics[split].get("by_stream", {})
+        if by:
+            names = list(next(iter(by.values())).keys())[1:]
+            lines += [f"{split} macro-F1 by stream (direction / withdraw):", _table(
+                [(s, d["records"], *(f"{d[n]['direction_macro_f1']:.3f}/{d[n]['withdraw_macro_f1']:.3f}"
+                                     for n in names)) for s, d in by.items()],
+                ("stream", "records", *names)), ""]
+    lines.append("baselines: " + "; ".join(f"{k}: {v}" for k, v in metrics["baselines"].items()))
+    lines.append("")
+    for task, c in metrics["checks"].items():
+        lines.append(f"{task}: quantized {c['quantized_macro_f1']:.3f} vs best baseline "
+                     f"{c['best_baseline_macro_f1']:.3f} ({'beats' if c['beats_baselines'] else 'DOES NOT beat'}),"
+                     f" float {c['float_macro_f1']:.3f} ({'within' if c['within_2pt_of_float'] else 'MORE than'}"
+                     " 2 points)")
+    if "by_horizon_test" in metrics:
+        lines += ["", "precision/recall by label horizon (test):", _table(
+            [(r["horizon_events"], r["horizon_ms"], f"{r['up_precision']:.2f}/{r['up_recall']:.2f}",
+              f"{r['down_precision']:.2f}/{r['down_recall']:.2f}",
+              f"{r['withdraw_precision']:.2f}/{r['withdraw_recall']:.2f}") for r in metrics["by_horizon_test"]],
+            ("events", "ms", "up P/R", "down P/R", "withdraw P/R"))]
+    lines += ["", f"overall: {'PASS' if metrics['passed'] else 'FAIL'}",
+              "note: one trading day of LOBSTER AMZN and ~16 minutes of Binance perpetuals; small data."]
+    return "\n".join(lines)
+
+
+@model.command()
+@_config_option
+@_data_option
+@_work_option
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Artifacts directory (default models/<name>/artifacts).")
+@_json_option
+def export(*, config: str, data_dir: Path, work_dir: Path | None, out_dir: Path | None, as_json: bool) -> None:
+    """Export the trained model: QKeras model.json + weights.h5, integer weights, metadata (model
+    hash, formats, labels, dataset sizes, drift histograms, metrics) and golden vectors from real
+    records. Verifies the integer reference against QKeras predict on the golden vectors and on every
+    validation and test record before writing; exit 1 on any difference.
+
+    \b
+    Examples:
+      quoteguard model export
+      quoteguard model export --out build/artifacts --json
+    """
+    from models.export import ExportMismatch, export_artifacts
+
+    cfg = _load(config)
+    work = work_dir or build_dir(cfg)
+    qmodel, _, train_info = _trained_or_exit(work)
+    mpath = work / "report" / "metrics.json"
+    if not mpath.is_file():
+        click.echo(f"error: {mpath} missing (run `quoteguard model evaluate` first)", err=True)
+        sys.exit(EXIT_USAGE)
+    metrics = json.loads(mpath.read_text())
+    streams = _streams_or_exit(cfg, data_dir, as_json)
+    dest = out_dir or (cfg.path.parent / "artifacts")
+    try:
+        meta = export_artifacts(cfg, qmodel, streams, metrics, train_info, dest)
+    except ExportMismatch as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(EXIT_FAIL)
+    summary = {"out": str(dest), "model_hash": meta["model_hash"], "verified_records": meta["verified_records"],
+               "golden_records": meta["golden"]["records"],
+               "files": sorted(p.name for p in dest.iterdir())}
+    if as_json:
+        click.echo(json.dumps(summary, indent=1))
+    else:
+        click.echo(_table([(k, v if not isinstance(v, list) else ", ".join(v)) for k, v in summary.items()],
+                          ("item", "value")))

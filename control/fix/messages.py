@@ -1,0 +1,228 @@
+"""FIX messages on top of ``simplefix.FixMessage``: building, encoding and parsing one frame.
+
+``Message`` keeps simplefix's representation (``pairs`` of bytes tag and bytes value, so
+``get()``, ``str()`` and ``encode()`` work) and adds the integer tags in wire order, which the
+validator needs. Encoding writes the standard header in QuickFIX's order (8, 9, 35, then the other
+header fields by tag number: 34, 43, 49, 52, 56, 122, ...), SendingTime with milliseconds, and
+computes BodyLength and CheckSum in one pass; parsing honours length-prefixed data fields.
+"""
+from __future__ import annotations
+
+import calendar
+import re
+import time
+from collections.abc import Iterable
+from datetime import date, datetime
+from decimal import Decimal
+
+import simplefix
+
+from control.fix.dictionary import BEGIN_STRING, DATA_LENGTH_TAGS, HEADER_TAGS
+
+SOH = b"\x01"
+_BEGIN = b"8=" + BEGIN_STRING.encode() + SOH
+
+Value = str | bytes | int | float | bool | Decimal | datetime
+
+
+class GarbledMessage(ValueError):
+    """A frame whose fields cannot be read (tag not a number, no '=', MsgType not third)."""
+
+
+def fix_value(value: Value) -> bytes:
+    """Wire form of a Python value: Y/N, integers, prices without exponent, UTC ms timestamps."""
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, str):
+        return value.encode()
+    if isinstance(value, bool):
+        return b"Y" if value else b"N"
+    if isinstance(value, int):
+        return b"%d" % value
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError(f"cannot encode {value} as a FIX number")
+        text = f"{value:.10f}".rstrip("0")
+        return (text[:-1] if text.endswith(".") else text).encode()
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError(f"cannot encode {value} as a FIX number")
+        return format(value, "f").encode()
+    if isinstance(value, datetime):
+        return utc_timestamp(int(value.timestamp() * 1000) * 1_000_000)
+    raise TypeError(f"cannot encode {type(value).__name__} as a FIX value")
+
+
+_ts_cache: tuple[int, bytes] = (-1, b"")
+_TS = re.compile(rb"(\d{4})(\d{2})(\d{2})-(\d{2}):(\d{2}):(\d{2})(?:\.(\d{3}|\d{6}|\d{9}))?")
+
+
+def utc_timestamp(ns: int) -> bytes:
+    """UTCTimestamp with milliseconds, ``YYYYMMDD-HH:MM:SS.sss``, from epoch nanoseconds."""
+    global _ts_cache
+    sec, rem = divmod(ns, 1_000_000_000)
+    if _ts_cache[0] != sec:
+        _ts_cache = (sec, time.strftime("%Y%m%d-%H:%M:%S", time.gmtime(sec)).encode())
+    return b"%s.%03d" % (_ts_cache[1], rem // 1_000_000)
+
+
+def parse_utc_timestamp(value: bytes) -> int:
+    """Epoch nanoseconds of a UTCTimestamp (``YYYYMMDD-HH:MM:SS[.sss[sss[sss]]]``, leap second 60
+    allowed); ValueError if it is not one."""
+    m = _TS.fullmatch(value)
+    if m is None:
+        raise ValueError(f"not a UTCTimestamp: {value[:32]!r}")
+    y, mo, d, hh, mi, ss = (int(g) for g in m.groups()[:6])
+    date(y, mo, d)  # ValueError for 20250230 and the like
+    if hh > 23 or mi > 59 or ss > 60:
+        raise ValueError(f"time out of range in {value!r}")
+    frac = m.group(7) or b""
+    frac_ns = int((frac + b"000000000")[:9]) if frac else 0
+    return calendar.timegm((y, mo, d, hh, mi, ss, 0, 0, 0)) * 1_000_000_000 + frac_ns
+
+
+class Message(simplefix.FixMessage):
+    """A FIX 4.4 message. Build with ``Message("S").add(131, "r1").add(117, "q1")``."""
+
+    def __init__(self, msg_type: str | bytes | None = None) -> None:
+        super().__init__()
+        self.begin_string = BEGIN_STRING.encode()
+        self.tags: list[int] = []
+        if msg_type is not None:
+            self.message_type = fix_value(msg_type)
+
+    @property
+    def msg_type(self) -> str:
+        return self.message_type.decode("latin-1") if self.message_type else ""
+
+    def add(self, tag: int, value: Value | None) -> Message:
+        """Append one field (skipped when value is None) and return self for chaining."""
+        if value is not None:
+            self.pairs.append((b"%d" % tag, fix_value(value)))
+            self.tags.append(tag)
+        return self
+
+    def extend(self, fields: Iterable[tuple[int, Value | None]]) -> Message:
+        for tag, value in fields:
+            self.add(tag, value)
+        return self
+
+    def value(self, tag: int, default: bytes | None = None) -> bytes | None:
+        """The first value of ``tag`` (bytes), or ``default``."""
+        try:
+            return self.pairs[self.tags.index(tag)][1]
+        except ValueError:
+            return default
+
+    def text(self, tag: int, default: str | None = None) -> str | None:
+        v = self.value(tag)
+        return default if v is None else v.decode("latin-1")
+
+    def as_int(self, tag: int, default: int | None = None) -> int | None:
+        v = self.value(tag)
+        return default if v is None else int(v)
+
+    def fields(self) -> list[tuple[int, bytes]]:
+        """(tag, value) pairs in wire order."""
+        return [(t, p[1]) for t, p in zip(self.tags, self.pairs, strict=True)]
+
+    def body_fields(self) -> list[tuple[int, bytes]]:
+        """Fields other than the standard header and trailer, in order."""
+        return [(t, v) for t, v in self.fields() if t not in HEADER_TAGS and t not in (93, 89, 10)]
+
+
+def encode(msg_type: bytes, header: list[tuple[int, bytes]], body: Iterable[tuple[int, bytes]]) -> bytes:
+    """Wire bytes: 8, 9, 35, ``header`` (already in order), ``body``, CheckSum."""
+    parts = [b"35=", msg_type, SOH]
+    for tag, value in header:
+        parts.append(b"%d=%s\x01" % (tag, value))
+    for tag, value in body:
+        parts.append(b"%d=%s\x01" % (tag, value))
+    payload = b"".join(parts)
+    head = b"%s9=%d\x01" % (_BEGIN, len(payload))
+    checksum = (sum(head) + sum(payload)) & 0xFF
+    return b"%s%s10=%03d\x01" % (head, payload, checksum)
+
+
+def encode_message(msg: Message, header: list[tuple[int, bytes]]) -> bytes:
+    """Encode ``msg``'s body fields after the given ordered header fields."""
+    if not msg.message_type:
+        raise ValueError("message has no MsgType(35)")
+    return encode(msg.message_type, header, msg.body_fields())
+
+
+_DATA_MARKERS = tuple(b"\x01%d=" % t for t in DATA_LENGTH_TAGS)
+
+
+def parse(raw: bytes) -> Message:
+    """Parse one framed message (as produced by :class:`~control.fix.framing.Framer`).
+
+    Raises GarbledMessage when a field is not ``tag=value`` with a numeric tag, or when MsgType is
+    not the third field. Everything else (unknown tags, empty values, duplicates) is left for the
+    validator, which answers with the right SessionRejectReason.
+    """
+    if raw.endswith(SOH) and not any(m in raw for m in _DATA_MARKERS):
+        msg = _split_fields(raw)
+    else:
+        msg = _scan_fields(raw)
+    tags, pairs = msg.tags, msg.pairs
+    if len(tags) < 4 or tags[0] != 8 or tags[1] != 9 or tags[2] != 35:
+        raise GarbledMessage("BeginString(8), BodyLength(9), MsgType(35) are not the first three fields")
+    msg.begin_string = pairs[0][1]
+    msg.message_type = pairs[2][1]
+    return msg
+
+
+def _tag(tag_b: bytes) -> int:
+    if tag_b.isdigit() and len(tag_b) <= 9:
+        return int(tag_b)
+    if tag_b.startswith(b"-") and tag_b[1:].isdigit() and len(tag_b) <= 10:
+        return -int(tag_b[1:])  # negative tag: readable, rejected as invalid tag number (0)
+    raise GarbledMessage(f"tag {tag_b[:20]!r} is not a number")
+
+
+def _split_fields(raw: bytes) -> Message:
+    """Fast path: no length-prefixed data field, so SOH always ends a field."""
+    msg = Message()
+    pairs, tags = msg.pairs, msg.tags
+    for fld in raw[:-1].split(SOH):
+        tag_b, eq, value = fld.partition(b"=")
+        if not eq:
+            raise GarbledMessage(f"field {fld[:20]!r} without '='")
+        tags.append(_tag(tag_b))
+        pairs.append((tag_b, value))
+    return msg
+
+
+def _scan_fields(raw: bytes) -> Message:
+    """General path: honours Length fields before data fields whose values may contain SOH."""
+    msg = Message()
+    pairs = msg.pairs
+    tags = msg.tags
+    n = len(raw)
+    i = 0
+    data_len = -1
+    data_tag = -1
+    while i < n:
+        eq = raw.find(b"=", i)
+        if eq < 0:
+            raise GarbledMessage(f"field without '=' at byte {i}")
+        tag_b = raw[i:eq]
+        tag = _tag(tag_b)
+        if tag == data_tag and data_len >= 0:
+            end = eq + 1 + data_len
+            if end >= n or raw[end] != 1:
+                raise GarbledMessage(f"data field {tag} shorter than its length field")
+        else:
+            end = raw.find(SOH, eq + 1)
+            if end < 0:
+                raise GarbledMessage("last field not terminated by SOH")
+        value = raw[eq + 1:end]
+        pairs.append((tag_b, value))
+        tags.append(tag)
+        if tag in DATA_LENGTH_TAGS and value.isdigit():
+            data_tag, data_len = DATA_LENGTH_TAGS[tag], int(value)
+        else:
+            data_tag, data_len = -1, -1
+        i = end + 1
+    return msg

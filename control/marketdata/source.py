@@ -1,0 +1,83 @@
+"""Recorded inputs: reading capture files and working out which venue, market and instrument they
+hold (from their content first, their path second)."""
+from __future__ import annotations
+
+import gzip
+import logging
+from pathlib import Path
+
+import orjson
+
+from control.marketdata.errors import LoaderError
+from control.marketdata.instruments import DEFAULT_REGISTRY, Instrument, Registry
+
+log = logging.getLogger(__name__)
+
+FORMAT_BINANCE = "binance"
+FORMAT_LOBSTER = "lobster"
+_SNIFF_LINES = 200
+
+
+def read_lines(path: str | Path) -> list[bytes]:
+    """All lines of a (gzip-compressed or plain) capture, without line terminators or empty lines."""
+    path = Path(path)
+    try:
+        with path.open("rb") as fh:
+            magic = fh.read(2)
+        opener = gzip.open if magic == b"\x1f\x8b" else open
+        with opener(path, "rb") as fh:
+            data = fh.read()
+    except (OSError, EOFError) as exc:
+        raise LoaderError(f"{path}: cannot read: {exc}") from exc
+    lines = data.split(b"\n")
+    if lines and not lines[-1]:
+        lines.pop()
+    return [ln[:-1] if ln.endswith(b"\r") else ln for ln in lines]
+
+
+def detect_format(path: str | Path, venue: str | None = None) -> str:
+    if venue:
+        if venue not in (FORMAT_BINANCE, FORMAT_LOBSTER):
+            raise LoaderError(f"unknown venue {venue!r}; known: binance, lobster")
+        return venue
+    p = Path(path)
+    if p.suffix.lower() == ".zip" or "lobster" in p.name.lower():
+        return FORMAT_LOBSTER
+    return FORMAT_BINANCE
+
+
+def sniff_binance(lines: list[bytes], path: str | Path, registry: Registry = DEFAULT_REGISTRY,
+                  market: str | None = None) -> Instrument:
+    """The instrument of a Binance capture. USD-M futures depth carries `pu`, futures bookTicker an
+    `e` field, spot trades an `M` field; the symbol is the `s` field. The path ('usdm'/'spot' folder,
+    '<symbol>_<date>' name) is used only when the content does not say."""
+    symbol = None
+    for line in lines[:_SNIFF_LINES]:
+        _, _, payload = line.partition(b" ")
+        try:
+            msg = orjson.loads(payload)
+        except orjson.JSONDecodeError:
+            continue
+        data = msg.get("data") if isinstance(msg, dict) else None
+        if not isinstance(data, dict):
+            continue
+        if isinstance(data.get("s"), str):
+            symbol = symbol or data["s"].upper()
+        if market is None:
+            if data.get("e") == "depthUpdate":
+                market = "usdm" if "pu" in data else "spot"
+            elif data.get("e") == "trade":
+                market = "spot" if "M" in data else "usdm"
+            elif "B" in data and "A" in data:
+                market = "usdm" if data.get("e") == "bookTicker" else "spot"
+        if symbol and market:
+            break
+    p = Path(path)
+    if market is None:
+        parts = {x.lower() for x in p.parts}
+        market = "spot" if "spot" in parts else "usdm" if ("usdm" in parts or "futures" in parts) else None
+    if symbol is None:
+        symbol = p.name.split("_")[0].split(".")[0].upper() or None
+    if market is None or symbol is None:
+        raise LoaderError(f"{path}: cannot tell the Binance market/symbol from content or name")
+    return registry.get(FORMAT_BINANCE, market, symbol)

@@ -1,0 +1,109 @@
+"""Prometheus metrics of one appliance, in its own CollectorRegistry (never the global one), served on
+127.0.0.1 by default. Stage latencies are histograms in seconds, as Prometheus conventions ask."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, start_http_server
+
+log = logging.getLogger(__name__)
+
+STAGES = ("decode", "book", "features", "inference", "quoting", "fix_encode")
+# 1 µs .. ~1 s, roughly x2 per bucket: single-event stages live in the µs range, the rtl backend in ms.
+LATENCY_BUCKETS = tuple(1e-6 * 2 ** k for k in range(21))
+
+
+@dataclass(frozen=True)
+class MetricsConfig:
+    port: int | None = None          # None: not served (still collected)
+    addr: str = "127.0.0.1"
+
+
+class Metrics:
+    def __init__(self, namespace: str = "quoteguard") -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r, ns = self.registry, namespace
+        self.events = Counter("events", "Book records received", ["stream"], namespace=ns, registry=r)
+        self.predictions = Counter("predictions", "Predictions produced", ["backend"], namespace=ns, registry=r)
+        self.invalid = Counter("invalid_predictions", "Predictions flagged INVALID", namespace=ns, registry=r)
+        self.quotes = Counter("quotes", "Quotes sent (or printed in dry-run)", namespace=ns, registry=r)
+        self.pulls = Counter("quote_pulls", "Quote pulls (stale, invalid or unhealthy)", namespace=ns, registry=r)
+        self.rejects = Counter("rejects", "Rejects: FIX rejects and records refused", ["kind"], namespace=ns,
+                               registry=r)
+        self.fills = Counter("fills", "Fills received", namespace=ns, registry=r)
+        self.stage_latency = Histogram("stage_latency_seconds", "Per-stage latency per event", ["stage"],
+                                       buckets=LATENCY_BUCKETS, namespace=ns, registry=r)
+        self.backend_healthy = Gauge("backend_healthy", "1 when the active backend is healthy", ["backend"],
+                                     namespace=ns, registry=r)
+        self.backend_active = Gauge("backend_active", "1 for the backend now serving predictions", ["backend"],
+                                    namespace=ns, registry=r)
+        self.failovers = Counter("failovers", "Backend switches", ["from_backend", "to_backend", "reason"],
+                                 namespace=ns, registry=r)
+        self.failover_seconds = Gauge("failover_switch_seconds", "Duration of the last backend switch",
+                                      namespace=ns, registry=r)
+        self.drift_psi = Gauge("drift_psi", "Population stability index against training", ["name"],
+                               namespace=ns, registry=r)
+        self.drift_alerts = Counter("drift_alerts", "PSI above threshold", ["name"], namespace=ns, registry=r)
+
+    def observe_stage(self, stage: str, seconds: float) -> None:
+        self.stage_latency.labels(stage).observe(seconds)
+
+    def set_active_backend(self, name: str, all_names: tuple[str, ...] = ("fpga", "rtl", "cpu")) -> None:
+        for n in all_names:
+            self.backend_active.labels(n).set(1.0 if n == name else 0.0)
+
+    def record_failover(self, from_backend: str, to_backend: str, reason: str, seconds: float) -> None:
+        self.failovers.labels(from_backend, to_backend, reason).inc()
+        self.failover_seconds.set(seconds)
+        self.backend_healthy.labels(from_backend).set(0.0)
+        self.backend_healthy.labels(to_backend).set(1.0)
+        self.set_active_backend(to_backend)
+
+    def exposition(self) -> bytes:
+        """The text exposition format, as the HTTP endpoint serves it."""
+        return generate_latest(self.registry)
+
+    def value(self, name: str, labels: dict[str, str] | None = None) -> float | None:
+        """One sample value by its exposed name (e.g. 'quoteguard_failovers_total')."""
+        return self.registry.get_sample_value(name, labels or {})
+
+    def serve(self, cfg: MetricsConfig):
+        """Start the HTTP endpoint; returns (server, thread) so the caller can shut it down."""
+        if cfg.port is None:
+            raise ValueError("MetricsConfig.port is None: nothing to serve")
+        server, thread = start_http_server(cfg.port, addr=cfg.addr, registry=self.registry)
+        log.info("metrics on http://%s:%d/metrics", cfg.addr, server.server_port)
+        return server, thread
+
+
+class LatencyWindow:
+    """Exact per-stage latency percentiles over the last `size` samples (ns), for status and benches.
+    Prometheus histograms carry the long-run distribution; this keeps the recent exact tail.
+    `decode`/`book` are per input line; `event_decode`/`event_book` only for lines that produced a
+    book record (an event), so they add up with the per-event stages to `total`."""
+
+    def __init__(self, stages: tuple[str, ...] = (*STAGES, "event_decode", "event_book", "total"),
+                 size: int = 1 << 16) -> None:
+        import numpy as np
+
+        self._np = np
+        self.stages, self.size = stages, size
+        self.data = {s: np.zeros(size, dtype=np.int64) for s in stages}
+        self.count = {s: 0 for s in stages}
+
+    def add(self, stage: str, ns: int) -> None:
+        n = self.count[stage]
+        self.data[stage][n % self.size] = ns
+        self.count[stage] = n + 1
+
+    def percentiles(self, qs: tuple[float, ...] = (50, 99, 99.9)) -> dict[str, dict[str, float]]:
+        """µs per stage: {"decode": {"p50": .., "p99": .., "p99.9": .., "n": ..}, ...}"""
+        out = {}
+        for s in self.stages:
+            n = min(self.count[s], self.size)
+            if n == 0:
+                continue
+            v = self._np.percentile(self.data[s][:n], qs) / 1e3
+            out[s] = {f"p{q:g}": round(float(x), 3) for q, x in zip(qs, v, strict=True)} | {"n": self.count[s]}
+        return out

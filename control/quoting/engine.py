@@ -1,0 +1,195 @@
+"""QuotingEngine: per-instrument state (volatility, position, live quote, quote rate) around the
+pure policy and the risk limits. One call per book update returns one QuoteDecision.
+
+The engine never sends anything itself: the caller (the appliance's FIX initiator, or the backtest)
+acts on the decision and reports fills back through `on_fill`.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from control.prediction import Prediction
+from control.quoting.config import InstrumentConfig, QuotingConfig
+from control.quoting.policy import target_quote
+from control.quoting.risk import QuoteRateLimiter, max_lots_within_limits, pull_reasons
+from control.quoting.types import Action, QuoteDecision, Reason, ReasonCode, Side, SideQuote
+from control.quoting.volatility import VolEstimator
+from models.record import FLAG_RESET
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class InstrumentState:
+    inst: InstrumentConfig
+    vol: VolEstimator
+    rate: QuoteRateLimiter
+    position_lots: int = 0
+    bid: SideQuote | None = None     # the quote we last asked to be live
+    ask: SideQuote | None = None
+    last_mid2: int = 0               # last valid mid, half-ticks (0: none yet)
+    last_flags: int = 0              # flags of the last record (IN_SYNC etc.)
+    book_valid: bool = False         # last record had a valid touch
+    prediction: Prediction | None = None   # last prediction seen, with its INVALID flag
+    prediction_invalid: bool = False
+    backend_healthy: bool = False
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+class QuotingEngine:
+    """Turns (book record, prediction, health) into quote decisions for configured instruments."""
+
+    def __init__(self, cfg: QuotingConfig) -> None:
+        self.cfg = cfg
+        sp = cfg.policy.spread
+        self._state = {
+            sym: InstrumentState(inst, VolEstimator(sp.vol_half_life_s, sp.vol_horizon_s),
+                                 QuoteRateLimiter(inst.limits.max_quotes_per_s))
+            for sym, inst in cfg.instruments.items()
+        }
+
+    # -- queries ------------------------------------------------------------------------------------
+    def state(self, symbol: str) -> InstrumentState:
+        try:
+            return self._state[symbol]
+        except KeyError:
+            self.cfg.instrument(symbol)   # raises QuotingConfigError naming the known symbols
+            raise
+
+    def position(self, symbol: str) -> int:
+        return self.state(symbol).position_lots
+
+    def mid2(self, symbol: str) -> int:
+        """Last valid mid in half-ticks (0 when no valid book has been seen)."""
+        return self.state(symbol).last_mid2
+
+    # -- events -------------------------------------------------------------------------------------
+    def on_book(self, symbol: str, record: np.void, prediction: Prediction | None, *, now_ns: int,
+                backend_healthy: bool = True, prediction_invalid: bool = False) -> QuoteDecision:
+        """Decide the quote for `symbol` after book `record` (models.record dtype, one row).
+
+        `prediction` is the latest prediction for this instrument (normally from this record),
+        `prediction_invalid` its INVALID flag, `now_ns` the decision time on the prediction's clock.
+        """
+        st = self.state(symbol)
+        bid0 = int(record["bid_px"][0])
+        ask0 = int(record["ask_px"][0])
+        flags = int(record["flags"])
+        if flags & FLAG_RESET:
+            st.vol.reset()
+        book_ok = 0 < bid0 < ask0
+        st.last_flags, st.book_valid = flags, book_ok
+        st.prediction, st.prediction_invalid, st.backend_healthy = prediction, prediction_invalid, backend_healthy
+        sigma = 0.0
+        if book_ok:
+            st.last_mid2 = bid0 + ask0
+            sigma = st.vol.update(int(record["ts_ns"]), st.last_mid2)
+
+        pulls = pull_reasons(bid_px=bid0, ask_px=ask0, flags=flags, prediction=prediction,
+                             prediction_invalid=prediction_invalid, backend_healthy=backend_healthy,
+                             now_ns=now_ns)
+        if pulls:
+            return self._pull(st, symbol, now_ns, tuple(pulls))
+        assert prediction is not None   # pull_reasons pulls on a missing prediction
+
+        tq = target_quote(best_bid=bid0, best_ask=ask0, sigma_bp=sigma, p_up=prediction.p_up,
+                          p_down=prediction.p_down, p_withdraw=prediction.p_withdraw,
+                          position_lots=st.position_lots, inst=st.inst, policy=self.cfg.policy)
+        reasons = list(tq.reasons)
+        bid = self._limit_side(st, Side.BID, tq.bid_px, tq.bid_lots, reasons)
+        ask = self._limit_side(st, Side.ASK, tq.ask_px, tq.ask_lots, reasons)
+        if bid is None and ask is None:
+            return self._pull(st, symbol, now_ns, tuple(reasons), tq.half_spread_bp)
+
+        mid = 0.5 * st.last_mid2
+        if (self._stands(st, Side.BID, bid, mid * tq.widen_bid_bp * 1e-4)
+                and self._stands(st, Side.ASK, ask, mid * tq.widen_ask_bp * 1e-4)):
+            return QuoteDecision(symbol, now_ns, Action.UNCHANGED, st.bid, st.ask, tuple(reasons),
+                                 tq.half_spread_bp)
+        if not st.rate.allow(now_ns):
+            # Holding a quote the policy no longer wants is a risk; a cancel is always allowed.
+            reasons.append(Reason(ReasonCode.RATE_LIMITED, None,
+                                  f"{st.inst.limits.max_quotes_per_s} updates in the last second"))
+            return self._pull(st, symbol, now_ns, tuple(reasons), tq.half_spread_bp)
+        st.rate.record(now_ns)
+        st.bid, st.ask = bid, ask
+        _count(st, Action.QUOTE)
+        return QuoteDecision(symbol, now_ns, Action.QUOTE, bid, ask, tuple(reasons), tq.half_spread_bp)
+
+    def on_fill(self, symbol: str, side: Side, lots: int) -> None:
+        """A quote of ours traded `lots` on `side`: update the position and the live remainder."""
+        if lots <= 0:
+            raise ValueError(f"{symbol}: fill of {lots} lots")
+        st = self.state(symbol)
+        st.position_lots += int(side) * lots
+        live = st.bid if side is Side.BID else st.ask
+        if live is not None:
+            rest = SideQuote(live.px, live.lots - lots) if live.lots > lots else None
+            if side is Side.BID:
+                st.bid = rest
+            else:
+                st.ask = rest
+        log.debug("%s fill %s %d lots -> position %d", symbol, side.name, lots, st.position_lots)
+
+    def set_position(self, symbol: str, lots: int) -> None:
+        """Start-of-day or reconciled position (from the venue's account state)."""
+        self.state(symbol).position_lots = int(lots)
+
+    # -- internals ----------------------------------------------------------------------------------
+    def _limit_side(self, st: InstrumentState, side: Side, px: int, lots: int,
+                    reasons: list[Reason]) -> SideQuote | None:
+        if px <= 0:
+            reasons.append(Reason(ReasonCode.PRICE_NOT_POSITIVE, side, f"{px}"))
+            return None
+        room, code = max_lots_within_limits(st.inst, side, px, st.position_lots)
+        step = st.inst.size_step_lots
+        if lots > room:
+            lots = room // step * step
+            reasons.append(Reason(code, side, f"size cut to {lots} lots at position {st.position_lots}"))
+        if lots < st.inst.min_size_lots:
+            reasons.append(Reason(ReasonCode.SIZE_BELOW_MIN, side, f"{lots} < {st.inst.min_size_lots} lots"))
+            return None
+        return SideQuote(px, lots)
+
+    def _stands(self, st: InstrumentState, side: Side, want: SideQuote | None, widen_ticks: float) -> bool:
+        """Can the live side stay instead of `want`?
+
+        - price: at most requote_tolerance_bp more aggressive than the target, and at most that plus
+          requote_widen_fraction x the target's model widening less aggressive;
+        - size: within requote_size_tolerance x base size of the target, and a full fill must stay
+          inside the position and notional limits at the current position;
+        - a side we want gone must go.
+        Why a band, and a lopsided one: the model's probabilities move a little on every record and
+        the widening curve is steep (15 bp over 0.4 of probability), so chasing each move burns the
+        quote-rate limit, and a rate-limited update is a pull. Protection needs the quote to widen at
+        once (the aggressive side of the band stays tight); narrowing again can wait."""
+        live = st.bid if side is Side.BID else st.ask
+        if want is None or live is None:
+            return want is None and live is None
+        pol = self.cfg.policy
+        tol = 0.5 * st.last_mid2 * pol.requote_tolerance_bp * 1e-4
+        gap = (want.px - live.px) * int(side)   # > 0: the live side is less aggressive than the target
+        if not -tol <= gap <= tol + pol.requote_widen_fraction * widen_ticks:
+            return False
+        if abs(live.lots - want.lots) > pol.requote_size_tolerance * st.inst.base_size_lots:
+            return False
+        room, _ = max_lots_within_limits(st.inst, side, live.px, st.position_lots)
+        return live.lots <= room
+
+    def _pull(self, st: InstrumentState, symbol: str, now_ns: int, reasons: tuple[Reason, ...],
+              half: float = 0.0) -> QuoteDecision:
+        if st.bid is None and st.ask is None:
+            action = Action.UNCHANGED   # nothing live: nothing to cancel
+        else:
+            action = Action.PULL
+            log.info("%s pull: %s", symbol, "; ".join(str(r) for r in reasons))
+        st.bid = st.ask = None
+        _count(st, action)
+        return QuoteDecision(symbol, now_ns, action, None, None, reasons, half)
+
+
+def _count(st: InstrumentState, action: Action) -> None:
+    st.counts[action.value] = st.counts.get(action.value, 0) + 1

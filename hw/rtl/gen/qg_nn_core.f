@@ -1,0 +1,13 @@
+nn/qg_nn_mux.v
+nn/qg_nn_shift_adder.v
+nn/qg_nn_stage0.v
+nn/qg_nn_stage1.v
+nn/qg_nn_stage2.v
+nn/qg_nn_stage3.v
+nn/qg_nn_stage4.v
+nn/qg_nn_stage5.v
+nn/qg_nn_stage6.v
+nn/qg_nn_stage7.v
+nn/qg_nn_stage8.v
+nn/qg_nn_stage9.v
+nn/qg_nn_core.v

@@ -1,0 +1,288 @@
+`resetall
+`timescale 1ns / 1ps
+`default_nettype none
+
+`include "regmap.vh"
+`include "feature_params.vh"
+`include "nn_params.vh"
+
+/*
+ * QuoteGuard core (portable; the board wrappers in hw/top/ instantiate it).
+ *
+ *   s_axis book records -> feature_pipeline -> qg_nn_core -> prediction records -> qg_pred_fifo -> m_axis
+ *   s_axil -> qg_core_regs (generated from firmware/regmap.yaml)
+ *
+ * The datapath is free-running (one record per clock, no internal stall). Backpressure: a credit
+ * counter admits a record only when the output FIFO is sure to have room for it and for every record
+ * already in flight, so no record is ever dropped; s_axis_tready drops instead. Records with invalid
+ * content (FEATURES.md) flow through like any other, flagged INVALID, counted, and raise
+ * ERROR_FLAGS.INVALID_RECORD: they never wedge the pipeline.
+ *
+ * Latency, s_axis beat to m_axis beat with m_axis_tready high: LATENCY cycles (also in the NN_INFO
+ * register). Throughput: one record per clock.
+ */
+module qg_core_top #
+(
+    parameter [31:0] GIT_HASH = 32'h0,      // build's git commit (first 8 hex digits), set by the build
+    parameter FIFO_ADDR_WIDTH = 5           // output FIFO memory 2**FIFO_ADDR_WIDTH (+1 output register)
+)
+(
+    input  wire                               clk,
+    input  wire                               rst,
+
+    /* Book records in (firmware/regmap.yaml book_record), one per beat */
+    input  wire [`QG_BOOK_RECORD_WIDTH-1:0]   s_axis_tdata,
+    input  wire [`QG_BOOK_RECORD_BYTES-1:0]   s_axis_tkeep,
+    input  wire                               s_axis_tvalid,
+    output wire                               s_axis_tready,
+    input  wire                               s_axis_tlast,
+
+    /* Predictions out (firmware/regmap.yaml prediction), one per beat */
+    output wire [`QG_PREDICTION_WIDTH-1:0]    m_axis_tdata,
+    output wire [`QG_PREDICTION_BYTES-1:0]    m_axis_tkeep,
+    output wire                               m_axis_tvalid,
+    input  wire                               m_axis_tready,
+    output wire                               m_axis_tlast,
+
+    /* Registers (AXI-Lite) */
+    input  wire [`QG_REGMAP_ADDR_WIDTH-1:0]   s_axil_awaddr,
+    input  wire [2:0]                         s_axil_awprot,
+    input  wire                               s_axil_awvalid,
+    output wire                               s_axil_awready,
+    input  wire [31:0]                        s_axil_wdata,
+    input  wire [3:0]                         s_axil_wstrb,
+    input  wire                               s_axil_wvalid,
+    output wire                               s_axil_wready,
+    output wire [1:0]                         s_axil_bresp,
+    output wire                               s_axil_bvalid,
+    input  wire                               s_axil_bready,
+    input  wire [`QG_REGMAP_ADDR_WIDTH-1:0]   s_axil_araddr,
+    input  wire [2:0]                         s_axil_arprot,
+    input  wire                               s_axil_arvalid,
+    output wire                               s_axil_arready,
+    output wire [31:0]                        s_axil_rdata,
+    output wire [1:0]                         s_axil_rresp,
+    output wire                               s_axil_rvalid,
+    input  wire                               s_axil_rready
+);
+
+localparam F = `QG_FEAT_COUNT;
+localparam N_OUT = `QG_NN_N_OUTPUTS;
+localparam FEAT_LATENCY = 8;                            // feature_pipeline
+localparam NN_LATENCY = `QG_NN_LATENCY;                 // qg_nn_core
+localparam LATENCY = FEAT_LATENCY + NN_LATENCY + 1;     // + output FIFO register
+localparam CREDITS = (1 << FIFO_ADDR_WIDTH) + 1;
+localparam CREDIT_WIDTH = FIFO_ADDR_WIDTH + 2;
+localparam USER_WIDTH = 64 + 32 + 2;                    // {t_in, seq, seq_gap, not_in_sync}
+
+initial begin
+    if (`QG_NN_N_INPUTS != F || N_OUT * `QG_PREDICTION_LOGITS_WIDTH != 64 || N_OUT != `QG_PREDICTION_LOGITS_COUNT) begin
+        $error("Error: NN core shape does not match the feature count or the prediction record (instance %m)");
+        $finish;
+    end
+    if (LATENCY > 255) begin
+        $error("Error: LATENCY does not fit NN_INFO (instance %m)");
+        $finish;
+    end
+end
+
+/* ---------------------------------------------------------------- registers */
+wire        ctrl_enable;
+wire        ctrl_soft_reset;
+wire        ctrl_clear_counters;
+wire        err_invalid, err_seq_gap, err_overflow;
+reg         err_invalid_set_reg = 1'b0, err_seq_gap_set_reg = 1'b0;
+wire        fifo_overflow;
+wire [FIFO_ADDR_WIDTH+1:0] fifo_level;
+reg  [63:0] cycle_reg = 64'd0;
+reg  [31:0] records_in_reg = 0, predictions_out_reg = 0, backpressure_reg = 0, invalid_reg = 0, seq_gaps_reg = 0;
+reg  [CREDIT_WIDTH-1:0] credit_reg = CREDITS[CREDIT_WIDTH-1:0];
+reg         dp_rst_reg = 1'b1;
+
+qg_core_regs #(
+    .GIT_HASH(GIT_HASH),
+    .MODEL_HASH(`QG_NN_MODEL_HASH),
+    .N_FEATURES(F[7:0]),
+    .N_OUTPUTS(N_OUT[7:0]),
+    .OUT_FRAC(8'd`QG_NN_OUT_FRAC),
+    .LATENCY(LATENCY[7:0])
+)
+regs_inst (
+    .clk(clk),
+    .rst(rst),
+    .s_axil_awaddr(s_axil_awaddr),
+    .s_axil_awprot(s_axil_awprot),
+    .s_axil_awvalid(s_axil_awvalid),
+    .s_axil_awready(s_axil_awready),
+    .s_axil_wdata(s_axil_wdata),
+    .s_axil_wstrb(s_axil_wstrb),
+    .s_axil_wvalid(s_axil_wvalid),
+    .s_axil_wready(s_axil_wready),
+    .s_axil_bresp(s_axil_bresp),
+    .s_axil_bvalid(s_axil_bvalid),
+    .s_axil_bready(s_axil_bready),
+    .s_axil_araddr(s_axil_araddr),
+    .s_axil_arprot(s_axil_arprot),
+    .s_axil_arvalid(s_axil_arvalid),
+    .s_axil_arready(s_axil_arready),
+    .s_axil_rdata(s_axil_rdata),
+    .s_axil_rresp(s_axil_rresp),
+    .s_axil_rvalid(s_axil_rvalid),
+    .s_axil_rready(s_axil_rready),
+    .ctrl_control_enable(ctrl_enable),
+    .ctrl_control_soft_reset(ctrl_soft_reset),
+    .ctrl_control_clear_counters(ctrl_clear_counters),
+    .ctrl_status_enabled(ctrl_enable),
+    .ctrl_status_idle(credit_reg == CREDITS[CREDIT_WIDTH-1:0]),
+    .ctrl_status_fifo_level({{(8-FIFO_ADDR_WIDTH-2){1'b0}}, fifo_level}),
+    .ctrl_error_flags_invalid_record_set(err_invalid_set_reg),
+    .ctrl_error_flags_invalid_record(err_invalid),
+    .ctrl_error_flags_seq_gap_set(err_seq_gap_set_reg),
+    .ctrl_error_flags_seq_gap(err_seq_gap),
+    .ctrl_error_flags_overflow_set(fifo_overflow),
+    .ctrl_error_flags_overflow(err_overflow),
+    .stats_records_in(records_in_reg),
+    .stats_predictions_out(predictions_out_reg),
+    .stats_backpressure_cycles(backpressure_reg),
+    .stats_invalid_records(invalid_reg),
+    .stats_seq_gaps(seq_gaps_reg),
+    .stats_cycles_lo(cycle_reg[31:0]),
+    .stats_cycles_hi(cycle_reg[63:32])
+);
+
+/* ---------------------------------------------------------------- input, credits, sequence check */
+wire        in_accept = s_axis_tvalid && s_axis_tready;
+wire        out_accept = m_axis_tvalid && m_axis_tready;
+wire [31:0] in_seq = s_axis_tdata[`QG_BOOK_RECORD_SEQ_LSB +: 32];
+wire [1:0]  in_flags = s_axis_tdata[`QG_BOOK_RECORD_FLAGS_LSB +: 2];   // IN_SYNC, RESET
+reg  [31:0] last_seq_reg = 0;
+reg         seq_known_reg = 1'b0;
+wire        in_seq_gap = seq_known_reg && !in_flags[`QG_BOOK_RECORD_FLAG_RESET] && (in_seq != last_seq_reg + 32'd1);
+
+assign s_axis_tready = ctrl_enable && !dp_rst_reg && (credit_reg != 0);
+
+always @(posedge clk) begin
+    dp_rst_reg <= rst || ctrl_soft_reset;
+    cycle_reg <= rst ? 64'd0 : cycle_reg + 64'd1;
+    if (dp_rst_reg) begin
+        credit_reg <= CREDITS[CREDIT_WIDTH-1:0];
+        seq_known_reg <= 1'b0;
+    end else begin
+        credit_reg <= credit_reg - {{(CREDIT_WIDTH-1){1'b0}}, in_accept} + {{(CREDIT_WIDTH-1){1'b0}}, out_accept};
+        if (in_accept) begin
+            last_seq_reg <= in_seq;
+            seq_known_reg <= 1'b1;
+        end
+    end
+end
+
+/* ---------------------------------------------------------------- datapath */
+wire [8*F-1:0]        feat_tdata;
+wire                  feat_tvalid;
+wire [USER_WIDTH+1:0] feat_tuser;
+wire                  feat_tready_unused;
+
+feature_pipeline #(
+    .USER_WIDTH(USER_WIDTH)
+)
+feature_pipeline_inst (
+    .clk(clk),
+    .rst(dp_rst_reg),
+    .s_axis_tdata(s_axis_tdata),
+    .s_axis_tvalid(in_accept),
+    .s_axis_tready(feat_tready_unused),
+    .s_axis_tuser({cycle_reg, in_seq, in_seq_gap, !in_flags[`QG_BOOK_RECORD_FLAG_IN_SYNC]}),
+    .m_axis_tdata(feat_tdata),
+    .m_axis_tvalid(feat_tvalid),
+    .m_axis_tuser(feat_tuser)
+);
+
+wire [16*N_OUT-1:0]   logits;
+wire [USER_WIDTH+1:0] nn_user;
+reg  [NN_LATENCY-1:0] nn_valid_reg = 0;
+
+qg_nn_core nn_inst (
+    .clk(clk),
+    .model_inp(feat_tdata),
+    .logits(logits)
+);
+
+qg_delay #(.WIDTH(USER_WIDTH + 2), .DEPTH(NN_LATENCY)) nn_user_delay_inst (.clk(clk), .in(feat_tuser), .out(nn_user));
+
+always @(posedge clk) begin
+    if (dp_rst_reg) begin
+        nn_valid_reg <= 0;
+    end else begin
+        nn_valid_reg <= {nn_valid_reg[NN_LATENCY-2:0], feat_tvalid};
+    end
+end
+
+wire        pred_valid = nn_valid_reg[NN_LATENCY-1];
+wire [63:0] pred_t_in = nn_user[USER_WIDTH+1 -: 64];
+wire [31:0] pred_seq = nn_user[USER_WIDTH+1-64 -: 32];
+wire        pred_seq_gap = nn_user[3];
+wire        pred_not_in_sync = nn_user[2];
+wire        pred_reset = nn_user[1];
+wire        pred_invalid = nn_user[0];
+
+reg  [31:0] pred_flags;
+reg  [`QG_PREDICTION_WIDTH-1:0] pred_record;
+
+always @* begin
+    pred_flags = 32'd0;
+    pred_flags[`QG_PREDICTION_FLAG_INVALID] = pred_invalid;
+    pred_flags[`QG_PREDICTION_FLAG_RESET] = pred_reset;
+    pred_flags[`QG_PREDICTION_FLAG_NOT_IN_SYNC] = pred_not_in_sync;
+    pred_flags[`QG_PREDICTION_FLAG_SEQ_GAP] = pred_seq_gap;
+    pred_record = {`QG_PREDICTION_WIDTH{1'b0}};
+    pred_record[`QG_PREDICTION_SEQ_LSB +: 32] = pred_seq;
+    pred_record[`QG_PREDICTION_LOGITS_LSB +: 64] = logits;
+    pred_record[`QG_PREDICTION_FLAGS_LSB +: 32] = pred_flags;
+    pred_record[`QG_PREDICTION_T_IN_LSB +: 64] = pred_t_in;
+    pred_record[`QG_PREDICTION_T_OUT_LSB +: 64] = cycle_reg;
+end
+
+qg_pred_fifo #(
+    .DATA_WIDTH(`QG_PREDICTION_WIDTH),
+    .ADDR_WIDTH(FIFO_ADDR_WIDTH)
+)
+fifo_inst (
+    .clk(clk),
+    .rst(dp_rst_reg),
+    .s_axis_tdata(pred_record),
+    .s_axis_tvalid(pred_valid),
+    .m_axis_tdata(m_axis_tdata),
+    .m_axis_tvalid(m_axis_tvalid),
+    .m_axis_tready(m_axis_tready),
+    .status_level(fifo_level),
+    .status_overflow(fifo_overflow)
+);
+
+assign m_axis_tkeep = {`QG_PREDICTION_BYTES{1'b1}};
+assign m_axis_tlast = 1'b1;
+
+/* ---------------------------------------------------------------- counters and error flags */
+always @(posedge clk) begin
+    err_invalid_set_reg <= pred_valid && pred_invalid;
+    err_seq_gap_set_reg <= in_accept && in_seq_gap;
+    if (rst || ctrl_clear_counters) begin
+        records_in_reg <= 0;
+        predictions_out_reg <= 0;
+        backpressure_reg <= 0;
+        invalid_reg <= 0;
+        seq_gaps_reg <= 0;
+    end else begin
+        records_in_reg <= records_in_reg + {31'd0, in_accept};
+        predictions_out_reg <= predictions_out_reg + {31'd0, out_accept};
+        backpressure_reg <= backpressure_reg + {31'd0, m_axis_tvalid && !m_axis_tready};
+        invalid_reg <= invalid_reg + {31'd0, pred_valid && pred_invalid};
+        seq_gaps_reg <= seq_gaps_reg + {31'd0, in_accept && in_seq_gap};
+    end
+end
+
+// one record per beat: tkeep is all ones and tlast is high on every beat (not checked)
+wire unused_axis = &{1'b0, s_axis_tkeep, s_axis_tlast, feat_tready_unused, err_invalid, err_seq_gap, err_overflow};
+
+endmodule
+
+`resetall

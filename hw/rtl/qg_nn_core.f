@@ -1,0 +1,1 @@
+-f gen/qg_nn_core.f

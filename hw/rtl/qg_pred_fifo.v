@@ -1,0 +1,91 @@
+`resetall
+`timescale 1ns / 1ps
+`default_nettype none
+
+/*
+ * Prediction FIFO: a write port without ready (the free-running datapath writes whenever it has a
+ * result; the caller guarantees space with credits) and an AXI-Stream read port with a registered
+ * output. A write into an empty FIFO with a free output register bypasses the memory, so the
+ * FIFO adds one cycle of latency. Capacity DEPTH + 1 (memory + output register).
+ */
+module qg_pred_fifo #
+(
+    parameter DATA_WIDTH = 256,   // bits per entry
+    parameter ADDR_WIDTH = 5      // memory depth 2**ADDR_WIDTH
+)
+(
+    input  wire                  clk,
+    input  wire                  rst,
+
+    /* Write port (no ready) */
+    input  wire [DATA_WIDTH-1:0] s_axis_tdata,
+    input  wire                  s_axis_tvalid,
+
+    /* Read port */
+    output wire [DATA_WIDTH-1:0] m_axis_tdata,
+    output wire                  m_axis_tvalid,
+    input  wire                  m_axis_tready,
+
+    /* Status */
+    output wire [ADDR_WIDTH+1:0] status_level,
+    output wire                  status_overflow
+);
+
+initial begin
+    if (ADDR_WIDTH < 1 || ADDR_WIDTH > 12 || DATA_WIDTH < 1) begin
+        $error("Error: bad ADDR_WIDTH/DATA_WIDTH (instance %m)");
+        $finish;
+    end
+end
+
+reg [DATA_WIDTH-1:0] mem [0:(1 << ADDR_WIDTH)-1];
+reg [ADDR_WIDTH:0]   wr_ptr_reg = 0;
+reg [ADDR_WIDTH:0]   rd_ptr_reg = 0;
+reg [DATA_WIDTH-1:0] out_data_reg = 0;
+reg                  out_valid_reg = 1'b0;
+reg                  overflow_reg = 1'b0;
+
+wire mem_empty = (wr_ptr_reg == rd_ptr_reg);
+wire mem_full = (wr_ptr_reg == {~rd_ptr_reg[ADDR_WIDTH], rd_ptr_reg[ADDR_WIDTH-1:0]});
+wire out_free = !out_valid_reg || m_axis_tready;
+wire bypass = out_free && mem_empty && s_axis_tvalid;
+wire mem_wr = s_axis_tvalid && !bypass && !mem_full;
+
+always @(posedge clk) begin
+    if (mem_wr) begin
+        mem[wr_ptr_reg[ADDR_WIDTH-1:0]] <= s_axis_tdata;
+    end
+    if (out_free) begin
+        if (!mem_empty) begin
+            out_data_reg <= mem[rd_ptr_reg[ADDR_WIDTH-1:0]];
+        end else if (s_axis_tvalid) begin
+            out_data_reg <= s_axis_tdata;
+        end
+    end
+    if (rst) begin
+        wr_ptr_reg <= 0;
+        rd_ptr_reg <= 0;
+        out_valid_reg <= 1'b0;
+        overflow_reg <= 1'b0;
+    end else begin
+        overflow_reg <= s_axis_tvalid && !bypass && mem_full;
+        if (mem_wr) begin
+            wr_ptr_reg <= wr_ptr_reg + 1'b1;
+        end
+        if (out_free) begin
+            out_valid_reg <= !mem_empty || s_axis_tvalid;
+            if (!mem_empty) begin
+                rd_ptr_reg <= rd_ptr_reg + 1'b1;
+            end
+        end
+    end
+end
+
+assign m_axis_tdata = out_data_reg;
+assign m_axis_tvalid = out_valid_reg;
+assign status_level = {1'b0, wr_ptr_reg - rd_ptr_reg} + {{(ADDR_WIDTH+1){1'b0}}, out_valid_reg};
+assign status_overflow = overflow_reg;
+
+endmodule
+
+`resetall

@@ -1,0 +1,82 @@
+"""hw/boards.yaml -> frozen dataclasses (board -> part, clock target, flow)."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+log = logging.getLogger(__name__)
+
+REPO = Path(__file__).resolve().parents[2]
+BOARDS_YAML = REPO / "hw" / "boards.yaml"
+FLOWS = ("open", "vivado", "vitis")
+
+
+class BoardError(ValueError):
+    """hw/boards.yaml is malformed or names an unknown board."""
+
+
+@dataclass(frozen=True)
+class Board:
+    name: str
+    flow: str
+    vendor: str
+    family: str
+    clock_mhz: float
+    top: str
+    bitstream: str
+    part: str = ""
+    device: str = ""
+    nextpnr: dict[str, Any] = field(default_factory=dict)
+    top_file: str = ""
+    constraints: str = ""
+    board_part: str = ""
+    platform: str = ""
+    ps: str = ""
+    hls4ml_board: str = ""
+    notes: str = ""
+
+    @property
+    def clock_period_ns(self) -> float:
+        return 1000.0 / self.clock_mhz
+
+    @property
+    def firmware_dir(self) -> Path:
+        return REPO / "firmware" / self.name
+
+
+def load_boards(path: Path = BOARDS_YAML) -> dict[str, Board]:
+    """Every board in `path`, validated."""
+    data = yaml.safe_load(path.read_text())
+    if not isinstance(data, dict) or "boards" not in data:
+        raise BoardError(f"{path}: no 'boards' mapping")
+    known = set(Board.__dataclass_fields__)
+    boards: dict[str, Board] = {}
+    for name, entry in data["boards"].items():
+        unknown = set(entry) - known
+        if unknown:
+            raise BoardError(f"{path}: board {name!r} has unknown keys {sorted(unknown)}")
+        board = Board(name=name, **entry)
+        if board.flow not in FLOWS:
+            raise BoardError(f"{path}: board {name!r} flow {board.flow!r} not in {FLOWS}")
+        if board.clock_mhz <= 0:
+            raise BoardError(f"{path}: board {name!r} clock_mhz must be positive")
+        if board.flow == "open" and not board.nextpnr:
+            raise BoardError(f"{path}: open-flow board {name!r} needs 'nextpnr' arguments")
+        if board.flow in ("vivado", "vitis") and not board.part:
+            raise BoardError(f"{path}: vendor board {name!r} needs 'part'")
+        boards[name] = board
+    default = data.get("default")
+    if default not in boards:
+        raise BoardError(f"{path}: default board {default!r} is not defined")
+    return boards
+
+
+def get_board(name: str, path: Path = BOARDS_YAML) -> Board:
+    boards = load_boards(path)
+    if name not in boards:
+        raise BoardError(f"unknown board {name!r}; known: {', '.join(boards)}")
+    return boards[name]

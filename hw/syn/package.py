@@ -1,0 +1,78 @@
+"""Fill firmware/<board>/ after a build: copy the image and write manifest.json (control/firmware/manifest.py).
+
+The build identity (git hash, regmap version, model hash) comes from the repository: git, firmware/regmap.yaml
+and models/<name>/artifacts/metadata.json. The build date is $SOURCE_DATE_EPOCH when set (reproducible
+builds), else the current UTC time.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+
+from control.firmware import manifest as mf
+from hw.syn.boards import REPO, get_board
+from hw.syn.open_flow import FlowReport, source_files
+
+log = logging.getLogger(__name__)
+
+REGMAP_YAML = REPO / "firmware" / "regmap.yaml"
+DEFAULT_MODEL = "qg_mlp"
+
+
+def model_metadata(model_name: str = DEFAULT_MODEL) -> Path:
+    return REPO / "models" / model_name / "artifacts" / "metadata.json"
+
+
+def git_identity(repo: Path = REPO) -> tuple[str, bool]:
+    """(commit hash, working tree dirty?) -- ("unknown", True) outside a git checkout."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True,
+                              check=True).stdout.strip()
+        dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=repo,
+                                    capture_output=True, text=True, check=True).stdout.strip())
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown", True
+    return head, dirty
+
+
+def build_date() -> str:
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    when = datetime.fromtimestamp(int(epoch), UTC) if epoch else datetime.now(UTC)
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def source_hashes(paths: list[Path], repo: Path = REPO) -> dict[str, str]:
+    return {str(Path(p).resolve().relative_to(repo)): mf.sha256_file(Path(p)) for p in paths}
+
+
+def package_open_flow(board_name: str, *, build_dir: Path, report: FlowReport,
+                      model_name: str = DEFAULT_MODEL, dest: Path | None = None) -> Path:
+    """Copy <build_dir>/qg_core.bit to firmware/<board>/ (or `dest`) and write its manifest."""
+    board = get_board(board_name)
+    dest = Path(dest) if dest is not None else board.firmware_dir
+    dest.mkdir(parents=True, exist_ok=True)
+    bit = dest / board.bitstream
+    shutil.copyfile(build_dir / "qg_core.bit", bit)
+    for name in ("report.json", "report.txt"):
+        shutil.copyfile(build_dir / name, dest / f"build_{name}")
+    git_hash, dirty = git_identity()
+    model_hash = mf.current_model_hash(model_metadata(model_name))
+    regmap_version = mf.current_regmap_version(REGMAP_YAML)
+    if model_hash is None:
+        log.warning("%s missing: the manifest records no model hash and `fw verify` will refuse it",
+                    model_metadata(model_name))
+    manifest = mf.build(
+        board=board.name, design=report.design, files=[bit], model_name=model_name, model_hash=model_hash,
+        regmap_version=regmap_version, git_hash=git_hash, git_dirty=dirty, tools=report.tools,
+        timing={"target_mhz": report.target_mhz, "fmax_mhz": report.fmax_mhz, "met": report.timing_met,
+                "latency_cycles": report.latency_cycles, "latency_ns": report.latency_ns},
+        utilization={"synth": report.utilization, "device": report.device_utilization},
+        build_date=build_date(),
+        sources=source_hashes(source_files(smoke=report.design == "smoke", board=board)),
+        flow=board.flow,
+    )
+    return mf.write(manifest, dest / mf.MANIFEST_NAME)

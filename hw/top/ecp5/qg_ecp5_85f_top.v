@@ -1,0 +1,142 @@
+`resetall
+`timescale 1ns / 1ps
+`default_nettype none
+/*
+ * qg_ecp5_85f_top: board wrapper for the open ECP5 flow (LFE5U-85F-6, CABGA381, ULX3S-85F pinout).
+ * Pins and clock only; never simulated (STYLE.md 1, board top split).
+ *
+ * The board has no host link in this build, so the wrapper keeps the whole core alive on chip:
+ *  - a 32-bit LFSR fills a shift register that drives the book-record AXI-Stream (data, valid, last),
+ *    the prediction stream's tready and random AXI-Lite reads and writes;
+ *  - every core output (prediction data/valid/last, input tready, AXI-Lite read data and responses)
+ *    is folded by XOR into an 8-bit register that drives the LEDs.
+ * No core output is constant to yosys, so nothing of the core is optimized away. The clock pin runs at
+ * the target frequency of hw/boards.yaml (nextpnr --freq); on a real ULX3S an EHXPLLL would go here.
+ *
+ * Define QG_SMOKE_CORE to build the small stand-in hw/syn/ecp5/qg_smoke_core.v (CI smoke run).
+ */
+module qg_ecp5_85f_top #
+(
+    parameter [31:0] GIT_HASH = 32'h0   // build's git commit (first 8 hex digits), set by hw/syn/open_flow.py
+)
+(
+    input  wire       clk,        // G2
+    output wire [7:0] led         // B2 C2 C1 D2 D1 E2 E1 H3
+);
+
+`ifdef QG_SMOKE_CORE
+localparam S_AXIS_DATA_WIDTH = 64;
+localparam M_AXIS_DATA_WIDTH = 32;
+localparam AXIL_ADDR_WIDTH   = 8;
+`else
+`include "regmap.vh"
+localparam S_AXIS_DATA_WIDTH = `QG_BOOK_RECORD_WIDTH;
+localparam M_AXIS_DATA_WIDTH = `QG_PREDICTION_WIDTH;
+localparam AXIL_ADDR_WIDTH   = `QG_REGMAP_ADDR_WIDTH;
+`endif
+localparam AXIL_DATA_WIDTH   = 32;
+initial if (M_AXIS_DATA_WIDTH % 8) begin $error("Error: M_AXIS_DATA_WIDTH must be a multiple of 8"); $finish; end
+localparam STIM_WIDTH = S_AXIS_DATA_WIDTH + AXIL_ADDR_WIDTH + AXIL_DATA_WIDTH + 8;
+
+/* power-on reset: 16 cycles, from the FF initial values of the bitstream */
+reg [3:0] por_count_reg = 4'd0;
+reg       rst_reg = 1'b1;
+always @(posedge clk) begin
+    if (por_count_reg != 4'hf)
+        por_count_reg <= por_count_reg + 4'd1;
+    rst_reg <= (por_count_reg != 4'hf);
+end
+
+/* stimulus: Galois LFSR (x^32 + x^22 + x^2 + x + 1) into a shift register */
+reg [31:0]           lfsr_reg = 32'hace1_2468;
+reg [STIM_WIDTH-1:0] stim_reg = {STIM_WIDTH{1'b0}};
+always @(posedge clk) begin
+    lfsr_reg <= {1'b0, lfsr_reg[31:1]} ^ (lfsr_reg[0] ? 32'h8020_0003 : 32'd0);
+    stim_reg <= {stim_reg[STIM_WIDTH-33:0], lfsr_reg};
+end
+
+wire [S_AXIS_DATA_WIDTH-1:0] s_axis_tdata   = stim_reg[S_AXIS_DATA_WIDTH-1:0];
+wire [AXIL_ADDR_WIDTH-1:0]   axil_addr      = stim_reg[S_AXIS_DATA_WIDTH +: AXIL_ADDR_WIDTH];
+wire [AXIL_DATA_WIDTH-1:0]   axil_wdata     = stim_reg[S_AXIS_DATA_WIDTH + AXIL_ADDR_WIDTH +: AXIL_DATA_WIDTH];
+wire [7:0]                   ctl            = stim_reg[STIM_WIDTH-8 +: 8];
+
+wire                         s_axis_tready;
+wire [M_AXIS_DATA_WIDTH-1:0] m_axis_tdata;
+wire                         m_axis_tvalid;
+wire                         m_axis_tlast;
+wire                         s_axil_awready, s_axil_wready, s_axil_bvalid, s_axil_arready, s_axil_rvalid;
+wire [1:0]                   s_axil_bresp, s_axil_rresp;
+wire [AXIL_DATA_WIDTH-1:0]   s_axil_rdata;
+
+`ifdef QG_SMOKE_CORE
+qg_smoke_core #(
+    .S_AXIS_DATA_WIDTH(S_AXIS_DATA_WIDTH),
+    .M_AXIS_DATA_WIDTH(M_AXIS_DATA_WIDTH),
+    .AXIL_ADDR_WIDTH(AXIL_ADDR_WIDTH),
+    .AXIL_DATA_WIDTH(AXIL_DATA_WIDTH)
+)
+`else
+wire [M_AXIS_DATA_WIDTH/8-1:0] m_axis_tkeep;   /* all ones for whole records: unused */
+qg_core_top #(
+    .GIT_HASH(GIT_HASH)
+)
+`endif
+core_inst (
+    .clk(clk),
+    .rst(rst_reg),
+    .s_axis_tdata(s_axis_tdata),
+`ifndef QG_SMOKE_CORE
+    .s_axis_tkeep({(S_AXIS_DATA_WIDTH/8){1'b1}}),
+    .m_axis_tkeep(m_axis_tkeep),
+`endif
+    .s_axis_tvalid(ctl[0] | ctl[1]),
+    .s_axis_tready(s_axis_tready),
+    .s_axis_tlast(ctl[2]),
+    .m_axis_tdata(m_axis_tdata),
+    .m_axis_tvalid(m_axis_tvalid),
+    .m_axis_tready(ctl[3] | ctl[4]),
+    .m_axis_tlast(m_axis_tlast),
+    .s_axil_awaddr(axil_addr),
+    .s_axil_awprot(3'd0),
+    .s_axil_awvalid(ctl[5] & ctl[6]),
+    .s_axil_awready(s_axil_awready),
+    .s_axil_wdata(axil_wdata),
+    .s_axil_wstrb(4'hf),
+    .s_axil_wvalid(ctl[5] & ctl[6]),
+    .s_axil_wready(s_axil_wready),
+    .s_axil_bresp(s_axil_bresp),
+    .s_axil_bvalid(s_axil_bvalid),
+    .s_axil_bready(1'b1),
+    .s_axil_araddr(axil_addr),
+    .s_axil_arprot(3'd0),
+    .s_axil_arvalid(ctl[7]),
+    .s_axil_arready(s_axil_arready),
+    .s_axil_rdata(s_axil_rdata),
+    .s_axil_rresp(s_axil_rresp),
+    .s_axil_rvalid(s_axil_rvalid),
+    .s_axil_rready(1'b1)
+);
+
+/* readback: XOR-fold every core output into the LED register */
+reg [7:0] fold_reg = 8'd0;
+reg [7:0] fold_next;
+integer i;
+always @* begin
+    fold_next = fold_reg;
+    for (i = 0; i < M_AXIS_DATA_WIDTH / 8; i = i + 1)
+        fold_next = fold_next ^ (m_axis_tdata[i*8 +: 8] & {8{m_axis_tvalid}});
+    for (i = 0; i < AXIL_DATA_WIDTH / 8; i = i + 1)
+        fold_next = fold_next ^ (s_axil_rdata[i*8 +: 8] & {8{s_axil_rvalid}});
+    fold_next[0] = fold_next[0] ^ m_axis_tlast ^ s_axis_tready;
+    fold_next[1] = fold_next[1] ^ s_axil_awready ^ s_axil_wready;
+    fold_next[2] = fold_next[2] ^ s_axil_bvalid ^ s_axil_arready;
+    fold_next[3] = fold_next[3] ^ (^s_axil_bresp) ^ (^s_axil_rresp);
+end
+always @(posedge clk)
+    fold_reg <= fold_next;
+
+assign led = fold_reg;
+
+endmodule
+
+`resetall

@@ -1,0 +1,151 @@
+"""The fill simulator on hand-made scenarios with exact expected fills, and its no-look-ahead rule."""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from control.backtest.arrays import (
+    BUY,
+    PRED_DTYPE,
+    SELL,
+    TRADE_DTYPE,
+    BacktestInputError,
+    neutral_predictions,
+)
+from control.backtest.simulator import simulate
+from control.quoting import QuotingEngine, load_config
+from models.record import FLAG_IN_SYNC, empty_records
+
+SYM = "BTCUSDT"
+
+
+def recs(rows):
+    """rows: (recv_ns, bid, ask); exchange ts = recv for simplicity."""
+    r = empty_records(len(rows))
+    for k, (t, b, a) in enumerate(rows):
+        r[k]["seq"], r[k]["ts_ns"], r[k]["recv_ns"], r[k]["flags"] = k, t, t, FLAG_IN_SYNC
+        r[k]["bid_px"][0], r[k]["ask_px"][0], r[k]["bid_sz"][0], r[k]["ask_sz"][0] = b, a, 5, 5
+    return r
+
+
+def trades(rows):
+    """rows: (recv_ns, px, lots, side)."""
+    t = np.zeros(len(rows), dtype=TRADE_DTYPE)
+    for k, (tr, px, lots, side) in enumerate(rows):
+        t[k] = (tr, tr, px, lots, side)
+    return t
+
+
+def config_1bp():
+    """The default config with the half-spread floor pinned at 1 bp (10 ticks at a 100000-tick mid),
+    so the exact prices below survive retuning of default.yaml."""
+    cfg = load_config()
+    spread = dataclasses.replace(cfg.policy.spread, floor_bp=1.0)
+    return dataclasses.replace(cfg, policy=dataclasses.replace(cfg.policy, spread=spread))
+
+
+def run(records, tr, preds=None, latency_ns=0):
+    eng = QuotingEngine(config_1bp())
+    p = neutral_predictions(len(records)) if preds is None else preds
+    return simulate(records, p, tr, eng, SYM, latency_ns=latency_ns, horizon_ns=10**9), eng
+
+
+# r0 quotes 99990 / 100010 x 10 lots (1 bp floor around a 100000-tick mid)
+SCENARIO_RECORDS = [(1000, 99_999, 100_001), (3000, 99_949, 99_951)]
+SCENARIO_TRADES = [
+    (1500, 99_995, 3, SELL),     # above our bid: no fill
+    (2000, 99_990, 3, SELL),     # at our bid: fills 3
+    (2500, 100_020, 20, BUY),    # through our ask: fills our 10, not the trade's 20
+    (2600, 100_030, 5, BUY),     # our ask is used up
+]
+
+
+def test_fills_at_and_through_our_price():
+    res, eng = run(recs(SCENARIO_RECORDS), trades(SCENARIO_TRADES))
+    f = res.fills
+    assert f["recv_ns"].tolist() == [2000, 2500]
+    assert f["px"].tolist() == [99_990, 100_010]      # our price, not the trade's
+    assert f["lots"].tolist() == [3, 10]
+    assert f["side"].tolist() == [1, -1]
+    assert f["trade"].tolist() == [1, 2] and f["record"].tolist() == [0, 0]
+    assert eng.position(SYM) == -7
+    assert res.trace["bid_px"][0] == 99_990 and res.trace["ask_px"][0] == 100_010
+    assert res.trace["position"].tolist() == [0, -7]
+
+
+def test_latency_delays_the_quote():
+    # With 600 ns latency the r0 quote is live at 1600: a trade at 1500 through our bid cannot fill it.
+    tr = trades([(1500, 99_980, 3, SELL), (2000, 99_990, 2, SELL)])
+    res, _ = run(recs(SCENARIO_RECORDS), tr, latency_ns=600)
+    assert res.fills["recv_ns"].tolist() == [2000] and res.fills["lots"].tolist() == [2]
+    res0, _ = run(recs(SCENARIO_RECORDS), tr, latency_ns=0)
+    assert res0.fills["lots"].tolist() == [3, 2]
+
+
+def test_old_quote_stands_until_the_replacement_is_live():
+    # r1 at 3000 moves the market 50 bp down; with 1000 ns latency the r0 quote (bid 99990) is live
+    # until 4000, so a seller at 3500 still hits it at 99990. The jump lifts the volatility estimate
+    # to sqrt(50^2 / (30 s / ln 2) x 1 s) = 7.6 bp: the new bid is 99500 - 76 = 99424.
+    rows = [(1000, 99_999, 100_001), (3000, 99_499, 99_501)]
+    tr = trades([(3500, 99_500, 4, SELL), (4500, 99_424, 4, SELL)])
+    res, _ = run(recs(rows), tr, latency_ns=1000)
+    assert res.trace["bid_px"][1] == 99_424
+    assert res.fills["px"].tolist() == [99_990, 99_424]
+    assert res.fills["record"].tolist() == [1, 1]
+
+
+def test_pulled_quotes_do_not_fill():
+    p = neutral_predictions(2)
+    p["invalid"][1] = True
+    rows = [(1000, 99_999, 100_001), (1100, 99_999, 100_001)]
+    res, _ = run(recs(rows), trades([(2000, 99_000, 5, SELL)]), preds=p)
+    assert len(res.fills) == 0
+    assert res.actions == {"quote": 1, "pull": 1}
+    assert res.reason_counts["prediction_invalid"] == 1
+
+
+def test_no_look_ahead():
+    """Changing anything after record k (later records, their predictions, later trades) changes no
+    decision or fill before record k's arrival."""
+    rng = np.random.default_rng(7)
+    n = 400
+    t = np.cumsum(rng.integers(1_000_000, 50_000_000, n))
+    mid = 100_000 + np.cumsum(rng.integers(-8, 9, n))
+    rows = [(int(t[i]), int(mid[i] - 1), int(mid[i] + 1)) for i in range(n)]
+    tt = np.sort(rng.integers(t[0], t[-1], 300))
+    tpx = mid[np.searchsorted(t, tt) - 1] + rng.integers(-15, 16, 300)
+    tr = trades([(int(a), int(b), int(rng.integers(1, 8)), int(rng.choice([BUY, SELL]))) for a, b in zip(tt, tpx, strict=True)])
+    preds = np.zeros(n, dtype=PRED_DTYPE)
+    preds["p_up"], preds["p_down"], preds["p_withdraw"] = rng.random(n) * 0.9, rng.random(n) * 0.9, rng.random(n)
+    full, _ = run(recs(rows), tr, preds, latency_ns=5_000_000)
+    k = 200
+    cut_rows = rows[:k] + [(a, b - 500, c - 500) for a, b, c in rows[k:]]
+    cut_preds = preds.copy()
+    cut_preds["p_up"][k:] = 0.99
+    cut_tr = tr.copy()
+    cut_tr["px"][cut_tr["recv_ns"] > t[k - 1]] += 777
+    alt, _ = run(recs(cut_rows), cut_tr, cut_preds, latency_ns=5_000_000)
+    before = full.fills["recv_ns"] <= t[k - 1]
+    assert before.sum() > 0
+    np.testing.assert_array_equal(full.fills[before], alt.fills[alt.fills["recv_ns"] <= t[k - 1]])
+    np.testing.assert_array_equal(full.trace[:k], alt.trace[:k])
+
+
+def test_records_received_out_of_order_are_acted_on_in_stream_order():
+    # r1 carries an earlier receive stamp than r0 (a snapshot fetched before the diffs): it is decided
+    # at r0's time, so the trade at 1500 still meets r0's quote.
+    rows = [(1000, 99_999, 100_001), (900, 99_999, 100_001)]
+    res, _ = run(recs(rows), trades([(1500, 99_990, 1, SELL)]))
+    assert res.fills["record"].tolist() == [1] and res.fills["px"].tolist() == [99_990]
+
+
+def test_bad_inputs_are_named():
+    r = recs(SCENARIO_RECORDS)
+    with pytest.raises(BacktestInputError, match="one per record"):
+        run(r, trades(SCENARIO_TRADES), preds=neutral_predictions(3))
+    with pytest.raises(BacktestInputError, match="trades recv_ns go backwards at index 1"):
+        run(r, trades([(2000, 1, 1, BUY), (1000, 1, 1, BUY)]))
+    with pytest.raises(BacktestInputError, match="side"):
+        run(r, trades([(2000, 1, 1, 0)]))

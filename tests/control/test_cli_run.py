@@ -1,0 +1,101 @@
+"""`quoteguard run` through click's CliRunner: dry-run on real data with audit and status, the live
+path over a real FIX TCP session to our loopback venue, and the exit codes of bad input."""
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from control.audit import read_records, read_table
+from control.cli import main
+
+REPO = Path(__file__).resolve().parents[2]
+CAPTURE = REPO / "tests" / "data" / "binance" / "btcusdt_20240718.gz"
+
+
+def _run(*args: str):
+    return CliRunner().invoke(main, ["run", *args], catch_exceptions=False)
+
+
+def test_dry_run_prints_quotes_writes_audit_and_status(tmp_path, model_artifacts, binance_records):
+    status = tmp_path / "status.json"
+    r = _run("--dry-run", "--backend", "cpu", "--artifacts", str(model_artifacts), "--audit", str(tmp_path / "audit"),
+             "--status-file", str(status), str(CAPTURE))
+    assert r.exit_code == 0, r.output
+    fix_lines = [ln for ln in r.output.splitlines() if ln.startswith("8=FIX.4.4|")]
+    assert fix_lines and all("|35=S|" in ln or "|35=Z|" in ln for ln in fix_lines)
+    assert "|55=BTCUSDT|" in fix_lines[0]
+    summary = r.output.splitlines()[-2]
+    assert f"{len(binance_records)} events" in summary and "backend cpu (healthy)" in summary
+    st = json.loads(status.read_text())
+    assert st["counters"]["records"] == len(binance_records)
+    assert st["counters"]["quotes"] + st["counters"]["pulls"] == len(fix_lines)
+    # the audit log is the stream, every event, in order, stamped with the model hash
+    np.testing.assert_array_equal(read_records(tmp_path / "audit"), binance_records)
+    preds = read_table(tmp_path / "audit", "predictions")
+    assert preds.column("seq").to_pylist() == binance_records["seq"].tolist()
+    assert set(preds.column("model_hash").to_pylist()) == {st["identity"]["model_hash"]}
+    assert read_table(tmp_path / "audit", "quotes").num_rows == len(fix_lines)
+
+
+def test_json_summary_quiet(tmp_path, model_artifacts):
+    r = _run("--dry-run", "--quiet", "--json", "--backend", "cpu", "--artifacts", str(model_artifacts),
+             "--status-file", str(tmp_path / "s.json"), str(CAPTURE))
+    assert r.exit_code == 0, r.output
+    st = json.loads(r.output)
+    assert st["backend"] == "cpu" and st["latency_us"]["total"]["n"] == st["counters"]["records"]
+
+
+class _Venue:
+    """Our FIX acceptor as the venue, on 127.0.0.1 in its own event-loop thread."""
+
+    def __enter__(self):
+        from control.fix.loopback import venue_acceptor
+
+        self.loop = asyncio.new_event_loop()
+        self.venue = venue_acceptor(0)
+        threading.Thread(target=self.loop.run_forever, daemon=True).start()
+        self.port = asyncio.run_coroutine_threadsafe(self.venue.start(), self.loop).result(10)
+        return self
+
+    def __exit__(self, *exc):
+        asyncio.run_coroutine_threadsafe(self.venue.stop(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+
+
+def test_live_fix_session_to_the_venue(tmp_path, model_artifacts):
+    with _Venue() as v:
+        r = _run("--backend", "cpu", "--artifacts", str(model_artifacts), "--fix-port", str(v.port), "--json",
+                 "--status-file", str(tmp_path / "s.json"), str(CAPTURE))
+        assert r.exit_code == 0, r.output
+        st = json.loads(r.output[r.output.index("{"):])
+        kinds = [m.msg_type for m in v.venue.app.received]
+    assert kinds.count("S") == st["counters"]["quotes"] > 0
+    assert kinds.count("Z") == st["counters"]["pulls"]
+
+
+@pytest.mark.parametrize("args, code, text", [
+    (["--dry-run", "nope.gz"], 2, "does not exist"),
+    ([str(CAPTURE)], 2, "--fix-port"),
+    (["--dry-run", "--backend", "gpu", str(CAPTURE)], 2, "Invalid value for '--backend'"),
+    (["--dry-run", "--backend", "cpu", "--artifacts", "/nonexistent", str(CAPTURE)], 2, "artifacts"),
+    (["--dry-run", "--backend", "fpga", str(CAPTURE)], 2, "backend fpga unavailable"),
+    (["--dry-run", "--model", "nomodel", str(CAPTURE)], 2, "model config not found"),
+])
+def test_bad_input_exit_codes(args, code, text):
+    r = CliRunner().invoke(main, ["run", *args])
+    assert r.exit_code == code, r.output
+    assert text in r.output
+
+
+def test_fix_venue_down_is_a_clear_failure(tmp_path, model_artifacts):
+    from control.scaleout.server import free_port
+
+    r = CliRunner().invoke(main, ["run", "--backend", "cpu", "--artifacts", str(model_artifacts), "--fix-port",
+                                  str(free_port()), "--status-file", str(tmp_path / "s.json"), str(CAPTURE)])
+    assert r.exit_code == 1 and "cannot connect to the FIX venue" in r.output

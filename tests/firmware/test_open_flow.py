@@ -1,0 +1,117 @@
+"""The open ECP5 flow (yowasp yosys -> nextpnr-ecp5 -> ecppack).
+
+CI-safe: the full flow on the small stand-in core (hw/syn/ecp5/qg_smoke_core.v) takes about 10 s once
+the yowasp tools are compiled (first run on a machine: ~30 s - 3 min, cached in $YOWASP_CACHE_DIR).
+The full qg_core build is opt-in (RUN_SLOW=1)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from control.firmware import manifest as mf
+from hw.syn import open_flow
+from hw.syn.boards import get_board
+from hw.syn.open_flow import FlowReport, TimingError, run_flow
+
+from .conftest import requires_yowasp, slow_opt_in  # noqa: TID252
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory: pytest.TempPathFactory) -> tuple[FlowReport, Path]:
+    build = tmp_path_factory.mktemp("smoke") / "a"
+    return run_flow("ecp5-85f", smoke=True, build_dir=build), build
+
+
+@requires_yowasp
+def test_smoke_flow_meets_timing(smoke: tuple[FlowReport, Path]) -> None:
+    report, build = smoke
+    assert report.timing_met and report.fmax_mhz >= report.target_mhz >= 150
+    assert report.utilization["DSP"] == 4, "registered MULT18X18D kept"
+    assert report.latency_cycles == 8 and report.latency_ns == pytest.approx(8000 / report.fmax_mhz, abs=0.1)
+    assert (build / "qg_core.bit").stat().st_size > 100_000
+    saved = json.loads((build / "report.json").read_text())
+    assert saved["fmax_mhz"] == report.fmax_mhz and saved["critical_path"]
+    assert "Fmax" in (build / "report.txt").read_text()
+    assert set(report.tools) == {"yosys", "nextpnr-ecp5", "ecppack"}
+
+
+@requires_yowasp
+def test_smoke_flow_is_reproducible(smoke: tuple[FlowReport, Path], tmp_path: Path) -> None:
+    again = run_flow("ecp5-85f", smoke=True, build_dir=tmp_path / "b")
+    assert again.outputs == smoke[0].outputs, "same sources -> same netlist and bitstream sha256"
+
+
+@requires_yowasp
+def test_package_writes_a_verifiable_manifest(smoke: tuple[FlowReport, Path], tmp_path: Path) -> None:
+    from hw.syn.package import package_open_flow
+
+    report, build = smoke
+    path = package_open_flow("ecp5-85f", build_dir=build, report=report, dest=tmp_path / "fw")
+    data = mf.load(path)
+    assert data["timing"]["fmax_mhz"] == report.fmax_mhz and data["files"]["qg_core.bit"]["sha256"]
+    assert "hw/syn/ecp5/qg_smoke_core.v" in data["sources"]
+    found = mf.verify(path, model_hash=data["model"]["hash"] or "x", regmap_version=data["regmap"]["version"],
+                      repo=open_flow.REPO)
+    assert [m.kind for m in found] == ([] if data["model"]["hash"] else ["model-hash"])
+    again = package_open_flow("ecp5-85f", build_dir=build, report=report, dest=tmp_path / "fw2")
+    assert mf.load(again)["sources"] == data["sources"], "same commit -> same source hashes"
+
+
+@requires_yowasp
+def test_timing_miss_fails_the_build(tmp_path: Path) -> None:
+    with pytest.raises(TimingError, match="below the 400 MHz target"):
+        run_flow("ecp5-85f", smoke=True, build_dir=tmp_path / "fast", target_mhz=400)
+    saved = json.loads((tmp_path / "fast" / "report.json").read_text())
+    assert saved["timing_met"] is False
+
+
+def test_filelist_parser_follows_nested_lists(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "inner.f").write_text("c.v\n")
+    (tmp_path / "x.f").write_text("// comment\n+incdir+gen\na.v\n-f sub/inner.f\n  sub/b.v  # trailing\n\n")
+    assert open_flow.read_filelist(tmp_path / "x.f") == [(tmp_path / "a.v").resolve(),
+                                                         (tmp_path / "sub" / "c.v").resolve(),
+                                                         (tmp_path / "sub" / "b.v").resolve()]
+
+
+def test_latency_from_localparams_and_defines(tmp_path: Path) -> None:
+    (tmp_path / "p.vh").write_text("`ifndef X\n`define X\n`define QG_NN_LATENCY 8   // cycles\n`endif\n")
+    (tmp_path / "qg_core_top.v").write_text(
+        "localparam FEAT_LATENCY = 8;\nlocalparam NN_LATENCY = `QG_NN_LATENCY;\n"
+        "localparam LATENCY = FEAT_LATENCY + NN_LATENCY + 1;     // + FIFO\n")
+    (tmp_path / "other.v").write_text("localparam LATENCY = 3;\n")
+    files = [tmp_path / "other.v", tmp_path / "p.vh", tmp_path / "qg_core_top.v"]
+    assert open_flow.latency_cycles(files) == 17
+    assert open_flow.latency_cycles([tmp_path / "p.vh"]) is None
+
+
+def test_core_sources_in_manifest_cover_the_filelist() -> None:
+    if not open_flow.CORE_FILELIST.exists():
+        pytest.skip("hw/rtl/qg_core_top.f not there yet")
+    srcs = open_flow.source_files(smoke=False, board=get_board("ecp5-85f"))
+    assert open_flow.CORE_FILELIST in srcs and any(p.name == "regmap.vh" for p in srcs)
+    assert all(p.exists() for p in srcs)
+
+
+@requires_yowasp
+@slow_opt_in
+@pytest.mark.slow
+def test_full_core_bitstream(tmp_path: Path) -> None:
+    if not open_flow.CORE_FILELIST.exists():
+        pytest.skip("hw/rtl/qg_core_top.f not there yet")
+    report = run_flow("ecp5-85f", smoke=False, build_dir=tmp_path / "core", allow_timing_fail=True)
+    assert report.fmax_mhz > 0 and report.utilization["LUT4"] > 0 and report.latency_cycles
+
+
+@requires_yowasp
+@slow_opt_in
+@pytest.mark.slow
+def test_synth_check_xilinx(tmp_path: Path) -> None:
+    from hw.syn.synth_check import synth_check
+
+    if not open_flow.CORE_FILELIST.exists():
+        pytest.skip("hw/rtl/qg_core_top.f not there yet")
+    report = synth_check("pynq-z2", build_dir=tmp_path / "sc")
+    assert report["fits"] and report["used"]["LUT"] > 0
