@@ -11,6 +11,7 @@ decoding its line to its FIX bytes (fix_encode only runs for events that change 
 caches) runs first on a separate appliance. Figures from a shared machine: quote them with the load.
 Targets (issue 6): total p99 <= 50 µs per event, RSS <= 300 MB.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,8 +27,17 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data" / "binance" / "usdm"
 DEFAULT_FILES = [SHARED / "btcusdt_20240718.gz", SHARED / "btcusdt_20240719.gz"]
 FALLBACK_FILES = [REPO / "tests" / "data" / "binance" / "btcusdt_20240718.gz"]
-STAGES = ("decode", "book", "event_decode", "event_book", "features", "inference", "quoting", "fix_encode",
-          "total")
+STAGES = (
+    "decode",
+    "book",
+    "event_decode",
+    "event_book",
+    "features",
+    "inference",
+    "quoting",
+    "fix_encode",
+    "total",
+)
 
 
 def rss_mb() -> dict[str, float]:
@@ -40,10 +50,9 @@ def rss_mb() -> dict[str, float]:
 
 
 def build(files: list[Path], artifacts: Path, window: int):
-    from control.appliance import Appliance, ApplianceConfig, DryRunSink
+    from control.appliance import Appliance, ApplianceConfig, DryRunSink, head_lines, iter_lines
     from control.backends.cpu import CpuBackend
     from control.book.stream import FeedProcessor
-    from control.appliance import head_lines, iter_lines
     from control.marketdata.source import sniff_binance
     from control.metrics import LatencyWindow, Metrics
     from control.quoting.config import load_config as load_quoting
@@ -54,9 +63,14 @@ def build(files: list[Path], artifacts: Path, window: int):
     sink_bytes = [0]
 
     def make():
-        app = Appliance(ApplianceConfig(inst.symbol), FeedProcessor(inst, levels=10, source=str(files[0])),
-                        CpuBackend.open(artifacts, load_config("qg_mlp")), QuotingEngine(load_quoting()),
-                        DryRunSink(lambda raw: sink_bytes.__setitem__(0, sink_bytes[0] + len(raw))), Metrics())
+        app = Appliance(
+            ApplianceConfig(inst.symbol),
+            FeedProcessor(inst, levels=10, source=str(files[0])),
+            CpuBackend.open(artifacts, load_config("qg_mlp")),
+            QuotingEngine(load_quoting()),
+            DryRunSink(lambda raw: sink_bytes.__setitem__(0, sink_bytes[0] + len(raw))),
+            Metrics(),
+        )
         app.latency = LatencyWindow(size=window)
         return app
 
@@ -68,7 +82,9 @@ def main() -> int:
     ap.add_argument("files", nargs="*", type=Path)
     ap.add_argument("--artifacts", type=Path, default=REPO / "models" / "qg_mlp" / "artifacts")
     ap.add_argument("--warmup-lines", type=int, default=3000)
-    ap.add_argument("--gc-freeze", action="store_true", help="gc.freeze() after start-up (long-lived objects)")
+    ap.add_argument(
+        "--gc-freeze", action="store_true", help="gc.freeze() after start-up (long-lived objects)"
+    )
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     files = args.files or (DEFAULT_FILES if all(f.is_file() for f in DEFAULT_FILES) else FALLBACK_FILES)
@@ -84,26 +100,39 @@ def main() -> int:
     wall = time.perf_counter() - t0
     lat = app.latency.percentiles()
     result = {
-        "files": [str(f) for f in files], "lines": c.lines, "events": c.records, "quotes": c.quotes,
-        "pulls": c.pulls, "fix_bytes": sink_bytes[0], "wall_s": round(wall, 3),
-        "events_per_s": round(c.records / wall), "lines_per_s": round(c.lines / wall),
-        "latency_us": {s: lat[s] for s in STAGES if s in lat}, "rss_mb": rss_mb(),
-        "load_avg": os.getloadavg(), "cpus": os.cpu_count(), "gc_freeze": args.gc_freeze,
+        "files": [str(f) for f in files],
+        "lines": c.lines,
+        "events": c.records,
+        "quotes": c.quotes,
+        "pulls": c.pulls,
+        "fix_bytes": sink_bytes[0],
+        "wall_s": round(wall, 3),
+        "events_per_s": round(c.records / wall),
+        "lines_per_s": round(c.lines / wall),
+        "latency_us": {s: lat[s] for s in STAGES if s in lat},
+        "rss_mb": rss_mb(),
+        "load_avg": os.getloadavg(),
+        "cpus": os.cpu_count(),
+        "gc_freeze": args.gc_freeze,
         "targets": {"total_p99_us": 50, "rss_mb": 300},
     }
     if args.json:
         print(json.dumps(result, indent=1))
         return 0
-    print(f"{c.lines} lines, {c.records} events, {c.quotes} quotes, {c.pulls} pulls in {wall:.2f} s: "
-          f"{result['events_per_s']} events/s, {result['lines_per_s']} lines/s")
+    print(
+        f"{c.lines} lines, {c.records} events, {c.quotes} quotes, {c.pulls} pulls in {wall:.2f} s: "
+        f"{result['events_per_s']} events/s, {result['lines_per_s']} lines/s"
+    )
     print(f"{'stage':12s} {'p50 µs':>9s} {'p99 µs':>9s} {'p99.9 µs':>9s} {'n':>9s}")
     for s in STAGES:
         if s in lat:
             v = lat[s]
             print(f"{s:12s} {v['p50']:9.2f} {v['p99']:9.2f} {v['p99.9']:9.2f} {v['n']:9d}")
     r = result["rss_mb"]
-    print(f"RSS {r['VmRSS']:.0f} MB (peak {r['VmHWM']:.0f} MB); load average {os.getloadavg()[0]:.2f} "
-          f"on {os.cpu_count()} CPUs; targets: total p99 <= 50 µs, RSS <= 300 MB")
+    print(
+        f"RSS {r['VmRSS']:.0f} MB (peak {r['VmHWM']:.0f} MB); load average {os.getloadavg()[0]:.2f} "
+        f"on {os.cpu_count()} CPUs; targets: total p99 <= 50 µs, RSS <= 300 MB"
+    )
     return 0
 
 

@@ -6,6 +6,7 @@ stages (decode, book, features, inference, quoting, fix_encode), feeds the Prome
 exact recent-percentile window, writes the audit log, and every `status_every` events rewrites the
 status file that `quoteguard status` reads.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -45,9 +46,9 @@ perf_ns = time.perf_counter_ns
 @dataclass(frozen=True)
 class ApplianceConfig:
     symbol: str
-    status_path: Path | None = None      # JSON status file, rewritten atomically
-    status_every: int = 2000             # events between status writes
-    drift_window: int = 10_000           # predictions per drift evaluation
+    status_path: Path | None = None  # JSON status file, rewritten atomically
+    status_every: int = 2000  # events between status writes
+    drift_window: int = 10_000  # predictions per drift evaluation
 
 
 class QuoteSink(Protocol):
@@ -63,8 +64,13 @@ class DryRunSink:
     """Encodes every event exactly as the FIX session would (QuoteWriter + standard header) and hands
     the bytes to `emit` (the CLI prints them) instead of sending them."""
 
-    def __init__(self, emit: Callable[[bytes], None] | None = None, writer: QuoteWriter | None = None,
-                 sender: str = "QUOTEGUARD", target: str = "DRYRUN") -> None:
+    def __init__(
+        self,
+        emit: Callable[[bytes], None] | None = None,
+        writer: QuoteWriter | None = None,
+        sender: str = "QUOTEGUARD",
+        target: str = "DRYRUN",
+    ) -> None:
         self.emit, self.writer = emit, writer or QuoteWriter()
         self.sender, self.target = sender.encode(), target.encode()
         self.seq = 0
@@ -72,8 +78,9 @@ class DryRunSink:
     def send(self, event: QuoteEvent, now_ns: int) -> None:
         for m in self.writer.messages(event, now_ns):
             self.seq += 1
-            raw = encode_message(m, [(34, b"%d" % self.seq), (49, self.sender), (52, utc_timestamp(now_ns)),
-                                     (56, self.target)])
+            raw = encode_message(
+                m, [(34, b"%d" % self.seq), (49, self.sender), (52, utc_timestamp(now_ns)), (56, self.target)]
+            )
             if self.emit is not None:
                 self.emit(raw)
 
@@ -98,11 +105,18 @@ def to_fix_event(decision: QuoteDecision, inst: InstrumentConfig) -> QuoteEvent 
     """The FIX layer's view of a quoting decision: QuoteUpdate for QUOTE, Pull for PULL."""
     if decision.action is Action.QUOTE:
         b, a = decision.bid, decision.ask
-        return QuoteUpdate((InstrumentQuote(
-            decision.symbol,
-            inst.price(b.px) if b else None, inst.price(a.px) if a else None,
-            inst.qty(b.lots) if b else None, inst.qty(a.lots) if a else None),),
-            reason=";".join(r.code.value for r in decision.reasons))
+        return QuoteUpdate(
+            (
+                InstrumentQuote(
+                    decision.symbol,
+                    inst.price(b.px) if b else None,
+                    inst.price(a.px) if a else None,
+                    inst.qty(b.lots) if b else None,
+                    inst.qty(a.lots) if a else None,
+                ),
+            ),
+            reason=";".join(r.code.value for r in decision.reasons),
+        )
     if decision.action is Action.PULL:
         return Pull((decision.symbol,), reason=";".join(r.code.value for r in decision.reasons))
     return None
@@ -114,21 +128,29 @@ class Counters:
     decode_errors: int = 0
     records: int = 0
     refused_records: int = 0
-    predictions: int = 0
     invalid_predictions: int = 0
     quotes: int = 0
     pulls: int = 0
 
 
 class Appliance:
-    def __init__(self, cfg: ApplianceConfig, feed: FeedProcessor, backend: Backend, engine: QuotingEngine,
-                 sink: QuoteSink, metrics: Metrics, *, audit: AuditWriter | None = None,
-                 drift: DriftMonitor | None = None,
-                 feature_names: tuple[str, ...] = (), output_names: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        cfg: ApplianceConfig,
+        feed: FeedProcessor,
+        backend: Backend,
+        engine: QuotingEngine,
+        sink: QuoteSink,
+        metrics: Metrics,
+        *,
+        audit: AuditWriter | None = None,
+        drift: DriftMonitor | None = None,
+        feature_names: tuple[str, ...] = (),
+        output_names: tuple[str, ...] = (),
+    ) -> None:
         self.cfg, self.feed, self.backend, self.engine, self.sink = cfg, feed, backend, engine, sink
         self.metrics, self.audit, self.drift = metrics, audit, drift
         self.inst = engine.cfg.instrument(cfg.symbol)
-        self.levels = feed.levels
         self.latency = LatencyWindow()
         self.counters = Counters()
         self.started_ns = time.time_ns()
@@ -136,9 +158,10 @@ class Appliance:
         self._drift_logits: list[tuple[int, ...]] = []
         self._drift_features: list[np.ndarray] = []
         self._drift_probs: list[tuple[float, float, float]] = []
-        self._stage = metrics.stage_latency
-        self._h = {s: metrics.stage_latency.labels(s) for s in ("decode", "book", "features", "inference",
-                                                                "quoting", "fix_encode")}
+        self._h = {
+            s: metrics.stage_latency.labels(s)
+            for s in ("decode", "book", "features", "inference", "quoting", "fix_encode")
+        }
         self._events = metrics.events.labels(cfg.symbol)
         metrics.set_active_backend(backend.name)
         metrics.backend_healthy.labels(backend.name).set(1.0)
@@ -151,7 +174,11 @@ class Appliance:
         t0 = perf_ns()
         raw = line.encode() if isinstance(line, str) else line
         try:
-            ev = self.feed.decoder.decode_line(raw) if recv_ns is None else self.feed.decoder.decode(raw, recv_ns)
+            ev = (
+                self.feed.decoder.decode_line(raw)
+                if recv_ns is None
+                else self.feed.decoder.decode(raw, recv_ns)
+            )
         except DecodeError as err:
             c.decode_errors += 1
             self.metrics.rejects.labels("decode").inc()
@@ -173,7 +200,7 @@ class Appliance:
     def on_records(self, records: np.ndarray, t_start: int | None = None) -> list[QuoteDecision]:
         decisions = []
         for i in range(len(records)):
-            d = self._one(records[i:i + 1], t_start)
+            d = self._one(records[i : i + 1], t_start)
             if d is not None:
                 decisions.append(d)
             t_start = None
@@ -203,8 +230,14 @@ class Appliance:
             self._h["inference"].observe((t1 - t0) / 1e9)
             self.latency.add("inference", t1 - t0)
         rec = rec1[0]
-        decision = self.engine.on_book(self.cfg.symbol, rec, pred, now_ns=int(rec["recv_ns"]),
-                                       backend_healthy=True, prediction_invalid=invalid)
+        decision = self.engine.on_book(
+            self.cfg.symbol,
+            rec,
+            pred,
+            now_ns=int(rec["recv_ns"]),
+            backend_healthy=True,
+            prediction_invalid=invalid,
+        )
         t2 = perf_ns()
         self._h["quoting"].observe((t2 - t1) / 1e9)
         self.latency.add("quoting", t2 - t1)
@@ -226,7 +259,6 @@ class Appliance:
         total = t3 - (t_start if t_start is not None else t0)
         self.latency.add("total", total)
         c.records += 1
-        c.predictions += 1
         c.invalid_predictions += invalid
         self._events.inc()
         self.metrics.predictions.labels(pred.backend).inc()
@@ -274,11 +306,14 @@ class Appliance:
         ident = self.backend.identity()
         drift = {}
         if self.drift is not None:
-            drift = {n: self.metrics.value("quoteguard_drift_psi", {"name": n})
-                     for n in self.drift.reference}
+            drift = {n: self.metrics.value("quoteguard_drift_psi", {"name": n}) for n in self.drift.reference}
         return {
-            "pid": os.getpid(), "symbol": self.cfg.symbol, "started_ns": self.started_ns,
-            "updated_ns": time.time_ns(), "backend": self.backend.name, "identity": ident.as_dict(),
+            "pid": os.getpid(),
+            "symbol": self.cfg.symbol,
+            "started_ns": self.started_ns,
+            "updated_ns": time.time_ns(),
+            "backend": self.backend.name,
+            "identity": ident.as_dict(),
             "health": {"ok": h.ok, "detail": h.detail, "counters": h.counters},
             "counters": dict(self.counters.__dict__),
             "failovers": [e.__dict__ for e in getattr(self.backend, "events", [])],
@@ -308,10 +343,18 @@ class Appliance:
 
 
 def _quote_row(d: QuoteDecision, seq: int) -> dict:
-    return {"seq": seq, "symbol": d.symbol, "ts_ns": d.ts_ns, "action": d.action.value,
-            "bid_px": d.bid.px if d.bid else None, "bid_lots": d.bid.lots if d.bid else None,
-            "ask_px": d.ask.px if d.ask else None, "ask_lots": d.ask.lots if d.ask else None,
-            "reasons": ";".join(r.code.value for r in d.reasons), "half_spread_bp": d.half_spread_bp}
+    return {
+        "seq": seq,
+        "symbol": d.symbol,
+        "ts_ns": d.ts_ns,
+        "action": d.action.value,
+        "bid_px": d.bid.px if d.bid else None,
+        "bid_lots": d.bid.lots if d.bid else None,
+        "ask_px": d.ask.px if d.ask else None,
+        "ask_lots": d.ask.lots if d.ask else None,
+        "reasons": ";".join(r.code.value for r in d.reasons),
+        "half_spread_bp": d.half_spread_bp,
+    }
 
 
 def iter_lines(paths: Iterable[Path]) -> Iterator[bytes]:
@@ -331,8 +374,9 @@ def head_lines(path: Path, n: int = 200) -> list[bytes]:
     return list(itertools.islice(iter_lines([path]), n))
 
 
-async def quote_events(app: Appliance, lines: Iterable[bytes], sink: QueueSink,
-                       progress: Callable[[int], None] | None = None) -> AsyncIterator[QuoteEvent]:
+async def quote_events(
+    app: Appliance, lines: Iterable[bytes], sink: QueueSink, progress: Callable[[int], None] | None = None
+) -> AsyncIterator[QuoteEvent]:
     """Run the appliance over `lines` and yield its quote events for the FIX initiator
     (control.fix.initiator.QuoteStreamer), giving the session's event loop a turn after every line."""
     import asyncio

@@ -9,6 +9,7 @@ starts new files beside the old ones.
 `read_records(dir)` turns the events back into a `models.record` array, so audit logs are training
 data (`quoteguard model train --audit DIR`).
 """
+
 from __future__ import annotations
 
 import logging
@@ -39,18 +40,30 @@ class AuditError(Exception):
 @dataclass(frozen=True)
 class AuditConfig:
     directory: Path
-    rows_per_file: int = 200_000     # roll to a new immutable file after this many rows
-    flush_rows: int = 4096           # rows buffered per kind before a row group is written
+    rows_per_file: int = 200_000  # roll to a new immutable file after this many rows
+    flush_rows: int = 4096  # rows buffered per kind before a row group is written
 
 
 def _record_schema(levels: int) -> pa.Schema:
     lvl = pa.list_(pa.int64(), levels)
-    return pa.schema([
-        ("stream", pa.string()), ("seq", pa.uint64()), ("ts_ns", pa.int64()), ("recv_ns", pa.int64()),
-        ("update_id", pa.int64()), ("bid_px", lvl), ("bid_sz", lvl), ("ask_px", lvl), ("ask_sz", lvl),
-        ("trade_buy", pa.int64()), ("trade_sell", pa.int64()), ("flags", pa.uint32()),
-        ("model_hash", pa.string()), ("firmware_hash", pa.string()),
-    ])
+    return pa.schema(
+        [
+            ("stream", pa.string()),
+            ("seq", pa.uint64()),
+            ("ts_ns", pa.int64()),
+            ("recv_ns", pa.int64()),
+            ("update_id", pa.int64()),
+            ("bid_px", lvl),
+            ("bid_sz", lvl),
+            ("ask_px", lvl),
+            ("ask_sz", lvl),
+            ("trade_buy", pa.int64()),
+            ("trade_sell", pa.int64()),
+            ("flags", pa.uint32()),
+            ("model_hash", pa.string()),
+            ("firmware_hash", pa.string()),
+        ]
+    )
 
 
 def _fixed_list(a: np.ndarray) -> pa.FixedSizeListArray:
@@ -82,7 +95,7 @@ class _Series:
                 self.close()
 
     def _open(self, schema: pa.Schema) -> None:
-        while True:   # never overwrite: a second writer in the same second continues the numbering
+        while True:  # never overwrite: a second writer in the same second continues the numbering
             self.path = self.directory / f"{self.kind}-{self.session}-{self.index:06d}{SUFFIX}"
             self.index += 1
             tmp = self.path.with_name(self.path.name + INPROGRESS)
@@ -132,10 +145,23 @@ class AuditWriter:
             self._flush_events()
 
     def predictions(self, preds: Sequence[Prediction], stream: str) -> None:
-        self._add("predictions", ({
-            "stream": stream, "seq": p.seq, "ts_ns": p.ts_ns, "logits": list(p.logits), "p_up": p.p_up,
-            "p_down": p.p_down, "p_withdraw": p.p_withdraw, "backend": p.backend, "model_hash": p.model_hash,
-        } for p in preds))
+        self._add(
+            "predictions",
+            (
+                {
+                    "stream": stream,
+                    "seq": p.seq,
+                    "ts_ns": p.ts_ns,
+                    "logits": list(p.logits),
+                    "p_up": p.p_up,
+                    "p_down": p.p_down,
+                    "p_withdraw": p.p_withdraw,
+                    "backend": p.backend,
+                    "model_hash": p.model_hash,
+                }
+                for p in preds
+            ),
+        )
 
     def quotes(self, rows: Iterable[Mapping[str, object]]) -> None:
         self._add("quotes", (dict(r) for r in rows))
@@ -145,8 +171,9 @@ class AuditWriter:
 
     def control(self, event: str, **fields: object) -> None:
         """A control-plane event (failover, firmware load, drift alert); flushed at once."""
-        self._add("control", [{"event": event, "wall_ns": time.time_ns(),
-                               **{k: str(v) for k, v in fields.items()}}])
+        self._add(
+            "control", [{"event": event, "wall_ns": time.time_ns(), **{k: str(v) for k, v in fields.items()}}]
+        )
         self._flush("control")
 
     def flush(self) -> None:
@@ -179,7 +206,7 @@ class AuditWriter:
         series = self.series[kind]
         table = pa.Table.from_pylist(buf)
         if series.writer is not None and table.schema != series.writer.schema:
-            series.close()   # a new column set starts a new file; each file keeps one schema
+            series.close()  # a new column set starts a new file; each file keeps one schema
         series.write(table)
         buf.clear()
 
@@ -188,10 +215,14 @@ class AuditWriter:
             return
         batches = []
         i = 0
-        while i < len(self._events):     # one Arrow batch per run of same-stream, same-dtype arrays
+        while i < len(self._events):  # one Arrow batch per run of same-stream, same-dtype arrays
             stream, first = self._events[i]
             j = i + 1
-            while j < len(self._events) and self._events[j][0] == stream and self._events[j][1].dtype == first.dtype:
+            while (
+                j < len(self._events)
+                and self._events[j][0] == stream
+                and self._events[j][1].dtype == first.dtype
+            ):
                 j += 1
             batches.append(self._event_batch(stream, np.concatenate([a for _, a in self._events[i:j]])))
             i = j
@@ -214,7 +245,10 @@ class AuditWriter:
             cols.append(_fixed_list(records[name]))
         for name in ("trade_buy", "trade_sell", "flags"):
             cols.append(pa.array(records[name]))
-        cols += [pa.array([self.model_hash] * n, pa.string()), pa.array([self.firmware_hash] * n, pa.string())]
+        cols += [
+            pa.array([self.model_hash] * n, pa.string()),
+            pa.array([self.firmware_hash] * n, pa.string()),
+        ]
         return pa.RecordBatch.from_arrays(cols, schema=_record_schema(levels))
 
 

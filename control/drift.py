@@ -6,6 +6,7 @@ warning threshold logs a warning; above the alert threshold it logs an error and
 
 Names: the feature names, `logit_<output>` for the network's integer outputs, `p_up`/`p_down`/`p_withdraw`
 for the probabilities -- the keys under which models/export.py stores the training histograms."""
+
 from __future__ import annotations
 
 import json
@@ -18,7 +19,7 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
-EPS = 1e-4   # floor on bin fractions so an empty bin does not make PSI infinite
+EPS = 1e-4  # floor on bin fractions so an empty bin does not make PSI infinite
 
 
 class DriftReferenceError(Exception):
@@ -27,7 +28,7 @@ class DriftReferenceError(Exception):
 
 @dataclass(frozen=True)
 class Histogram:
-    edges: np.ndarray        # len(counts) + 1 bin edges
+    edges: np.ndarray  # len(counts) + 1 bin edges
     counts: np.ndarray
 
     def fractions(self) -> np.ndarray:
@@ -37,9 +38,9 @@ class Histogram:
 
 @dataclass(frozen=True)
 class DriftConfig:
-    warn: float = 0.1            # PSI above this logs a warning
-    alert: float = 0.25          # PSI above this logs an error and counts drift_alerts_total
-    min_samples: int = 1000      # PSI is not computed on fewer live samples than this
+    warn: float = 0.1  # PSI above this logs a warning
+    alert: float = 0.25  # PSI above this logs an error and counts drift_alerts_total
+    min_samples: int = 1000  # PSI is not computed on fewer live samples than this
 
 
 def load_config(metadata_path: Path) -> DriftConfig:
@@ -67,8 +68,10 @@ def load_reference(metadata_path: Path) -> dict[str, Histogram]:
         raise DriftReferenceError(f"cannot read {metadata_path}: {e}") from e
     hists = meta.get("histograms")
     if not isinstance(hists, Mapping) or not hists:
-        raise DriftReferenceError(f"{metadata_path} has no 'histograms' section (train the model again "
-                                  "with a models/ version that records the training distribution)")
+        raise DriftReferenceError(
+            f"{metadata_path} has no 'histograms' section (train the model again "
+            "with a models/ version that records the training distribution)"
+        )
     out = {}
     for name, h in hists.items():
         edges, counts = np.asarray(h["edges"], float), np.asarray(h["counts"], float)
@@ -82,7 +85,7 @@ def load_reference(metadata_path: Path) -> dict[str, Histogram]:
 class DriftMonitor:
     reference: dict[str, Histogram]
     cfg: DriftConfig = DriftConfig()
-    metrics: object | None = None          # control.metrics.Metrics
+    metrics: object | None = None  # control.metrics.Metrics
     live: dict[str, np.ndarray] = field(init=False)
     samples: int = field(init=False, default=0)
 
@@ -111,13 +114,23 @@ class DriftMonitor:
             if self.metrics is not None:
                 self.metrics.drift_psi.labels(name).set(value)
             if value > self.cfg.alert:
-                log.error("drift ALERT: PSI of %s is %.3f (alert %.3f) over %d samples",
-                          name, value, self.cfg.alert, self.samples)
+                log.error(
+                    "drift ALERT: PSI of %s is %.3f (alert %.3f) over %d samples",
+                    name,
+                    value,
+                    self.cfg.alert,
+                    self.samples,
+                )
                 if self.metrics is not None:
                     self.metrics.drift_alerts.labels(name).inc()
             elif value > self.cfg.warn:
-                log.warning("drift: PSI of %s is %.3f (warn %.3f) over %d samples",
-                            name, value, self.cfg.warn, self.samples)
+                log.warning(
+                    "drift: PSI of %s is %.3f (warn %.3f) over %d samples",
+                    name,
+                    value,
+                    self.cfg.warn,
+                    self.samples,
+                )
         return out
 
     def reset_window(self) -> None:

@@ -1,5 +1,6 @@
 """Prometheus metrics of one appliance, in its own CollectorRegistry (never the global one), served on
 127.0.0.1 by default. Stage latencies are histograms in seconds, as Prometheus conventions ask."""
+
 from __future__ import annotations
 
 import logging
@@ -11,12 +12,12 @@ log = logging.getLogger(__name__)
 
 STAGES = ("decode", "book", "features", "inference", "quoting", "fix_encode")
 # 1 µs .. ~1 s, roughly x2 per bucket: single-event stages live in the µs range, the rtl backend in ms.
-LATENCY_BUCKETS = tuple(1e-6 * 2 ** k for k in range(21))
+LATENCY_BUCKETS = tuple(1e-6 * 2**k for k in range(21))
 
 
 @dataclass(frozen=True)
 class MetricsConfig:
-    port: int | None = None          # None: not served (still collected)
+    port: int | None = None  # None: not served (still collected)
     addr: str = "127.0.0.1"
 
 
@@ -25,25 +26,49 @@ class Metrics:
         self.registry = CollectorRegistry(auto_describe=True)
         r, ns = self.registry, namespace
         self.events = Counter("events", "Book records received", ["stream"], namespace=ns, registry=r)
-        self.predictions = Counter("predictions", "Predictions produced", ["backend"], namespace=ns, registry=r)
+        self.predictions = Counter(
+            "predictions", "Predictions produced", ["backend"], namespace=ns, registry=r
+        )
         self.invalid = Counter("invalid_predictions", "Predictions flagged INVALID", namespace=ns, registry=r)
         self.quotes = Counter("quotes", "Quotes sent (or printed in dry-run)", namespace=ns, registry=r)
-        self.pulls = Counter("quote_pulls", "Quote pulls (stale, invalid or unhealthy)", namespace=ns, registry=r)
-        self.rejects = Counter("rejects", "Rejects: FIX rejects and records refused", ["kind"], namespace=ns,
-                               registry=r)
+        self.pulls = Counter(
+            "quote_pulls", "Quote pulls (stale, invalid or unhealthy)", namespace=ns, registry=r
+        )
+        self.rejects = Counter(
+            "rejects", "Rejects: FIX rejects and records refused", ["kind"], namespace=ns, registry=r
+        )
         self.fills = Counter("fills", "Fills received", namespace=ns, registry=r)
-        self.stage_latency = Histogram("stage_latency_seconds", "Per-stage latency per event", ["stage"],
-                                       buckets=LATENCY_BUCKETS, namespace=ns, registry=r)
-        self.backend_healthy = Gauge("backend_healthy", "1 when the active backend is healthy", ["backend"],
-                                     namespace=ns, registry=r)
-        self.backend_active = Gauge("backend_active", "1 for the backend now serving predictions", ["backend"],
-                                    namespace=ns, registry=r)
-        self.failovers = Counter("failovers", "Backend switches", ["from_backend", "to_backend", "reason"],
-                                 namespace=ns, registry=r)
-        self.failover_seconds = Gauge("failover_switch_seconds", "Duration of the last backend switch",
-                                      namespace=ns, registry=r)
-        self.drift_psi = Gauge("drift_psi", "Population stability index against training", ["name"],
-                               namespace=ns, registry=r)
+        self.stage_latency = Histogram(
+            "stage_latency_seconds",
+            "Per-stage latency per event",
+            ["stage"],
+            buckets=LATENCY_BUCKETS,
+            namespace=ns,
+            registry=r,
+        )
+        self.backend_healthy = Gauge(
+            "backend_healthy", "1 when the active backend is healthy", ["backend"], namespace=ns, registry=r
+        )
+        self.backend_active = Gauge(
+            "backend_active",
+            "1 for the backend now serving predictions",
+            ["backend"],
+            namespace=ns,
+            registry=r,
+        )
+        self.failovers = Counter(
+            "failovers",
+            "Backend switches",
+            ["from_backend", "to_backend", "reason"],
+            namespace=ns,
+            registry=r,
+        )
+        self.failover_seconds = Gauge(
+            "failover_switch_seconds", "Duration of the last backend switch", namespace=ns, registry=r
+        )
+        self.drift_psi = Gauge(
+            "drift_psi", "Population stability index against training", ["name"], namespace=ns, registry=r
+        )
         self.drift_alerts = Counter("drift_alerts", "PSI above threshold", ["name"], namespace=ns, registry=r)
 
     def observe_stage(self, stage: str, seconds: float) -> None:
@@ -83,8 +108,9 @@ class LatencyWindow:
     `decode`/`book` are per input line; `event_decode`/`event_book` only for lines that produced a
     book record (an event), so they add up with the per-event stages to `total`."""
 
-    def __init__(self, stages: tuple[str, ...] = (*STAGES, "event_decode", "event_book", "total"),
-                 size: int = 1 << 16) -> None:
+    def __init__(
+        self, stages: tuple[str, ...] = (*STAGES, "event_decode", "event_book", "total"), size: int = 1 << 16
+    ) -> None:
         import numpy as np
 
         self._np = np
@@ -105,5 +131,7 @@ class LatencyWindow:
             if n == 0:
                 continue
             v = self._np.percentile(self.data[s][:n], qs) / 1e3
-            out[s] = {f"p{q:g}": round(float(x), 3) for q, x in zip(qs, v, strict=True)} | {"n": self.count[s]}
+            out[s] = {f"p{q:g}": round(float(x), 3) for q, x in zip(qs, v, strict=True)} | {
+                "n": self.count[s]
+            }
         return out

@@ -297,15 +297,14 @@ def gen_py(spec: dict[str, Any], regs: list[Reg]) -> str:
           "        return ((1 << self.width) - 1) << self.lsb", "", "    def get(self, word: int) -> int:",
           "        return (word >> self.lsb) & ((1 << self.width) - 1)", "", "",
           "@dataclass(frozen=True)", "class Register:", "    name: str", "    block: str", "    offset: int",
-          "    access: str        # ro | rw | wo | rw1c (build-time constants are ro with const=True)",
+          "    access: str        # const | ro | rw | w1p | rw1c (firmware/regmap.yaml)",
           "    reset: int | None  # reset or constant value; None: set at build time (a parameter) or live",
           "    const: bool", "    doc: str",
           "    fields: dict[str, Field] = field(default_factory=dict)", "", "", "REGISTERS: dict[str, Register] = {"]
     for r in regs:
         reset = "None" if any(f.param for f in r.fields) or r.access == "ro" else f"{r.reset:#x}"
         fl = ", ".join(f'"{f.name}": Field("{f.name}", {f.lsb}, {f.width}, "{f.access}", {f.value if f.value is not None else f.reset:#x})' for f in r.fields)
-        acc = {"const": "ro", "w1p": "wo"}.get(r.access, r.access)
-        ln.append(f'    "{r.name}": Register("{r.name}", "{r.block}", {r.offset:#05x}, "{acc}", {reset}, {r.access == "const"},')
+        ln.append(f'    "{r.name}": Register("{r.name}", "{r.block}", {r.offset:#05x}, "{r.access}", {reset}, {r.access == "const"},')
         ln.append(f'                         {r.doc!r}, {{{fl}}}),')
     ln += ["}", "", "MODEL_HASH_REGISTERS = tuple(n for n in REGISTERS if n.startswith(\"ID_MODEL_HASH_\"))",
            "BLOCKS = {" + ", ".join(f'"{b["name"].upper()}": {int(b["offset"]):#05x}' for b in spec["blocks"]) + "}", ""]

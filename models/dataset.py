@@ -18,7 +18,7 @@ import numpy as np
 from models.config import DataSource, ModelConfig
 from models.features import compute_features
 from models.labels import Labels, make_labels, segment_last
-from models.record import truncate_levels
+from models.record import FLAG_RESET, truncate_levels
 
 log = logging.getLogger(__name__)
 
@@ -134,11 +134,33 @@ class Part:
         return len(self.cls)
 
 
-def part(streams: Sequence[StreamData], split: str) -> Part:
+def windows(s: StreamData, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """(x, ok): x[i] = the `window` feature vectors ending at record i, int8 (n, window, F); ok[i] is
+    False where that window would reach back past the start of i's segment (RESET or stream start).
+    window = 1 gives x = features (n, F) and ok all True."""
+    n, F = s.features.shape
+    if window <= 1:
+        return s.features, np.ones(n, dtype=bool)
+    idx = np.arange(n)
+    seg_start = np.maximum.accumulate(np.where((s.records["flags"] & FLAG_RESET) != 0, idx, 0))
+    ok = idx - window + 1 >= seg_start
+    padded = np.concatenate([np.zeros((window - 1, F), dtype=s.features.dtype), s.features])
+    x = np.lib.stride_tricks.sliding_window_view(padded, (window, F))[:, 0]
+    return x, ok
+
+
+def part(streams: Sequence[StreamData], split: str, window: int = 1) -> Part:
+    """Usable records of `split`; with window > 1 each x is the window of feature vectors ending at
+    the record (records without a full window inside their segment are left out)."""
     code = SPLIT_CODE[split]
-    sel = [(k, s, s.usable & (s.split == code)) for k, s in enumerate(streams)]
+    xs, sel = [], []
+    for k, s in enumerate(streams):
+        x, ok = windows(s, window)
+        m = s.usable & (s.split == code) & ok
+        xs.append(x[m])
+        sel.append((k, s, m))
     return Part(
-        x=np.concatenate([s.features[m] for _, s, m in sel]),
+        x=np.concatenate(xs),
         cls=np.concatenate([s.labels.cls[m] for _, s, m in sel]),
         withdraw=np.concatenate([s.labels.withdraw[m] for _, s, m in sel]),
         persistence=np.concatenate([s.persistence[m] for _, s, m in sel]),

@@ -15,7 +15,7 @@ import numpy as np
 
 from models import tfcompat  # noqa: F401  (shims first)
 from models.config import ModelConfig
-from models.dataset import SPLIT_CODE, Part, StreamData, part
+from models.dataset import SPLIT_CODE, Part, StreamData, part, windows
 from models.labels import CLASS_NAMES, make_labels
 from models.reference import probabilities
 from models.tfcompat import keras
@@ -51,11 +51,16 @@ def score_all(cls_true: np.ndarray, wd_true: np.ndarray, cls_pred: np.ndarray, w
             "withdraw": _scores(wd_true, wd_pred, (0, 1), ("stay", "withdraw"))}
 
 
+def _last(x: np.ndarray) -> np.ndarray:
+    """The current record's feature vector (the last of a conv1d window)."""
+    return x[:, -1] if x.ndim == 3 else x
+
+
 def _logistic(cfg: ModelConfig, train: Part):
     from sklearn.linear_model import LogisticRegression
 
     cols = [cfg.features.index(n) for n in IMBALANCE_FEATURES if n in cfg.features.names]
-    xs = train.x[:, cols].astype(np.float64) / cfg.features.scale
+    xs = _last(train.x)[:, cols].astype(np.float64) / cfg.features.scale
     lr_c = LogisticRegression(class_weight="balanced", max_iter=500, random_state=cfg.seed).fit(xs, train.cls)
     lr_w = LogisticRegression(class_weight="balanced", max_iter=500, random_state=cfg.seed).fit(xs, train.withdraw)
     return cols, lr_c, lr_w
@@ -65,7 +70,8 @@ def evaluate(cfg: ModelConfig, streams: Sequence[StreamData], qmodel: keras.Mode
              out_dir: Path) -> dict[str, Any]:
     """Metrics for val and test, acceptance checks, and PNG plots in out_dir."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    train = part(streams, "train")
+    window = cfg.network.window if cfg.network.kind == "conv1d" else 1
+    train = part(streams, "train", window)
     majority = int(np.bincount(train.cls, minlength=3).argmax())
     majority_wd = int(np.bincount(train.withdraw, minlength=2).argmax())
     cols, lr_c, lr_w = _logistic(cfg, train)
@@ -77,12 +83,12 @@ def evaluate(cfg: ModelConfig, streams: Sequence[StreamData], qmodel: keras.Mode
     }}
     cache: dict[str, Any] = {}
     for split in ("val", "test"):
-        p = part(streams, split)
+        p = part(streams, split, window)
         if len(p) == 0:
             raise ValueError(f"no usable {split} records: check training.sources")
         q_int = qkeras_outputs(qmodel, p.x, cfg)
         f_log = fmodel.predict(model_inputs(p.x, cfg), batch_size=8192, verbose=0).astype(np.float64)
-        xs = p.x[:, cols].astype(np.float64) / cfg.features.scale
+        xs = _last(p.x)[:, cols].astype(np.float64) / cfg.features.scale
         models = {
             "quantized": (q_int[:, :3].argmax(axis=1), (q_int[:, 3] > 0).astype(np.int8)),
             "float": (f_log[:, :3].argmax(axis=1), (f_log[:, 3] > 0).astype(np.int8)),
@@ -189,7 +195,12 @@ def _plot_by_horizon(cfg: ModelConfig, streams: Sequence[StreamData], qmodel: ke
     from sklearn.metrics import precision_recall_fscore_support
 
     code = SPLIT_CODE["test"]
-    outs = {s.name: qkeras_outputs(qmodel, s.features, cfg) for s in streams if (s.split == code).any()}
+    window = cfg.network.window if cfg.network.kind == "conv1d" else 1
+    outs, oks = {}, {}
+    for s in streams:
+        if (s.split == code).any():
+            x, oks[s.name] = windows(s, window)
+            outs[s.name] = qkeras_outputs(qmodel, x, cfg)
     rows = []
     for h in cfg.labels.eval_horizons_events:
         ms = max(1, round(cfg.labels.horizon_ms * h / cfg.labels.horizon_events))
@@ -198,7 +209,7 @@ def _plot_by_horizon(cfg: ModelConfig, streams: Sequence[StreamData], qmodel: ke
             if s.name not in outs:
                 continue
             lab = make_labels(s.records, replace(cfg.labels), horizon_events=h, horizon_ms=ms)
-            m = lab.labelled & (s.split == code)
+            m = lab.labelled & (s.split == code) & oks[s.name]
             ys.append(lab.cls[m])
             ws.append(lab.withdraw[m])
             pc.append(outs[s.name][m, :3].argmax(axis=1))

@@ -106,7 +106,7 @@ def load_weights_int(path: Path) -> tuple[list[DenseLayer], int]:
 @numba.njit(cache=False, nogil=True)
 def _forward_one(x, weights, biases, table, out):
     """Integer forward pass of one feature vector. table rows: [n_in, n_out, w_off, b_off, bias_shift,
-    round_shift (< 0: left shift), lo, hi]. Works in place on two scratch rows of `scratch`."""
+    round_shift (< 0: left shift), lo, hi]; weights row-major (n_in, n_out) per layer."""
     n_layers = table.shape[0]
     width = 0
     for k in range(n_layers):
@@ -256,6 +256,10 @@ class ReferenceModel:
                 q = acc << -rshift
             h = np.clip(q, lo, hi)
         return h
+
+    def warm_up(self) -> None:
+        """Compile the single-event kernel now rather than on the first live event."""
+        self.predict_one(np.zeros(self.n_inputs, dtype=np.int8))
 
     def predict_one(self, features: np.ndarray) -> np.ndarray:
         """int64 (outputs,) for one int8 (inputs,) feature vector (compiled; the live path)."""

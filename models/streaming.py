@@ -13,7 +13,7 @@ import numpy as np
 
 from models.config import ModelConfig
 from models.fixedpoint import KIND_CODE, RECIP, FeatureInputError, check_records, feature_table
-from models.record import FLAG_RESET
+from models.record import FLAG_RESET, empty_records
 
 log = logging.getLogger(__name__)
 
@@ -225,6 +225,16 @@ class StreamingFeatures:
         self.state = np.zeros(N_STATE, dtype=np.int64)
         self._buf: np.ndarray | None = None
         self._checked: np.dtype | None = None
+
+    def warm_up(self, record_levels: int | None = None) -> None:
+        """Compile the kernel now (about a second) instead of on the first live record, for records
+        carrying `record_levels` levels (default the config's; numba compiles once per record layout).
+        The stream state is untouched."""
+        levels = record_levels or self.levels
+        scratch = np.zeros(N_STATE, dtype=np.int64)
+        out = np.empty(self.spec.shape[0], dtype=np.int8)
+        step(empty_records(1, levels), 0, self.levels, scratch, self.spec, self.weights, self.decay,
+             self.recip, out)
 
     def reset(self) -> None:
         """Forget the stream: the next record starts a new one (as if it carried RESET)."""

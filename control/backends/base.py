@@ -5,6 +5,7 @@ the feature pipeline and on the CPU by `models.features.StreamingFeatures`; a re
 restarts it. `submit` returns one Prediction per record, in order, or raises a BackendError -- never a
 partial, reordered or silently shortened list.
 """
+
 from __future__ import annotations
 
 import abc
@@ -60,14 +61,18 @@ class Health:
 class BackendIdentity:
     backend: str
     model_hash: str
-    firmware_hash: str = ""        # manifest/bitstream identity; "" for the cpu backend
+    firmware_hash: str = ""  # manifest/bitstream identity; "" for the cpu backend
     regmap_version: int | None = None
     core_id: int | None = None
 
     def as_dict(self) -> dict[str, object]:
-        return {"backend": self.backend, "model_hash": self.model_hash, "firmware_hash": self.firmware_hash,
-                "regmap_version": self.regmap_version,
-                "core_id": None if self.core_id is None else f"{self.core_id:#010x}"}
+        return {
+            "backend": self.backend,
+            "model_hash": self.model_hash,
+            "firmware_hash": self.firmware_hash,
+            "regmap_version": self.regmap_version,
+            "core_id": None if self.core_id is None else f"{self.core_id:#010x}",
+        }
 
 
 @dataclass(frozen=True)
@@ -76,9 +81,9 @@ class PredictionBatch:
     (empty, crossed or locked touch: features computed, state not updated; the quoting engine pulls)."""
 
     predictions: list[Prediction]
-    invalid: np.ndarray              # bool (n,)
-    features: np.ndarray | None = None                       # int8 (n, F) where the host computed them
-    stage_ns: dict[str, int] = field(default_factory=dict)   # time per stage for the whole batch
+    invalid: np.ndarray  # bool (n,)
+    features: np.ndarray | None = None  # int8 (n, F) where the host computed them
+    stage_ns: dict[str, int] = field(default_factory=dict)  # time per stage for the whole batch
 
     def __len__(self) -> int:
         return len(self.predictions)
@@ -121,15 +126,35 @@ class ProbabilityCache:
         return probabilities(logits, self.output_format).tolist()
 
 
-def make_predictions(records: np.ndarray, logits: np.ndarray, invalid: np.ndarray, probs: ProbabilityCache, *,
-                     horizon_ns: int, model_hash: str, backend: str, features: np.ndarray | None = None,
-                     stage_ns: dict[str, int] | None = None) -> PredictionBatch:
+def make_predictions(
+    records: np.ndarray,
+    logits: np.ndarray,
+    invalid: np.ndarray,
+    probs: ProbabilityCache,
+    *,
+    horizon_ns: int,
+    model_hash: str,
+    backend: str,
+    features: np.ndarray | None = None,
+    stage_ns: dict[str, int] | None = None,
+) -> PredictionBatch:
     """The one place backends build Prediction objects from integers and the shared probabilities."""
     seqs, ts, lg = records["seq"].tolist(), records["ts_ns"].tolist(), logits.tolist()
     pr = [probs.one(tuple(lg[0]))] if len(lg) == 1 else probs.many(logits)
-    preds = [Prediction(seq=s, ts_ns=t, logits=tuple(z), p_up=p[0], p_down=p[1], p_withdraw=p[2],
-                        horizon_ns=horizon_ns, model_hash=model_hash, backend=backend)
-             for s, t, z, p in zip(seqs, ts, lg, pr, strict=True)]
+    preds = [
+        Prediction(
+            seq=s,
+            ts_ns=t,
+            logits=tuple(z),
+            p_up=p[0],
+            p_down=p[1],
+            p_withdraw=p[2],
+            horizon_ns=horizon_ns,
+            model_hash=model_hash,
+            backend=backend,
+        )
+        for s, t, z, p in zip(seqs, ts, lg, pr, strict=True)
+    ]
     return PredictionBatch(preds, np.asarray(invalid, dtype=bool), features, stage_ns or {})
 
 

@@ -1,6 +1,7 @@
 """The cpu backend: the bit-exact software reference. Features from `models.streaming.StreamingFeatures`
 (compiled, per stream), inference from `models.reference.ReferenceModel` (`predict_one` for a single
 event, `predict_batch` for batches: the same integers). No TensorFlow."""
+
 from __future__ import annotations
 
 import logging
@@ -9,7 +10,15 @@ from pathlib import Path
 
 import numpy as np
 
-from control.backends.base import Backend, BackendIdentity, Health, PredictionBatch, ProbabilityCache, RecordRefused, make_predictions
+from control.backends.base import (
+    Backend,
+    BackendIdentity,
+    Health,
+    PredictionBatch,
+    ProbabilityCache,
+    RecordRefused,
+    make_predictions,
+)
 from models.config import ModelConfig
 from models.fixedpoint import FeatureInputError
 from models.reference import ReferenceModel
@@ -23,7 +32,9 @@ class CpuBackend(Backend):
 
     def __init__(self, model: ReferenceModel, features: StreamingFeatures) -> None:
         if features.spec.shape[0] != model.n_inputs:
-            raise ValueError(f"features give {features.spec.shape[0]} inputs, the model takes {model.n_inputs}")
+            raise ValueError(
+                f"features give {features.spec.shape[0]} inputs, the model takes {model.n_inputs}"
+            )
         self.model, self.features = model, features
         self.processed = 0
         self.probs = ProbabilityCache(model.output_format)
@@ -41,7 +52,7 @@ class CpuBackend(Backend):
                 f, inv = self.features.update_at(records, 0)
                 feats, invalid = f[None, :], np.array([inv])
             else:
-                feats, invalid = self.features.run(records)   # checks the whole batch before any state
+                feats, invalid = self.features.run(records)  # checks the whole batch before any state
         except FeatureInputError as e:
             raise RecordRefused(str(e)) from e
         t1 = time.perf_counter_ns()
@@ -54,8 +65,17 @@ class CpuBackend(Backend):
     def submit(self, records: np.ndarray) -> PredictionBatch:
         feats, invalid, logits, stage_ns = self.compute(records)
         self.processed += len(records)
-        return make_predictions(records, logits, invalid, self.probs, horizon_ns=self.model.horizon_ns, model_hash=self.model.model_hash,
-                                backend=self.name, features=feats, stage_ns=stage_ns)
+        return make_predictions(
+            records,
+            logits,
+            invalid,
+            self.probs,
+            horizon_ns=self.model.horizon_ns,
+            model_hash=self.model.model_hash,
+            backend=self.name,
+            features=feats,
+            stage_ns=stage_ns,
+        )
 
     def warm(self, records: np.ndarray) -> None:
         try:

@@ -1,5 +1,6 @@
 """The hardware backends, `fpga` (board through PynqIO) and `rtl` (qg_core_top in a simulator through
 SimIO): one class, because they run the same driver code and differ only in the transport."""
+
 from __future__ import annotations
 
 import logging
@@ -27,15 +28,24 @@ log = logging.getLogger(__name__)
 
 
 class DeviceBackend(Backend):
-    def __init__(self, name: str, device: Device, *, model_hash: str, horizon_ns: int,
-                 output_format: OutputFormat, firmware_hash: str = "", timeout_s: float = 1.0) -> None:
+    def __init__(
+        self,
+        name: str,
+        device: Device,
+        *,
+        model_hash: str,
+        horizon_ns: int,
+        output_format: OutputFormat,
+        firmware_hash: str = "",
+        timeout_s: float = 1.0,
+    ) -> None:
         self.name, self.device = name, device
         self.model_hash, self.horizon_ns, self.output_format = model_hash, horizon_ns, output_format
         self.firmware_hash, self.timeout_s = firmware_hash, timeout_s
         self._identity: BackendIdentity | None = None
         self.sent = self.received = 0
         self._base_in = self._base_out = 0
-        self.card_cycles = np.zeros(0, dtype=np.int64)   # t_out - t_in of the last batch
+        self.card_cycles = np.zeros(0, dtype=np.int64)  # t_out - t_in of the last batch
         self.probs = ProbabilityCache(output_format)
 
     def start(self) -> DeviceBackend:
@@ -45,7 +55,9 @@ class DeviceBackend(Backend):
             rm = self.device.regmap
             self.device.pulse("CTRL_CONTROL", "SOFT_RESET")
             self.device.pulse("CTRL_CONTROL", "CLEAR_COUNTERS")
-            self.device.write("CTRL_ERROR_FLAGS", sum(f.mask for f in rm.REGISTERS["CTRL_ERROR_FLAGS"].fields.values()))
+            self.device.write(
+                "CTRL_ERROR_FLAGS", sum(f.mask for f in rm.REGISTERS["CTRL_ERROR_FLAGS"].fields.values())
+            )
             self.device.write("CTRL_CONTROL", rm.REGISTERS["CTRL_CONTROL"].fields["ENABLE"].mask)
             self._base_in = self.device.read("STATS_RECORDS_IN")
             self._base_out = self.device.read("STATS_PREDICTIONS_OUT")
@@ -53,8 +65,9 @@ class DeviceBackend(Backend):
             raise BackendIdentityError(f"{self.name}: {e}") from e
         except TransportError as e:
             raise _translate(self.name, e) from e
-        self._identity = BackendIdentity(self.name, self.model_hash, self.firmware_hash,
-                                         ident.regmap_version, ident.core_id)
+        self._identity = BackendIdentity(
+            self.name, self.model_hash, self.firmware_hash, ident.regmap_version, ident.core_id
+        )
         log.info("%s backend up: %s", self.name, ident.as_dict())
         return self
 
@@ -74,12 +87,22 @@ class DeviceBackend(Backend):
         want = records["seq"].astype(np.uint64) & np.uint64(U32)
         if not np.array_equal(raw["seq"].astype(np.uint64), want):
             bad = int(np.flatnonzero(raw["seq"].astype(np.uint64) != want)[0])
-            raise BackendFault(f"{self.name}: prediction {bad} has seq {int(raw['seq'][bad])}, "
-                               f"record has {int(want[bad])} (lost or reordered on the card)")
+            raise BackendFault(
+                f"{self.name}: prediction {bad} has seq {int(raw['seq'][bad])}, "
+                f"record has {int(want[bad])} (lost or reordered on the card)"
+            )
         logits = raw["logits"].astype(np.int64)
         invalid = (raw["flags"] & self.device.regmap.PREDICTION_FLAG_INVALID) != 0
         self.card_cycles = (raw["t_out"] - raw["t_in"]).astype(np.int64)
-        return make_predictions(records, logits, invalid, self.probs, horizon_ns=self.horizon_ns, model_hash=self.model_hash, backend=self.name)
+        return make_predictions(
+            records,
+            logits,
+            invalid,
+            self.probs,
+            horizon_ns=self.horizon_ns,
+            model_hash=self.model_hash,
+            backend=self.name,
+        )
 
     def warm(self, records: np.ndarray) -> None:
         self.submit(records)

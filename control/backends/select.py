@@ -6,6 +6,7 @@
 - cpu:  the exported model artifacts.
 fpga and rtl come wrapped in the failover watchdog with a warm CPU shadow (control/backends/failover.py).
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -14,7 +15,13 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from control.backends.base import BACKEND_NAMES, Backend, BackendFault, BackendIdentityError, BackendUnavailable
+from control.backends.base import (
+    BACKEND_NAMES,
+    Backend,
+    BackendFault,
+    BackendIdentityError,
+    BackendUnavailable,
+)
 from control.backends.cpu import CpuBackend
 from control.backends.failover import FailoverBackend, WatchdogConfig
 from control.driver.errors import TransportError
@@ -36,12 +43,12 @@ class FirmwareRejected(BackendUnavailable):
 
 @dataclass(frozen=True)
 class BackendConfig:
-    artifacts: Path                          # models/<name>/artifacts
+    artifacts: Path  # models/<name>/artifacts
     model: ModelConfig
-    firmware: Path | None = None             # fpga: .bit (with .hwh and manifest.json beside it)
+    firmware: Path | None = None  # fpga: .bit (with .hwh and manifest.json beside it)
     sim: SimConfig = field(default_factory=lambda: SimConfig(build_dir=REPO / "build" / "sim_bridge"))
-    timeout_s: float = 2.0                   # hardware: one batch must come back within this
-    failover: bool = True                    # wrap fpga/rtl in the watchdog with a CPU fallback
+    timeout_s: float = 2.0  # hardware: one batch must come back within this
+    failover: bool = True  # wrap fpga/rtl in the watchdog with a CPU fallback
     watchdog: WatchdogConfig = field(default_factory=WatchdogConfig)
 
 
@@ -55,8 +62,11 @@ def probe(cfg: BackendConfig) -> dict[str, str | None]:
     elif not Path(cfg.firmware).is_file():
         out["fpga"] = f"firmware image {cfg.firmware} not found"
     else:
-        from control.driver.pynq_io import board_present   # pynq only past this point
-        out["fpga"] = None if board_present() else "no PYNQ device found (no board, PYNQ_REMOTE_DEVICES unset)"
+        from control.driver.pynq_io import board_present  # pynq only past this point
+
+        out["fpga"] = (
+            None if board_present() else "no PYNQ device found (no board, PYNQ_REMOTE_DEVICES unset)"
+        )
     if shutil.which("iverilog") is None:
         out["rtl"] = "iverilog not on PATH (Debian: apt-get install iverilog)"
     elif importlib.util.find_spec("cocotb") is None:
@@ -76,7 +86,9 @@ def choose(name: str, cfg: BackendConfig) -> str:
         for n in BACKEND_NAMES:
             if avail[n] is None:
                 return n
-        raise BackendUnavailable("no backend available: " + "; ".join(f"{n}: {avail[n]}" for n in BACKEND_NAMES))
+        raise BackendUnavailable(
+            "no backend available: " + "; ".join(f"{n}: {avail[n]}" for n in BACKEND_NAMES)
+        )
     if name not in BACKEND_NAMES:
         raise BackendUnavailable(f"unknown backend {name!r}; choose from auto, {', '.join(BACKEND_NAMES)}")
     if avail[name] is not None:
@@ -88,8 +100,12 @@ def verify_firmware(image: Path, model_hash: str) -> None:
     """Refuse an image whose manifest disagrees with the host, with every reason in the message."""
     from control.firmware import manifest
 
-    mismatches = manifest.verify(Path(image), model_hash=model_hash,
-                                 regmap_version=manifest.current_regmap_version(REGMAP_YAML))
+    try:
+        mismatches = manifest.verify(
+            Path(image), model_hash=model_hash, regmap_version=manifest.current_regmap_version(REGMAP_YAML)
+        )
+    except manifest.ManifestError as e:
+        raise FirmwareRejected(f"firmware {image} refused: {e}") from e
     if mismatches:
         raise FirmwareRejected(f"firmware {image} refused:\n  " + "\n  ".join(str(m) for m in mismatches))
 
@@ -124,16 +140,28 @@ def _open(chosen: str, cfg: BackendConfig, metrics, audit) -> Backend:
         primary = _open_rtl(cfg, model)
     if not cfg.failover:
         return primary
-    return FailoverBackend(primary, lambda shadow: CpuBackend(model, shadow), StreamingFeatures(cfg.model),
-                           cfg.watchdog, metrics=metrics, audit=audit)
+    return FailoverBackend(
+        primary,
+        lambda shadow: CpuBackend(model, shadow),
+        StreamingFeatures(cfg.model),
+        cfg.watchdog,
+        metrics=metrics,
+        audit=audit,
+    )
 
 
 def _device_backend(name: str, device, model: ReferenceModel, cfg: BackendConfig, firmware_hash: str):
     from control.backends.device import DeviceBackend
 
-    backend = DeviceBackend(name, device, model_hash=model.model_hash, horizon_ns=model.horizon_ns,
-                            output_format=model.output_format, firmware_hash=firmware_hash,
-                            timeout_s=cfg.timeout_s)
+    backend = DeviceBackend(
+        name,
+        device,
+        model_hash=model.model_hash,
+        horizon_ns=model.horizon_ns,
+        output_format=model.output_format,
+        firmware_hash=firmware_hash,
+        timeout_s=cfg.timeout_s,
+    )
     try:
         return backend.start()
     except Exception:
@@ -150,7 +178,9 @@ def _open_rtl(cfg: BackendConfig, model: ReferenceModel) -> Backend:
     except TransportError as e:
         raise BackendFault(f"rtl: cannot start the simulation: {e}") from e
     device = Device(io, io)
-    return _device_backend("rtl", device, model, cfg, firmware_hash=f"rtl-git-{device.read('ID_GIT_HASH'):08x}")
+    return _device_backend(
+        "rtl", device, model, cfg, firmware_hash=f"rtl-git-{device.read('ID_GIT_HASH'):08x}"
+    )
 
 
 def _open_fpga(cfg: BackendConfig, model: ReferenceModel) -> Backend:
@@ -163,3 +193,29 @@ def _open_fpga(cfg: BackendConfig, model: ReferenceModel) -> Backend:
     except TransportError as e:
         raise BackendFault(f"fpga: {e}") from e
     return _device_backend("fpga", Device(io, io), model, cfg, firmware_hash=sha256_file(Path(cfg.firmware)))
+
+
+def load_fpga_image(image: Path, model_hash: str):
+    """Verify `image`'s manifest, download it to the board through pynq, and check the card's identity.
+    Returns the card's `control.driver.device.Identity`. Raises FirmwareRejected on a manifest mismatch
+    (before touching the board), BackendUnavailable without pynq, BackendFault / BackendIdentityError on
+    the board."""
+    from control.driver.device import Device
+    from control.driver.errors import IdentityMismatch
+
+    verify_firmware(image, model_hash)
+    if importlib.util.find_spec("pynq") is None:
+        raise BackendUnavailable("pynq is not installed (board runtime environment: pip install '.[board]')")
+    from control.driver.pynq_io import PynqIO
+
+    try:
+        io = PynqIO.from_overlay(Path(image), download=True)
+    except TransportError as e:
+        raise BackendFault(f"fpga: {e}") from e
+    dev = Device(io, io)
+    try:
+        return dev.check_identity(model_hash)
+    except IdentityMismatch as e:
+        raise BackendIdentityError(f"fpga: {e}") from e
+    finally:
+        dev.close()

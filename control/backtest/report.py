@@ -93,6 +93,7 @@ def write_report(result: BacktestResult, out_dir: str | Path, records: np.ndarra
                 marker="o", label=f"{name} ({a.metrics.n_fills} fills)")
     ax.axhline(0, color="grey", lw=0.5)
     ax.set_xscale("symlog", linthresh=0.05)
+    ax.set_xlim(left=0)   # horizon 0 = the spread captured
     ax.set_xlabel("horizon after fill (s)")
     ax.set_ylabel("markout per filled unit (bp)")
     ax.set_title(f"{result.settings.symbol}: markout curves")

@@ -6,7 +6,9 @@ Timeline (all on the receive clock):
   at recv_ns[i] + latency_ns; until then the previous quote stands (cancel/replace latency).
 - A live quote fills when a trade prints at or through it on the right side: a buyer-initiated trade
   at px >= our ask fills our ask, a seller-initiated trade at px <= our bid fills our bid, for
-  min(trade size, our remaining size), at our price. Queue position is ignored (optimistic at the
+  min(trade size, our remaining size), at our price. A replacement that goes live is reduced by what
+  the quote it replaces filled after the decision (FIX cancel/replace semantics), so a fill inside
+  the latency window never carries the position past the limits. Queue position is ignored (optimistic at the
   touch price, exact when the trade goes through): both arms of a comparison get the same treatment.
 The production QuotingEngine makes every decision, so the backtest exercises the code that quotes.
 """
@@ -60,26 +62,36 @@ def simulate(records: np.ndarray, preds: np.ndarray, trades: np.ndarray, engine:
     fills: list[tuple[int, int, int, int, int, int]] = []
     reason_counts: dict[str, int] = {}
     actions: dict[str, int] = {}
-    pending: deque[tuple[int, int, int, int, int]] = deque()   # (live_at, bid_px, bid_lots, ask_px, ask_lots)
+    # (live_at, bid_px, bid_lots, ask_px, ask_lots, bid lots filled so far, ask lots filled so far)
+    pending: deque[tuple[int, int, int, int, int, int, int]] = deque()
     bid_px = bid_lots = ask_px = ask_lots = 0                  # the quote live at the venue
+    bid_filled = ask_filled = 0                                # cumulative lots filled per side
     j = 0
 
     def run_trades_until(limit_ns: int, last_record: int) -> None:
-        nonlocal j, bid_px, bid_lots, ask_px, ask_lots
+        nonlocal j, bid_px, bid_lots, ask_px, ask_lots, bid_filled, ask_filled
         while j < m and t_recv[j] <= limit_ns:
             tau = int(t_recv[j])
             while pending and pending[0][0] <= tau:
-                _, bid_px, bid_lots, ask_px, ask_lots = pending.popleft()
+                _, bid_px, bid_lots, ask_px, ask_lots, b0, a0 = pending.popleft()
+                # The replacement was sized on the position at decision time; what the old quote
+                # filled since then comes off it, as a FIX cancel/replace counts cumulative fills.
+                # Without this, a fill inside the latency window could carry the position past
+                # the engine's limits.
+                bid_lots = max(0, bid_lots - (bid_filled - b0))
+                ask_lots = max(0, ask_lots - (ask_filled - a0))
             px = int(t_px[j])
             if t_side[j] == BUY:
                 if ask_lots > 0 and px >= ask_px:
                     q = min(ask_lots, int(t_lots[j]))
                     ask_lots -= q
+                    ask_filled += q
                     fills.append((tau, ask_px, q, -1, j, last_record))
                     engine.on_fill(symbol, Side.ASK, q)
             elif bid_lots > 0 and px <= bid_px:
                 q = min(bid_lots, int(t_lots[j]))
                 bid_lots -= q
+                bid_filled += q
                 fills.append((tau, bid_px, q, 1, j, last_record))
                 engine.on_fill(symbol, Side.BID, q)
             j += 1
@@ -99,7 +111,8 @@ def simulate(records: np.ndarray, preds: np.ndarray, trades: np.ndarray, engine:
             reason_counts[r.code.value] = reason_counts.get(r.code.value, 0) + 1
         if d.action is not Action.UNCHANGED:
             b, a = d.bid, d.ask
-            pending.append((t + latency_ns, b.px if b else 0, b.lots if b else 0, a.px if a else 0, a.lots if a else 0))
+            pending.append((t + latency_ns, b.px if b else 0, b.lots if b else 0, a.px if a else 0,
+                            a.lots if a else 0, bid_filled, ask_filled))
         if d.bid is not None:
             tr_bid_px[i], tr_bid_lots[i] = d.bid.px, d.bid.lots
         if d.ask is not None:

@@ -15,6 +15,7 @@ import json
 import logging
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,8 @@ DEFAULT_DATA = REPO.parent / "shared" / "data"
 
 
 def build_dir(cfg: ModelConfig) -> Path:
-    return REPO / "build" / "models" / cfg.name
+    suffix = "" if cfg.network.kind == cfg.raw["network"]["kind"] else f"-{cfg.network.kind}"
+    return REPO / "build" / "models" / f"{cfg.name}{suffix}"
 
 
 def load_training_streams(cfg: ModelConfig, data_root: Path, echo=None) -> list:
@@ -104,16 +106,23 @@ def _work_option(f):
                         help="Where trained models and the report go (default build/models/<name>).")(f)
 
 
+def _kind_option(f):
+    return click.option("--network", "network", type=click.Choice(["mlp", "conv1d"]), default=None,
+                        help="Override network.kind (conv1d: QConv1D over the last network.window "
+                             "feature vectors); default work dir build/models/<name>-<kind>.")(f)
+
+
 def _json_option(f):
     return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")(f)
 
 
-def _load(config: str) -> ModelConfig:
+def _load(config: str, network: str | None = None) -> ModelConfig:
     try:
-        return load_config(config)
+        cfg = load_config(config)
     except ConfigError as e:
         click.echo(f"error: {e}", err=True)
         sys.exit(EXIT_USAGE)
+    return cfg if network is None else replace(cfg, network=replace(cfg.network, kind=network))
 
 
 def _streams_or_exit(cfg: ModelConfig, data_dir: Path, quiet: bool) -> list:
@@ -143,9 +152,11 @@ def model() -> None:
 @_config_option
 @_data_option
 @_work_option
+@_kind_option
 @click.option("--epochs", type=click.IntRange(1, 1000), default=None, help="Override training.epochs.")
 @_json_option
-def train(*, config: str, data_dir: Path, work_dir: Path | None, epochs: int | None, as_json: bool) -> None:
+def train(*, config: str, data_dir: Path, work_dir: Path | None, network: str | None, epochs: int | None,
+          as_json: bool) -> None:
     """Train the quantized model (QAT + pruning) and its float twin on the time-ordered training
     part of the real data; save both under build/models/<name>/.
 
@@ -153,16 +164,17 @@ def train(*, config: str, data_dir: Path, work_dir: Path | None, epochs: int | N
     Examples:
       quoteguard model train
       quoteguard model train --epochs 2 --json
+      quoteguard model train --network conv1d
       quoteguard model train --config models/qg_mlp/config.yaml --data-dir ../shared/data
     """
     from models.dataset import part, sizes
 
-    cfg = _load(config)
+    cfg = _load(config, network)
     streams = _streams_or_exit(cfg, data_dir, as_json)
     from models.export import save_trained  # TensorFlow: only once the data are known to load
     from models.train import train as run_train
 
-    tr = part(streams, "train")
+    tr = part(streams, "train", cfg.network.window if cfg.network.kind == "conv1d" else 1)
     t0 = time.perf_counter()
     res = run_train(cfg, tr, epochs=epochs, progress=None if as_json else lambda m: click.echo(m, err=True))
     out = save_trained(work_dir or build_dir(cfg), res, sizes(streams), {s.name: s.labels.balance() for s in streams})
@@ -185,8 +197,9 @@ def train(*, config: str, data_dir: Path, work_dir: Path | None, epochs: int | N
 @_config_option
 @_data_option
 @_work_option
+@_kind_option
 @_json_option
-def evaluate(*, config: str, data_dir: Path, work_dir: Path | None, as_json: bool) -> None:
+def evaluate(*, config: str, data_dir: Path, work_dir: Path | None, network: str | None, as_json: bool) -> None:
     """Score the trained quantized model, its float twin and the baselines on the later data
     (validation and test parts); write report.txt, metrics.json and PNG plots.
 
@@ -197,12 +210,13 @@ def evaluate(*, config: str, data_dir: Path, work_dir: Path | None, as_json: boo
     Examples:
       quoteguard model evaluate
       quoteguard model evaluate --json
+      quoteguard model evaluate --network conv1d
     """
     from models.dataset import sizes
     from models.evaluate import evaluate as run_eval
     from models.export import write_report
 
-    cfg = _load(config)
+    cfg = _load(config, network)
     work = work_dir or build_dir(cfg)
     qmodel, fmodel, _ = _trained_or_exit(work)
     streams = _streams_or_exit(cfg, data_dir, as_json)

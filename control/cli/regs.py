@@ -1,5 +1,6 @@
 """`quoteguard regs`: read and write qg_core registers by name (firmware/regmap.yaml), on the board
 (pynq) or on the RTL in a simulator -- through the same driver."""
+
 from __future__ import annotations
 
 import json
@@ -25,6 +26,7 @@ def _device(target: str, firmware: Path | None, sim_build_dir: Path) -> Iterator
             if shutil.which("iverilog") is None:
                 fail("iverilog not on PATH (Debian: apt-get install iverilog)", EXIT_USAGE)
             from control.driver.sim_io import SimConfig, SimIO
+
             io = SimIO.launch(SimConfig(build_dir=sim_build_dir))
         else:
             if firmware is None:
@@ -32,7 +34,10 @@ def _device(target: str, firmware: Path | None, sim_build_dir: Path) -> Iterator
             try:
                 from control.driver.pynq_io import PynqIO
             except ImportError:
-                fail("pynq is not installed here (board runtime environment: pip install '.[board]')", EXIT_USAGE)
+                fail(
+                    "pynq is not installed here (board runtime environment: pip install '.[board]')",
+                    EXIT_USAGE,
+                )
             io = PynqIO.from_overlay(firmware, download=False)
     except TransportError as e:
         fail(f"cannot open the {target} transport: {e}", EXIT_FAILURE)
@@ -52,9 +57,16 @@ def _parse_int(text: str) -> int:
 
 def _row(dev, name: str, value: int) -> dict:
     reg = dev.register(name)
-    return {"name": name, "offset": f"{reg.offset:#05x}", "access": reg.access, "value": value,
-            "hex": f"{value:#010x}", "fields": {f: fld.get(value) for f, fld in reg.fields.items()
-                                                if not (len(reg.fields) == 1 and f == "VALUE")}}
+    return {
+        "name": name,
+        "offset": f"{reg.offset:#05x}",
+        "access": reg.access,
+        "value": value,
+        "hex": f"{value:#010x}",
+        "fields": {
+            f: fld.get(value) for f, fld in reg.fields.items() if not (len(reg.fields) == 1 and f == "VALUE")
+        },
+    }
 
 
 def _print(rows: list[dict], as_json: bool) -> None:
@@ -68,12 +80,26 @@ def _print(rows: list[dict], as_json: bool) -> None:
 
 def target_options(f):
     f = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")(f)
-    f = click.option("--sim-build-dir", type=click.Path(file_okay=False, path_type=Path),
-                     default=REPO / "build" / "sim_bridge", show_default=True, help="rtl: simulator build dir.")(f)
-    f = click.option("--firmware", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-                     help="fpga: the loaded bitstream (.bit with its .hwh).")(f)
-    f = click.option("--target", type=click.Choice(["rtl", "fpga"]), default="rtl", show_default=True,
-                     help="rtl: qg_core_top under Icarus; fpga: the board through pynq.")(f)
+    f = click.option(
+        "--sim-build-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=REPO / "build" / "sim_bridge",
+        show_default=True,
+        help="rtl: simulator build dir.",
+    )(f)
+    f = click.option(
+        "--firmware",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        default=None,
+        help="fpga: the loaded bitstream (.bit with its .hwh).",
+    )(f)
+    f = click.option(
+        "--target",
+        type=click.Choice(["rtl", "fpga"]),
+        default="rtl",
+        show_default=True,
+        help="rtl: qg_core_top under Icarus; fpga: the board through pynq.",
+    )(f)
     return f
 
 
@@ -118,7 +144,9 @@ def read(*, name: str, target: str, firmware: Path | None, sim_build_dir: Path, 
 @click.argument("name")
 @click.argument("value")
 @target_options
-def write(*, name: str, value: str, target: str, firmware: Path | None, sim_build_dir: Path, as_json: bool) -> None:
+def write(
+    *, name: str, value: str, target: str, firmware: Path | None, sim_build_dir: Path, as_json: bool
+) -> None:
     """Write VALUE (decimal or 0x..) to register NAME, then read it back."""
     from control.driver.errors import RegisterAccessError, UnknownRegister
 

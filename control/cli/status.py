@@ -1,5 +1,6 @@
 """`quoteguard status`: backend, firmware identity, counters, latency percentiles, drift and health of
 a running appliance (its status file or its metrics endpoint), or of a backend probed once."""
+
 from __future__ import annotations
 
 import json
@@ -22,8 +23,10 @@ def _from_file(path: Path) -> dict:
     try:
         return json.loads(path.read_text())
     except FileNotFoundError:
-        fail(f"no appliance status at {path}: start `quoteguard run ...`, or use --metrics-url or --probe",
-             EXIT_FAILURE)
+        fail(
+            f"no appliance status at {path}: start `quoteguard run ...`, or use --metrics-url or --probe",
+            EXIT_FAILURE,
+        )
     except ValueError as e:
         fail(f"{path} is not a status file: {e}", EXIT_USAGE)
 
@@ -41,7 +44,9 @@ def _from_metrics(url: str) -> dict:
         for s in fam.samples:
             if s.name.endswith("_bucket") or s.name.endswith("_created"):
                 continue
-            key = s.name + ("{" + ",".join(f"{k}={v}" for k, v in sorted(s.labels.items())) + "}" if s.labels else "")
+            key = s.name + (
+                "{" + ",".join(f"{k}={v}" for k, v in sorted(s.labels.items())) + "}" if s.labels else ""
+            )
             samples[key] = s.value
             if s.name == "quoteguard_backend_active" and s.value == 1.0:
                 backend = s.labels.get("backend")
@@ -61,9 +66,13 @@ def _probe(name: str, model: str, artifacts: Path | None, firmware: Path | None)
         fail(str(e), EXIT_USAGE if getattr(e, "reason", "") in ("unavailable", "identity") else EXIT_FAILURE)
     try:
         h = be.health()
-        return {"backend": be.name, "identity": be.identity().as_dict(),
-                "health": {"ok": h.ok, "detail": h.detail, "counters": h.counters},
-                "available": {k: v or "yes" for k, v in avail.items()}, "updated_ns": time.time_ns()}
+        return {
+            "backend": be.name,
+            "identity": be.identity().as_dict(),
+            "health": {"ok": h.ok, "detail": h.detail, "counters": h.counters},
+            "available": {k: v or "yes" for k, v in avail.items()},
+            "updated_ns": time.time_ns(),
+        }
     finally:
         be.close()
 
@@ -85,16 +94,30 @@ def _human(st: dict) -> str:
     for k, v in st.get("available", {}).items():
         rows.append((f"available {k}", v))
     if "updated_ns" in st:
-        rows.append(("updated", f"{(time.time_ns() - st['updated_ns']) / 1e9:.1f} s ago"
-                     + (f" (pid {st['pid']})" if "pid" in st else "")))
+        rows.append(
+            (
+                "updated",
+                f"{(time.time_ns() - st['updated_ns']) / 1e9:.1f} s ago"
+                + (f" (pid {st['pid']})" if "pid" in st else ""),
+            )
+        )
     for k, v in st.get("counters", {}).items():
         rows.append((k, str(v)))
     for f in st.get("failovers", []):
-        rows.append(("failover", f"{f['from_backend']} -> {f['to_backend']} ({f['reason']}) at seq {f['at_seq']}, "
-                                 f"switch {f['switch_ns'] / 1e6:.2f} ms"))
+        rows.append(
+            (
+                "failover",
+                f"{f['from_backend']} -> {f['to_backend']} ({f['reason']}) at seq {f['at_seq']}, "
+                f"switch {f['switch_ns'] / 1e6:.2f} ms",
+            )
+        )
     for stage, v in st.get("latency_us", {}).items():
-        rows.append((f"latency {stage}", f"p50 {v['p50']:.1f} µs  p99 {v['p99']:.1f} µs  p99.9 {v['p99.9']:.1f} µs"
-                                         f"  (n={v['n']})"))
+        rows.append(
+            (
+                f"latency {stage}",
+                f"p50 {v['p50']:.1f} µs  p99 {v['p99']:.1f} µs  p99.9 {v['p99.9']:.1f} µs  (n={v['n']})",
+            )
+        )
     drift = st.get("drift_psi", {})
     if drift:
         worst = sorted(drift.items(), key=lambda kv: -kv[1])[:5]
@@ -103,16 +126,37 @@ def _human(st: dict) -> str:
 
 
 @click.command("status")
-@click.option("--status-file", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_STATUS,
-              show_default=True, help="Status file a running `quoteguard run` rewrites.")
-@click.option("--metrics-url", default=None, help="Read a running appliance's metrics endpoint instead, "
-              "e.g. http://127.0.0.1:9108/metrics.")
-@click.option("--probe", "probe_backend", type=click.Choice(["auto", "fpga", "rtl", "cpu"]), default=None,
-              help="Open this backend once: identity, health and counters, then close it.")
+@click.option(
+    "--status-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=DEFAULT_STATUS,
+    show_default=True,
+    help="Status file a running `quoteguard run` rewrites.",
+)
+@click.option(
+    "--metrics-url",
+    default=None,
+    help="Read a running appliance's metrics endpoint instead, e.g. http://127.0.0.1:9108/metrics.",
+)
+@click.option(
+    "--probe",
+    "probe_backend",
+    type=click.Choice(["auto", "fpga", "rtl", "cpu"]),
+    default=None,
+    help="Open this backend once: identity, health and counters, then close it.",
+)
 @backend_options
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def status(*, status_file: Path, metrics_url: str | None, probe_backend: str | None, model: str,
-           artifacts: Path | None, firmware: Path | None, as_json: bool) -> None:
+def status(
+    *,
+    status_file: Path,
+    metrics_url: str | None,
+    probe_backend: str | None,
+    model: str,
+    artifacts: Path | None,
+    firmware: Path | None,
+    as_json: bool,
+) -> None:
     """Show backend, firmware identity, counters, latency percentiles, drift and health.
 
     \b

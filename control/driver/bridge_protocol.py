@@ -12,6 +12,7 @@ CYCLES -> u64 cycle count (payload); SHUTDOWN ends the simulation; FORCE (a=valu
 payload=signal path below the top, e.g. b"fifo_overflow") forces a net for b cycles, then releases it:
 fault injection at the signal level (an upset), never a change to the host code under test.
 """
+
 from __future__ import annotations
 
 import socket
@@ -23,7 +24,7 @@ REP = struct.Struct("<BII")
 READ32, WRITE32, SEND, RECV, STALL, CYCLES, SHUTDOWN, FORCE = range(1, 9)
 OK, TIMEOUT, ERROR = 0, 1, 2
 
-ENV_SOCKET = "QG_BRIDGE_SOCKET"      # where the bridge connects (the host listens)
+ENV_SOCKET = "QG_BRIDGE_SOCKET"  # where the bridge connects (the host listens)
 
 
 def recv_exact(sock: socket.socket, n: int) -> bytes:

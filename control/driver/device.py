@@ -2,6 +2,7 @@
 book records and receive of predictions, and the identity check. The same class drives the board
 (PynqIO), the RTL in a simulator (SimIO) and FakeIO; only the transport differs.
 """
+
 from __future__ import annotations
 
 import logging
@@ -26,17 +27,22 @@ def default_regmap() -> ModuleType:
 class Identity:
     core_id: int
     regmap_version: int
-    model_hash: str          # hex digest prefix as far as the card stores it
+    model_hash: str  # hex digest prefix as far as the card stores it
 
     def as_dict(self) -> dict[str, object]:
-        return {"core_id": f"{self.core_id:#010x}", "regmap_version": self.regmap_version,
-                "model_hash": self.model_hash}
+        return {
+            "core_id": f"{self.core_id:#010x}",
+            "regmap_version": self.regmap_version,
+            "model_hash": self.model_hash,
+        }
 
 
 class Device:
     """Operations on one qg_core instance. Holds no cached register values: every read goes to the card."""
 
-    def __init__(self, regs: RegisterIO, stream: StreamIO | None = None, regmap: ModuleType | None = None) -> None:
+    def __init__(
+        self, regs: RegisterIO, stream: StreamIO | None = None, regmap: ModuleType | None = None
+    ) -> None:
         self.regs = regs
         self.stream = stream
         self.regmap = regmap if regmap is not None else default_regmap()
@@ -46,7 +52,9 @@ class Device:
         try:
             return self.regmap.REGISTERS[name.upper()]
         except KeyError:
-            raise UnknownRegister(f"no register {name!r}; known: {', '.join(self.regmap.REGISTERS)}") from None
+            raise UnknownRegister(
+                f"no register {name!r}; known: {', '.join(self.regmap.REGISTERS)}"
+            ) from None
 
     def read(self, name: str) -> int:
         return self.regs.read32(self.register(name).offset)
@@ -62,7 +70,9 @@ class Device:
         try:
             return reg.fields[field.upper()].get(self.regs.read32(reg.offset))
         except KeyError:
-            raise UnknownRegister(f"register {reg.name} has no field {field!r}; fields: {', '.join(reg.fields)}") from None
+            raise UnknownRegister(
+                f"register {reg.name} has no field {field!r}; fields: {', '.join(reg.fields)}"
+            ) from None
 
     def pulse(self, name: str, field: str) -> None:
         """Write 1 to a w1p field (e.g. CTRL_CONTROL.SOFT_RESET), keeping the register's rw fields as they are."""
@@ -75,20 +85,28 @@ class Device:
 
     def counters(self) -> dict[str, int]:
         """The STATS block (without its header), by register name."""
-        return {n: self.regs.read32(r.offset) for n, r in self.regmap.REGISTERS.items()
-                if r.block == "STATS" and r.access == "ro"}
+        return {
+            n: self.regs.read32(r.offset)
+            for n, r in self.regmap.REGISTERS.items()
+            if r.block == "STATS" and r.access == "ro"
+        }
 
     def dump(self) -> dict[str, int]:
         """Every readable register, in map order."""
-        return {name: self.regs.read32(reg.offset) for name, reg in self.regmap.REGISTERS.items()
-                if _readable(reg)}
+        return {
+            name: self.regs.read32(reg.offset)
+            for name, reg in self.regmap.REGISTERS.items()
+            if _readable(reg)
+        }
 
     # -- identity ----------------------------------------------------------------------------------
     def identity(self) -> Identity:
         words = [self.read(n) for n in self.regmap.MODEL_HASH_REGISTERS]
-        return Identity(core_id=self.read(self.regmap.ID_REGISTER),
-                        regmap_version=self.read(self.regmap.VERSION_REGISTER),
-                        model_hash="".join(f"{w:08x}" for w in words))
+        return Identity(
+            core_id=self.read(self.regmap.ID_REGISTER),
+            regmap_version=self.read(self.regmap.VERSION_REGISTER),
+            model_hash="".join(f"{w:08x}" for w in words),
+        )
 
     def check_identity(self, model_hash: str) -> Identity:
         """Raise IdentityMismatch unless the card is a qg_core of this regmap version running `model_hash`."""
@@ -99,7 +117,9 @@ class Device:
         if ident.regmap_version != self.regmap.REGMAP_VERSION:
             problems.append(f"regmap version {ident.regmap_version} != host {self.regmap.REGMAP_VERSION}")
         if not model_hash.lower().startswith(ident.model_hash):
-            problems.append(f"model hash {ident.model_hash} on the card, host artifacts {model_hash[:len(ident.model_hash)]}")
+            problems.append(
+                f"model hash {ident.model_hash} on the card, host artifacts {model_hash[: len(ident.model_hash)]}"
+            )
         if problems:
             raise IdentityMismatch("; ".join(problems))
         return ident

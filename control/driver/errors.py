@@ -1,4 +1,5 @@
 """Exceptions raised by the driver and its transports. Backends turn them into failover reasons."""
+
 from __future__ import annotations
 
 

@@ -9,6 +9,7 @@ Implementations:
 Frames travel as bytes: packing records into the card's wire layout is the driver's job
 (`control.driver.regmap.pack/unpack`), so every transport moves the same bytes.
 """
+
 from __future__ import annotations
 
 import logging
@@ -79,7 +80,9 @@ class FakeIO:
     def send_frames(self, payload: bytes, frame_bytes: int) -> None:
         self._check_open()
         if len(payload) % frame_bytes:
-            raise ValueError(f"payload of {len(payload)} bytes is not a whole number of {frame_bytes}-byte frames")
+            raise ValueError(
+                f"payload of {len(payload)} bytes is not a whole number of {frame_bytes}-byte frames"
+            )
         self.sent.append(bytes(payload))
 
     def recv_frames(self, count: int, frame_bytes: int, timeout_s: float) -> bytes:

@@ -7,6 +7,7 @@ through PYNQ.remote (`PYNQ_REMOTE_DEVICES=<board ip>`), and against any injected
 Stream convention of qg_core: input records are counted by beats (one MM2S transfer carries a whole
 batch); every prediction frame ends with tlast, so S2MM takes one transfer per prediction.
 """
+
 from __future__ import annotations
 
 import logging
@@ -42,7 +43,7 @@ class PynqIO:
         self.core, self.dma, self.device = core, dma, device
         self._tx: np.ndarray | None = None
         self._rx: np.ndarray | None = None
-        self._tx_pending = False      # an MM2S transfer was started and not yet seen complete
+        self._tx_pending = False  # an MM2S transfer was started and not yet seen complete
         self.closed = False
 
     @classmethod
@@ -50,14 +51,20 @@ class PynqIO:
         """Load (or attach to) an overlay; `bitfile` needs its .hwh beside it."""
         bitfile = Path(bitfile)
         if not bitfile.with_suffix(".hwh").exists():
-            raise TransportError(f"{bitfile.with_suffix('.hwh')} missing: pynq needs the .hwh beside the .bit")
+            raise TransportError(
+                f"{bitfile.with_suffix('.hwh')} missing: pynq needs the .hwh beside the .bit"
+            )
         try:
             ol = pynq.Overlay(str(bitfile), download=download)
-        except RuntimeError as e:   # pynq raises RuntimeError("No Devices Found") without a board
+        except RuntimeError as e:  # pynq raises RuntimeError("No Devices Found") without a board
             raise TransportError(f"cannot open overlay {bitfile}: {e}") from e
-        cores = [name for name, d in ol.ip_dict.items() if d.get("type", "").startswith(VLNV.rsplit(":", 1)[0])]
+        cores = [
+            name for name, d in ol.ip_dict.items() if d.get("type", "").startswith(VLNV.rsplit(":", 1)[0])
+        ]
         if len(cores) != 1:
-            raise TransportError(f"overlay {bitfile} has {len(cores)} qg_core instances ({cores}); expected 1")
+            raise TransportError(
+                f"overlay {bitfile} has {len(cores)} qg_core instances ({cores}); expected 1"
+            )
         return cls(getattr(ol, cores[0]), getattr(ol, dma_name))
 
     # -- RegisterIO --------------------------------------------------------------------------------
@@ -74,7 +81,9 @@ class PynqIO:
         """Start one MM2S transfer of the whole batch; it completes while predictions are read."""
         self._check_open()
         if len(payload) % frame_bytes:
-            raise ValueError(f"payload of {len(payload)} bytes is not a whole number of {frame_bytes}-byte frames")
+            raise ValueError(
+                f"payload of {len(payload)} bytes is not a whole number of {frame_bytes}-byte frames"
+            )
         ch = self.dma.sendchannel
         if self._tx_pending:
             self._wait(ch, 1.0, "previous MM2S transfer")
@@ -110,8 +119,11 @@ class PynqIO:
         if buf is not None:
             buf.freebuffer()
         size = 1 << max(12, (nbytes - 1).bit_length())
-        return pynq.allocate(shape=(size,), dtype=np.uint8, target=self.device) if self.device \
+        return (
+            pynq.allocate(shape=(size,), dtype=np.uint8, target=self.device)
+            if self.device
             else pynq.allocate(shape=(size,), dtype=np.uint8)
+        )
 
     @staticmethod
     def _wait(ch, timeout_s: float, what: str) -> None:
@@ -120,7 +132,9 @@ class PynqIO:
             if ch.error:
                 raise TransportError(f"DMA error while waiting for {what}")
             if time.monotonic() > deadline:
-                raise TransportTimeout(f"DMA: {what} did not complete within {timeout_s:.3f} s (stalled stream?)")
+                raise TransportTimeout(
+                    f"DMA: {what} did not complete within {timeout_s:.3f} s (stalled stream?)"
+                )
             time.sleep(POLL_S)
 
     def _check_open(self) -> None:
@@ -132,5 +146,5 @@ def board_present() -> bool:
     """True when pynq sees a device (a local board, PYNQ.remote, or an injected pynq.Device)."""
     try:
         return pynq.Device.active_device is not None
-    except RuntimeError:      # "No Devices Found"
+    except RuntimeError:  # "No Devices Found"
         return False

@@ -4,6 +4,7 @@ The host listens on a Unix socket, starts the simulator as a child process (sim/
 with cocotb_tools.runner, run the bridge test module), and the bridge connects back. The driver
 (control.driver.device.Device) is unchanged: it sees registers and frames, as on the board.
 """
+
 from __future__ import annotations
 
 import logging
@@ -28,21 +29,23 @@ REPO = Path(__file__).resolve().parents[2]
 
 @dataclass(frozen=True)
 class SimConfig:
-    build_dir: Path                              # simulator build + socket + log live here
-    python: str = sys.executable                 # interpreter with cocotb for the simulator side
+    build_dir: Path  # simulator build + socket + log live here
+    python: str = sys.executable  # interpreter with cocotb for the simulator side
     toplevel: str = "qg_core_top"
     simulator: str = "icarus"
     clock_ns: float = 4.0
-    start_timeout_s: float = 120.0               # build + elaboration + connect
-    call_timeout_s: float = 60.0                 # wall-clock bound on any one request (hung simulator)
-    max_cycles_per_frame: int = 20_000           # a frame not out after this many cycles -> TIMEOUT
+    start_timeout_s: float = 120.0  # build + elaboration + connect
+    call_timeout_s: float = 60.0  # wall-clock bound on any one request (hung simulator)
+    max_cycles_per_frame: int = 20_000  # a frame not out after this many cycles -> TIMEOUT
     parameters: dict[str, int] = field(default_factory=dict)
 
 
 class SimIO:
     """One simulator process and its bridge connection. Use `SimIO.launch(cfg)`; close() ends both."""
 
-    def __init__(self, cfg: SimConfig, proc: subprocess.Popen, sock: socket.socket, listener: socket.socket) -> None:
+    def __init__(
+        self, cfg: SimConfig, proc: subprocess.Popen, sock: socket.socket, listener: socket.socket
+    ) -> None:
         self.cfg, self.proc, self.sock, self._listener = cfg, proc, sock, listener
         self.closed = False
 
@@ -57,13 +60,25 @@ class SimIO:
         listener.listen(1)
         log_path = cfg.build_dir / "sim.log"
         env = dict(os.environ, **{bp.ENV_SOCKET: str(path)})
-        args = [cfg.python, "-m", "sim.bridge.launch", "--build-dir", str(cfg.build_dir),
-                "--toplevel", cfg.toplevel, "--sim", cfg.simulator, "--clock-ns", str(cfg.clock_ns)]
+        args = [
+            cfg.python,
+            "-m",
+            "sim.bridge.launch",
+            "--build-dir",
+            str(cfg.build_dir),
+            "--toplevel",
+            cfg.toplevel,
+            "--sim",
+            cfg.simulator,
+            "--clock-ns",
+            str(cfg.clock_ns),
+        ]
         for k, v in cfg.parameters.items():
             args += ["--param", f"{k}={v}"]
         with open(log_path, "ab") as logf:
-            proc = subprocess.Popen(args, cwd=REPO, env=env, stdout=logf, stderr=subprocess.STDOUT,
-                                    start_new_session=True)
+            proc = subprocess.Popen(
+                args, cwd=REPO, env=env, stdout=logf, stderr=subprocess.STDOUT, start_new_session=True
+            )
         t0 = time.monotonic()
         listener.settimeout(0.5)
         try:
@@ -73,11 +88,14 @@ class SimIO:
                     break
                 except TimeoutError:
                     if proc.poll() is not None:
-                        raise TransportClosed(f"simulator exited with code {proc.returncode} before connecting:\n"
-                                              + _tail(log_path)) from None
+                        raise TransportClosed(
+                            f"simulator exited with code {proc.returncode} before connecting:\n"
+                            + _tail(log_path)
+                        ) from None
                     if time.monotonic() - t0 > cfg.start_timeout_s:
-                        raise TransportTimeout(f"simulator did not connect within {cfg.start_timeout_s:.0f} s; "
-                                               f"see {log_path}") from None
+                        raise TransportTimeout(
+                            f"simulator did not connect within {cfg.start_timeout_s:.0f} s; see {log_path}"
+                        ) from None
         except TransportError:
             _kill(proc)
             listener.close()
@@ -96,16 +114,26 @@ class SimIO:
     # -- StreamIO ----------------------------------------------------------------------------------
     def send_frames(self, payload: bytes, frame_bytes: int) -> None:
         if len(payload) % frame_bytes:
-            raise ValueError(f"payload of {len(payload)} bytes is not a whole number of {frame_bytes}-byte frames")
+            raise ValueError(
+                f"payload of {len(payload)} bytes is not a whole number of {frame_bytes}-byte frames"
+            )
         self._call(bp.SEND, frame_bytes, 0, payload)
 
     def recv_frames(self, count: int, frame_bytes: int, timeout_s: float) -> bytes:
         cycles = self.cfg.max_cycles_per_frame * max(count, 1)
-        status, _, data = self._call(bp.RECV, count, frame_bytes, struct.pack("<Q", cycles),
-                                     accept=(bp.OK, bp.TIMEOUT), wall_timeout_s=timeout_s)
+        status, _, data = self._call(
+            bp.RECV,
+            count,
+            frame_bytes,
+            struct.pack("<Q", cycles),
+            accept=(bp.OK, bp.TIMEOUT),
+            wall_timeout_s=timeout_s,
+        )
         if status == bp.TIMEOUT:
-            raise TransportTimeout(f"core delivered {len(data) // frame_bytes} of {count} frames "
-                                   f"in {cycles} cycles (stalled stream?)")
+            raise TransportTimeout(
+                f"core delivered {len(data) // frame_bytes} of {count} frames "
+                f"in {cycles} cycles (stalled stream?)"
+            )
         return data
 
     # -- test and diagnostics hooks on the simulated board -----------------------------------------
@@ -142,8 +170,15 @@ class SimIO:
             self._listener.close()
 
     # -- internals ---------------------------------------------------------------------------------
-    def _call(self, op: int, a: int = 0, b: int = 0, payload: bytes = b"", accept=(bp.OK,),
-              wall_timeout_s: float | None = None) -> tuple[int, int, bytes]:
+    def _call(
+        self,
+        op: int,
+        a: int = 0,
+        b: int = 0,
+        payload: bytes = b"",
+        accept=(bp.OK,),
+        wall_timeout_s: float | None = None,
+    ) -> tuple[int, int, bytes]:
         if self.closed:
             raise TransportClosed("SimIO is closed")
         timeout = self.cfg.call_timeout_s if wall_timeout_s is None else max(wall_timeout_s, 0.001)

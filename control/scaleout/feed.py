@@ -1,6 +1,7 @@
 """Publish normalized book records of one symbol to its market-data stream (pipelined XADD). RESET
 records are also indexed in the resets stream under the same id, so a consumer can rebuild feature
 state from the last RESET before the point where it resumes."""
+
 from __future__ import annotations
 
 import logging
@@ -13,9 +14,11 @@ from models.record import FLAG_RESET
 
 log = logging.getLogger(__name__)
 
+DEFAULT_KEYS = Keys()
+
 
 class Publisher:
-    def __init__(self, client: redis.Redis, keys: Keys = Keys(), batch: int = 512) -> None:
+    def __init__(self, client: redis.Redis, keys: Keys = DEFAULT_KEYS, batch: int = 512) -> None:
         self.client, self.keys, self.batch = client, keys, batch
 
     def publish(self, symbol: str, records: np.ndarray) -> list[bytes]:
@@ -23,7 +26,7 @@ class Publisher:
         md, resets = self.keys.market_data(symbol), self.keys.resets(symbol)
         ids: list[bytes] = []
         for start in range(0, len(records), self.batch):
-            chunk = records[start:start + self.batch]
+            chunk = records[start : start + self.batch]
             pipe = self.client.pipeline(transaction=False)
             for rec in chunk:
                 pipe.xadd(md, encode_record(rec))

@@ -1,4 +1,5 @@
 """Stream names and the wire encoding of records and predictions in Redis Stream entries."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -35,7 +36,8 @@ def decode_records(entries: list[tuple[bytes, dict[bytes, bytes]]]) -> np.ndarra
     if not entries:
         return np.zeros(0, dtype=record_dtype())
     levels = int(entries[0][1][b"l"])
-    return np.frombuffer(b"".join(f[b"r"] for _, f in entries), dtype=record_dtype(levels))
+    # a writable copy: the compiled feature kernels are specialised for writable arrays
+    return np.frombuffer(b"".join(f[b"r"] for _, f in entries), dtype=record_dtype(levels)).copy()
 
 
 def prediction_id(seq: int) -> str:
@@ -44,10 +46,18 @@ def prediction_id(seq: int) -> str:
 
 
 def encode_prediction(p: Prediction, source_id: bytes) -> dict[bytes, bytes | str]:
-    return {b"seq": str(p.seq), b"src": source_id, b"ts_ns": str(p.ts_ns),
-            b"logits": ",".join(map(str, p.logits)), b"p_up": repr(p.p_up), b"p_down": repr(p.p_down),
-            b"p_withdraw": repr(p.p_withdraw), b"horizon_ns": str(p.horizon_ns),
-            b"model_hash": p.model_hash, b"backend": p.backend}
+    return {
+        b"seq": str(p.seq),
+        b"src": source_id,
+        b"ts_ns": str(p.ts_ns),
+        b"logits": ",".join(map(str, p.logits)),
+        b"p_up": repr(p.p_up),
+        b"p_down": repr(p.p_down),
+        b"p_withdraw": repr(p.p_withdraw),
+        b"horizon_ns": str(p.horizon_ns),
+        b"model_hash": p.model_hash,
+        b"backend": p.backend,
+    }
 
 
 def encode_refusal(seq: int, source_id: bytes, reason: str) -> dict[bytes, bytes | str]:
@@ -59,8 +69,14 @@ def decode_prediction(fields: dict[bytes, bytes]) -> Prediction | None:
     """The Prediction of an output entry; None for a refused record."""
     if b"refused" in fields:
         return None
-    return Prediction(seq=int(fields[b"seq"]), ts_ns=int(fields[b"ts_ns"]),
-                      logits=tuple(int(x) for x in fields[b"logits"].split(b",")),
-                      p_up=float(fields[b"p_up"]), p_down=float(fields[b"p_down"]),
-                      p_withdraw=float(fields[b"p_withdraw"]), horizon_ns=int(fields[b"horizon_ns"]),
-                      model_hash=fields[b"model_hash"].decode(), backend=fields[b"backend"].decode())
+    return Prediction(
+        seq=int(fields[b"seq"]),
+        ts_ns=int(fields[b"ts_ns"]),
+        logits=tuple(int(x) for x in fields[b"logits"].split(b",")),
+        p_up=float(fields[b"p_up"]),
+        p_down=float(fields[b"p_down"]),
+        p_withdraw=float(fields[b"p_withdraw"]),
+        horizon_ns=int(fields[b"horizon_ns"]),
+        model_hash=fields[b"model_hash"].decode(),
+        backend=fields[b"backend"].decode(),
+    )

@@ -1,5 +1,6 @@
 """Start and stop a real redis-server on 127.0.0.1 (tests, benches, demos): free port, own directory,
 no persistence unless asked."""
+
 from __future__ import annotations
 
 import logging
@@ -40,9 +41,23 @@ class RedisServer:
         if exe is None:
             raise RedisServerError("redis-server not found on PATH (Debian: apt-get install redis-server)")
         self.workdir.mkdir(parents=True, exist_ok=True)
-        args = [exe, "--bind", "127.0.0.1", "--port", str(self.port), "--dir", str(self.workdir),
-                "--save", "", "--appendonly", "yes" if self.appendonly else "no", "--protected-mode", "yes",
-                "--logfile", str(self.workdir / "redis.log")]
+        args = [
+            exe,
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--dir",
+            str(self.workdir),
+            "--save",
+            "",
+            "--appendonly",
+            "yes" if self.appendonly else "no",
+            "--protected-mode",
+            "yes",
+            "--logfile",
+            str(self.workdir / "redis.log"),
+        ]
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         client = redis.Redis.from_url(self.url)
         deadline = time.monotonic() + 10
@@ -53,8 +68,9 @@ class RedisServer:
             except redis.ConnectionError:
                 if self.proc.poll() is not None or time.monotonic() > deadline:
                     self.stop()
-                    raise RedisServerError(f"redis-server did not start on port {self.port}; "
-                                           f"see {self.workdir / 'redis.log'}") from None
+                    raise RedisServerError(
+                        f"redis-server did not start on port {self.port}; see {self.workdir / 'redis.log'}"
+                    ) from None
                 time.sleep(0.02)
         client.close()
         log.info("redis-server pid %d on %s", self.proc.pid, self.url)

@@ -11,6 +11,7 @@ never round-robin within a stream, because feature state is per stream):
 - same predictions as an uninterrupted run: on start the feature state is rebuilt by replaying
   (`Backend.warm`) the entries from the last RESET up to the last published one.
 """
+
 from __future__ import annotations
 
 import logging
@@ -21,7 +22,14 @@ from dataclasses import dataclass
 import redis
 
 from control.backends.base import Backend, RecordRefused
-from control.scaleout.keys import GROUP, Keys, decode_records, encode_prediction, encode_refusal, prediction_id
+from control.scaleout.keys import (
+    GROUP,
+    Keys,
+    decode_records,
+    encode_prediction,
+    encode_refusal,
+    prediction_id,
+)
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +40,7 @@ class WorkerConfig:
     symbols: tuple[str, ...]
     batch: int = 256
     block_ms: int = 100
-    claim_idle_ms: int = 30_000      # take over another worker's pending entries after this idle time
+    claim_idle_ms: int = 30_000  # take over another worker's pending entries after this idle time
     keys: Keys = Keys()
 
 
@@ -47,13 +55,15 @@ class WorkerStats:
 
 
 class Worker:
-    def __init__(self, client: redis.Redis, cfg: WorkerConfig, backend_factory: Callable[[str], Backend]) -> None:
+    def __init__(
+        self, client: redis.Redis, cfg: WorkerConfig, backend_factory: Callable[[str], Backend]
+    ) -> None:
         self.client, self.cfg = client, cfg
         self.keys = cfg.keys
         self.backends = {s: backend_factory(s) for s in cfg.symbols}
         self.last_seq: dict[str, int] = {}
         self.stats = WorkerStats()
-        self._backlog = set(cfg.symbols)   # symbols whose pending list has not been drained yet
+        self._backlog = set(cfg.symbols)  # symbols whose pending list has not been drained yet
 
     # -- start-up ----------------------------------------------------------------------------------
     def start(self) -> None:
@@ -87,16 +97,22 @@ class Worker:
             if entries[-1][0] == src:
                 break
             start = b"(" + entries[-1][0]
-        log.info("%s: %s rebuilt from %d records (last published seq %d)", self.cfg.name, symbol,
-                 self.stats.warmed, self.last_seq[symbol])
+        log.info(
+            "%s: %s rebuilt from %d records (last published seq %d)",
+            self.cfg.name,
+            symbol,
+            self.stats.warmed,
+            self.last_seq[symbol],
+        )
 
     def _claim(self, symbol: str) -> None:
         """Move entries idle longer than claim_idle_ms from any other consumer into our pending list."""
         md, cursor = self.keys.market_data(symbol), "0-0"
         while True:
-            reply = self.client.xautoclaim(md, GROUP, self.cfg.name, self.cfg.claim_idle_ms,
-                                           start_id=cursor, count=1000)
-            cursor, claimed = reply[0], reply[1]      # [next cursor, [(id, fields)...], deleted ids]
+            reply = self.client.xautoclaim(
+                md, GROUP, self.cfg.name, self.cfg.claim_idle_ms, start_id=cursor, count=1000
+            )
+            cursor, claimed = reply[0], reply[1]  # [next cursor, [(id, fields)...], deleted ids]
             self.stats.claimed += len(claimed)
             if cursor in (b"0-0", "0-0"):
                 break
@@ -112,7 +128,7 @@ class Worker:
         for s in self.cfg.symbols:
             entries = got.get(self.keys.market_data(s), [])
             if s in self._backlog and not entries:
-                self._backlog.discard(s)       # pending list drained: continue with new entries
+                self._backlog.discard(s)  # pending list drained: continue with new entries
                 continue
             if entries:
                 self._process(s, entries)
@@ -151,21 +167,26 @@ class Worker:
             return []
         backend = self.backends[symbol]
         try:
-            return [(p.seq, encode_prediction(p, eid)) for p, eid in zip(backend.submit(records), ids, strict=True)]
+            return [
+                (p.seq, encode_prediction(p, eid))
+                for p, eid in zip(backend.submit(records), ids, strict=True)
+            ]
         except RecordRefused:
             pass
         out = []
         for k in range(len(records)):
             seq = int(records["seq"][k])
             try:
-                out.append((seq, encode_prediction(backend.submit(records[k:k + 1])[0], ids[k])))
+                out.append((seq, encode_prediction(backend.submit(records[k : k + 1])[0], ids[k])))
             except RecordRefused as e:
                 log.warning("%s: refused seq %d: %s", symbol, seq, e)
                 self.stats.refused += 1
                 out.append((seq, encode_refusal(seq, ids[k], str(e))))
         return out
 
-    def run(self, idle_exit_s: float | None = None, should_stop: Callable[[], bool] = lambda: False) -> WorkerStats:
+    def run(
+        self, idle_exit_s: float | None = None, should_stop: Callable[[], bool] = lambda: False
+    ) -> WorkerStats:
         self.start()
         idle_since = time.monotonic()
         while not should_stop():
@@ -202,10 +223,13 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     cfg = load_config(args.model_config)
-    worker = Worker(redis.Redis.from_url(args.redis),
-                    WorkerConfig(args.name, tuple(args.symbols.split(",")), batch=args.batch,
-                                 claim_idle_ms=args.claim_idle_ms),
-                    lambda _symbol: CpuBackend.open(args.artifacts, cfg))
+    worker = Worker(
+        redis.Redis.from_url(args.redis),
+        WorkerConfig(
+            args.name, tuple(args.symbols.split(",")), batch=args.batch, claim_idle_ms=args.claim_idle_ms
+        ),
+        lambda _symbol: CpuBackend.open(args.artifacts, cfg),
+    )
     try:
         stats = worker.run(idle_exit_s=args.idle_exit)
     finally:

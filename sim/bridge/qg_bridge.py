@@ -5,6 +5,7 @@ while a request needs it, so the host sees the RTL exactly as the driver sees th
 
 Started by sim/bridge/launch.py; not a pass/fail test of its own.
 """
+
 from __future__ import annotations
 
 import logging
@@ -71,7 +72,7 @@ class Card:
             bp.send_reply(sock, bp.OK)
         elif op == bp.SEND:
             for i in range(0, len(payload), a):
-                self.source.send_nowait(payload[i:i + a])
+                self.source.send_nowait(payload[i : i + a])
             bp.send_reply(sock, bp.OK)
         elif op == bp.RECV:
             (max_cycles,) = struct.unpack("<Q", payload)

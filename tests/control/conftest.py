@@ -2,6 +2,7 @@
 seeded integer network of the configured shape saved through the real artifact writer), real Binance
 records, and a real redis-server on a free loopback port. Heavy imports stay inside the fixtures so the
 board-runtime environment (pynq, numpy 1.26, no numba) can collect tests/control/test_driver_pynq.py."""
+
 from __future__ import annotations
 
 import json
@@ -35,14 +36,18 @@ def _seeded_artifacts(cfg, out: Path) -> Path:
         act = q.output if last else q.relu
         W = np.clip(np.rint(rng.normal(0, 9, (n_in, n_out))), -32, 31).astype(np.int64)
         b = rng.integers(-64, 64, n_out).astype(np.int64)
-        layers.append(DenseLayer(W, b, q.weight.frac, q.bias.frac, ACT_SIGNED if last else ACT_RELU,
-                                 act.bits, act.frac))
+        layers.append(
+            DenseLayer(W, b, q.weight.frac, q.bias.frac, ACT_SIGNED if last else ACT_RELU, act.bits, act.frac)
+        )
     input_frac = q.input.frac
-    meta = {"name": cfg.name, "config_sha256": cfg.sha256(),
-            "model_hash": model_hash(layers, input_frac, cfg.sha256()),
-            "labels": {"horizon_ms": cfg.labels.horizon_ms},
-            "output": {"frac_bits": q.output.frac, "names": list(cfg.network.outputs)},
-            "synthetic": "seeded test network (models/qg_mlp/artifacts not exported yet)"}
+    meta = {
+        "name": cfg.name,
+        "config_sha256": cfg.sha256(),
+        "model_hash": model_hash(layers, input_frac, cfg.sha256()),
+        "labels": {"horizon_ms": cfg.labels.horizon_ms},
+        "output": {"frac_bits": q.output.frac, "names": list(cfg.network.outputs)},
+        "synthetic": "seeded test network (models/qg_mlp/artifacts not exported yet)",
+    }
     out.mkdir(parents=True, exist_ok=True)
     save_weights_int(out / "weights_int.npz", layers, input_frac)
     (out / "metadata.json").write_text(json.dumps(meta, indent=1))

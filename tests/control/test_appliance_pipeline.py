@@ -1,7 +1,10 @@
 """The appliance path on real data: bad input costs nothing (garbage lines and out-of-range records are
 counted and skipped; every other event gives the same prediction and quote as a clean run), metrics and
 drift are fed, and replay through the appliance equals the batch reference."""
+
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 
@@ -15,7 +18,6 @@ from control.quoting.config import load_config as load_quoting
 from control.quoting.engine import QuotingEngine
 from models.features import compute_features
 from models.reference import ReferenceModel
-from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 CAPTURE = REPO / "tests" / "data" / "binance" / "btcusdt_20240718.gz"
@@ -31,10 +33,17 @@ class _Recorder:
 
 def _appliance(model_cfg, artifacts, sink, metrics=None, drift=None):
     inst = sniff_binance(head_lines(CAPTURE), CAPTURE)
-    return Appliance(ApplianceConfig(inst.symbol, drift_window=1000), FeedProcessor(inst, levels=10),
-                     CpuBackend.open(artifacts, model_cfg), QuotingEngine(load_quoting()), sink,
-                     metrics or Metrics(), drift=drift, feature_names=model_cfg.features.names,
-                     output_names=model_cfg.network.outputs)
+    return Appliance(
+        ApplianceConfig(inst.symbol, drift_window=1000),
+        FeedProcessor(inst, levels=10),
+        CpuBackend.open(artifacts, model_cfg),
+        QuotingEngine(load_quoting()),
+        sink,
+        metrics or Metrics(),
+        drift=drift,
+        feature_names=model_cfg.features.names,
+        output_names=model_cfg.network.outputs,
+    )
 
 
 def _body(raw: bytes) -> bytes:
@@ -47,9 +56,13 @@ def test_garbage_lines_cost_nothing(model_cfg, model_artifacts):
     clean_out, dirty_out = _Recorder(), _Recorder()
     clean = _appliance(model_cfg, model_artifacts, DryRunSink(clean_out))
     clean.run(lines)
-    garbage = [b"", b"not a line", b"1721347200000000000 {\"stream\":\"btcusdt@depth@0ms\",\"data\":{\"e\":",
-               b"1721347200000000000 {\"stream\":\"btcusdt@trade\",\"data\":{\"e\":\"trade\",\"p\":\"x\"}}",
-               b"\xff\xfe\x00binary"]
+    garbage = [
+        b"",
+        b"not a line",
+        b'1721347200000000000 {"stream":"btcusdt@depth@0ms","data":{"e":',
+        b'1721347200000000000 {"stream":"btcusdt@trade","data":{"e":"trade","p":"x"}}',
+        b"\xff\xfe\x00binary",
+    ]
     dirty_lines = []
     for i, ln in enumerate(lines):
         dirty_lines.append(ln)
@@ -67,7 +80,7 @@ def test_out_of_range_record_is_refused_and_the_stream_continues(model_cfg, mode
     recs = binance_records[:400].copy()
     ref = CpuBackend.open(model_artifacts, model_cfg).submit(recs).logits()
     bad = recs[200:201].copy()
-    bad["bid_sz"][0, 0] = 1 << 40                      # beyond the u32 contract: refused, state untouched
+    bad["bid_sz"][0, 0] = 1 << 40  # beyond the u32 contract: refused, state untouched
     mixed = np.concatenate([recs[:200], bad, recs[200:]])
     seen = []
     app = _appliance(model_cfg, model_artifacts, DryRunSink())
@@ -93,7 +106,9 @@ class _Spy:
         return getattr(self.inner, name)
 
 
-def test_replay_equals_batch_reference_and_feeds_metrics_and_drift(model_cfg, model_artifacts, binance_records):
+def test_replay_equals_batch_reference_and_feeds_metrics_and_drift(
+    model_cfg, model_artifacts, binance_records
+):
     meta = model_artifacts / "metadata.json"
     m = Metrics()
     drift = DriftMonitor(load_reference(meta), load_config(meta), metrics=m)

@@ -1,4 +1,5 @@
 """Audit log: append-only rolling Parquet, immutable closed files, records read back bit-for-bit."""
+
 from __future__ import annotations
 
 import os
@@ -66,8 +67,20 @@ def test_second_session_appends_and_stream_filter(tmp_path):
 
 def test_predictions_quotes_control(tmp_path):
     w = AuditWriter(AuditConfig(tmp_path), "m" * 64, "f" * 64)
-    preds = [Prediction(seq=i, ts_ns=i * 10, logits=(1, -2, 3, 4), p_up=0.1, p_down=0.2, p_withdraw=0.3,
-                        horizon_ns=10**9, model_hash="m" * 64, backend="cpu") for i in range(5)]
+    preds = [
+        Prediction(
+            seq=i,
+            ts_ns=i * 10,
+            logits=(1, -2, 3, 4),
+            p_up=0.1,
+            p_down=0.2,
+            p_withdraw=0.3,
+            horizon_ns=10**9,
+            model_hash="m" * 64,
+            backend="cpu",
+        )
+        for i in range(5)
+    ]
     w.predictions(preds, "BTCUSDT")
     w.quotes([{"seq": 1, "bid_px": 99.5, "ask_px": 100.5, "bid_qty": 1.0, "ask_qty": 1.0}])
     w.control("failover", from_backend="rtl", to_backend="cpu", reason="timeout", at_seq=3)

@@ -1,6 +1,7 @@
 """cpu backend on real Binance records: single-event and batch paths give the same integers as the
 vectorized reference (models.features.compute_features + predict_batch); probabilities come from the
 one shared function."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -19,7 +20,7 @@ def test_batch_single_and_reference_agree(model_cfg, model_artifacts, binance_re
     batch = CpuBackend.open(model_artifacts, model_cfg)
     got_b = batch.submit(recs)
     single = CpuBackend.open(model_artifacts, model_cfg)
-    got_s = [p for i in range(len(recs)) for p in single.submit(recs[i:i + 1])]
+    got_s = [p for i in range(len(recs)) for p in single.submit(recs[i : i + 1])]
     assert [p.seq for p in got_s] == recs["seq"].tolist() == got_b.seqs
     np.testing.assert_array_equal(got_b.logits(), want)
     np.testing.assert_array_equal(np.array([p.logits for p in got_s]), want)
@@ -37,7 +38,7 @@ def test_mixed_batches_continue_state(model_cfg, model_artifacts, binance_record
     b = CpuBackend.open(model_artifacts, model_cfg)
     parts, i = [], 0
     for size in [1, 7, 1, 1, 100, 3, 1, 687]:
-        parts.append(b.submit(recs[i:i + size]).logits())
+        parts.append(b.submit(recs[i : i + size]).logits())
         i += size
     np.testing.assert_array_equal(np.concatenate(parts), ref)
     assert b.health().ok and b.health().counters["processed"] == 800

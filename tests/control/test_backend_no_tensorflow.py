@@ -1,5 +1,6 @@
 """The runtime never imports TensorFlow: the cpu backend, the appliance path and the CLI run in a fresh
 interpreter without it (and without pynq). Prints the process RSS."""
+
 from __future__ import annotations
 
 import subprocess
@@ -35,17 +36,24 @@ sys.exit(1 if bad else 0)
 
 def test_cpu_runtime_never_imports_tensorflow(model_artifacts):
     capture = REPO / "tests" / "data" / "binance" / "btcusdt_20240718.gz"
-    r = subprocess.run([sys.executable, "-c", SCRIPT, str(model_artifacts), str(capture)], cwd=REPO,
-                       capture_output=True, text=True, timeout=300)
+    r = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(model_artifacts), str(capture)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     print(r.stdout.strip())
     assert r.returncode == 0, r.stdout + r.stderr
     assert "forbidden=[]" in r.stdout
 
 
 def test_cli_help_imports_nothing_heavy():
-    code = ("import sys; from click.testing import CliRunner; from control.cli import main; "
-            "r = CliRunner().invoke(main, ['run', '--help']); assert r.exit_code == 0, r.output; "
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'pynq', 'numba')))")
+    code = (
+        "import sys; from click.testing import CliRunner; from control.cli import main; "
+        "r = CliRunner().invoke(main, ['run', '--help']); assert r.exit_code == 0, r.output; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'pynq', 'numba')))"
+    )
     r = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "[]"

@@ -1,6 +1,7 @@
 """rtl backend: qg_core_top under Icarus through the socket bridge, the same driver as the board.
 Bit-exact with the cpu backend on real Binance records (batches and single events), RESET handling,
 counters and identity; the RTL stalls behind backpressure without losing a record."""
+
 from __future__ import annotations
 
 import shutil
@@ -12,14 +13,24 @@ from control.backends.cpu import CpuBackend
 from control.backends.select import BackendConfig, open_backend
 from control.driver.sim_io import SimConfig
 
-pytestmark = [pytest.mark.sim,
-              pytest.mark.skipif(shutil.which("iverilog") is None, reason="iverilog not on PATH")]
+pytestmark = [
+    pytest.mark.sim,
+    pytest.mark.skipif(shutil.which("iverilog") is None, reason="iverilog not on PATH"),
+]
 
 
 @pytest.fixture()
 def rtl(tmp_path, model_cfg, model_artifacts):
-    be = open_backend("rtl", BackendConfig(model_artifacts, model_cfg, failover=False, timeout_s=60.0,
-                                           sim=SimConfig(build_dir=tmp_path / "sim")))
+    be = open_backend(
+        "rtl",
+        BackendConfig(
+            model_artifacts,
+            model_cfg,
+            failover=False,
+            timeout_s=60.0,
+            sim=SimConfig(build_dir=tmp_path / "sim"),
+        ),
+    )
     yield be
     be.close()
 
@@ -28,9 +39,9 @@ def test_bit_exact_with_cpu(rtl, model_cfg, model_artifacts, binance_records):
     recs = binance_records[:400]
     want = CpuBackend.open(model_artifacts, model_cfg).submit(recs)
     got = []
-    for size in (1, 1, 64, 3, 1, 200, 130):             # mixed batch sizes over one stream
+    for size in (1, 1, 64, 3, 1, 200, 130):  # mixed batch sizes over one stream
         start = len(got)
-        got += rtl.submit(recs[start:start + size]).predictions
+        got += rtl.submit(recs[start : start + size]).predictions
     assert [p.seq for p in got] == recs["seq"].tolist()
     assert np.array_equal(np.array([p.logits for p in got]), want.logits())
     assert [p.p_withdraw for p in got] == [p.p_withdraw for p in want]
@@ -48,7 +59,7 @@ def test_reset_record_restarts_state_like_cpu(rtl, model_cfg, model_artifacts, b
     recs = binance_records[:120].copy()
     recs["flags"][60] |= FLAG_RESET
     want = CpuBackend.open(model_artifacts, model_cfg).submit(recs).logits()
-    got = np.concatenate([rtl.submit(recs[i:i + 40]).logits() for i in range(0, 120, 40)])
+    got = np.concatenate([rtl.submit(recs[i : i + 40]).logits() for i in range(0, 120, 40)])
     np.testing.assert_array_equal(got, want)
 
 

@@ -1,4 +1,5 @@
 """`quoteguard regs` through CliRunner against qg_core_top in the simulator (the same driver as the board)."""
+
 from __future__ import annotations
 
 import json
@@ -10,8 +11,10 @@ from click.testing import CliRunner
 from control.cli import main
 from control.driver import regmap
 
-pytestmark = [pytest.mark.sim,
-              pytest.mark.skipif(shutil.which("iverilog") is None, reason="iverilog not on PATH")]
+pytestmark = [
+    pytest.mark.sim,
+    pytest.mark.skipif(shutil.which("iverilog") is None, reason="iverilog not on PATH"),
+]
 
 
 def _regs(tmp_path, *args):
@@ -35,14 +38,17 @@ def test_read_write_by_name(tmp_path):
     assert r.exit_code == 0, r.output
     assert json.loads(r.output)["fields"]["ENABLE"] == 0
     r = _regs(tmp_path, "read", "CTRL_STATUS", "--json")
-    assert json.loads(r.output)["fields"]["ENABLED"] == 1          # a fresh simulator: reset value again
+    assert json.loads(r.output)["fields"]["ENABLED"] == 1  # a fresh simulator: reset value again
 
 
-@pytest.mark.parametrize("args, text", [
-    (["read", "NOPE"], "no register 'NOPE'"),
-    (["write", "ID_MAGIC", "1"], "not writable"),
-    (["write", "CTRL_CONTROL", "x12"], "is not an integer"),
-])
+@pytest.mark.parametrize(
+    "args, text",
+    [
+        (["read", "NOPE"], "no register 'NOPE'"),
+        (["write", "ID_MAGIC", "1"], "not writable"),
+        (["write", "CTRL_CONTROL", "x12"], "is not an integer"),
+    ],
+)
 def test_errors_exit_2(tmp_path, args, text):
     r = _regs(tmp_path, *args)
     assert r.exit_code == 2 and text in r.output

@@ -1,5 +1,6 @@
 """`quoteguard run` through click's CliRunner: dry-run on real data with audit and status, the live
 path over a real FIX TCP session to our loopback venue, and the exit codes of bad input."""
+
 from __future__ import annotations
 
 import asyncio
@@ -24,8 +25,18 @@ def _run(*args: str):
 
 def test_dry_run_prints_quotes_writes_audit_and_status(tmp_path, model_artifacts, binance_records):
     status = tmp_path / "status.json"
-    r = _run("--dry-run", "--backend", "cpu", "--artifacts", str(model_artifacts), "--audit", str(tmp_path / "audit"),
-             "--status-file", str(status), str(CAPTURE))
+    r = _run(
+        "--dry-run",
+        "--backend",
+        "cpu",
+        "--artifacts",
+        str(model_artifacts),
+        "--audit",
+        str(tmp_path / "audit"),
+        "--status-file",
+        str(status),
+        str(CAPTURE),
+    )
     assert r.exit_code == 0, r.output
     fix_lines = [ln for ln in r.output.splitlines() if ln.startswith("8=FIX.4.4|")]
     assert fix_lines and all("|35=S|" in ln or "|35=Z|" in ln for ln in fix_lines)
@@ -44,8 +55,18 @@ def test_dry_run_prints_quotes_writes_audit_and_status(tmp_path, model_artifacts
 
 
 def test_json_summary_quiet(tmp_path, model_artifacts):
-    r = _run("--dry-run", "--quiet", "--json", "--backend", "cpu", "--artifacts", str(model_artifacts),
-             "--status-file", str(tmp_path / "s.json"), str(CAPTURE))
+    r = _run(
+        "--dry-run",
+        "--quiet",
+        "--json",
+        "--backend",
+        "cpu",
+        "--artifacts",
+        str(model_artifacts),
+        "--status-file",
+        str(tmp_path / "s.json"),
+        str(CAPTURE),
+    )
     assert r.exit_code == 0, r.output
     st = json.loads(r.output)
     assert st["backend"] == "cpu" and st["latency_us"]["total"]["n"] == st["counters"]["records"]
@@ -70,23 +91,36 @@ class _Venue:
 
 def test_live_fix_session_to_the_venue(tmp_path, model_artifacts):
     with _Venue() as v:
-        r = _run("--backend", "cpu", "--artifacts", str(model_artifacts), "--fix-port", str(v.port), "--json",
-                 "--status-file", str(tmp_path / "s.json"), str(CAPTURE))
+        r = _run(
+            "--backend",
+            "cpu",
+            "--artifacts",
+            str(model_artifacts),
+            "--fix-port",
+            str(v.port),
+            "--json",
+            "--status-file",
+            str(tmp_path / "s.json"),
+            str(CAPTURE),
+        )
         assert r.exit_code == 0, r.output
-        st = json.loads(r.output[r.output.index("{"):])
+        st = json.loads(r.output[r.output.index("{") :])
         kinds = [m.msg_type for m in v.venue.app.received]
     assert kinds.count("S") == st["counters"]["quotes"] > 0
     assert kinds.count("Z") == st["counters"]["pulls"]
 
 
-@pytest.mark.parametrize("args, code, text", [
-    (["--dry-run", "nope.gz"], 2, "does not exist"),
-    ([str(CAPTURE)], 2, "--fix-port"),
-    (["--dry-run", "--backend", "gpu", str(CAPTURE)], 2, "Invalid value for '--backend'"),
-    (["--dry-run", "--backend", "cpu", "--artifacts", "/nonexistent", str(CAPTURE)], 2, "artifacts"),
-    (["--dry-run", "--backend", "fpga", str(CAPTURE)], 2, "backend fpga unavailable"),
-    (["--dry-run", "--model", "nomodel", str(CAPTURE)], 2, "model config not found"),
-])
+@pytest.mark.parametrize(
+    "args, code, text",
+    [
+        (["--dry-run", "nope.gz"], 2, "does not exist"),
+        ([str(CAPTURE)], 2, "--fix-port"),
+        (["--dry-run", "--backend", "gpu", str(CAPTURE)], 2, "Invalid value for '--backend'"),
+        (["--dry-run", "--backend", "cpu", "--artifacts", "/nonexistent", str(CAPTURE)], 2, "artifacts"),
+        (["--dry-run", "--backend", "fpga", str(CAPTURE)], 2, "backend fpga unavailable"),
+        (["--dry-run", "--model", "nomodel", str(CAPTURE)], 2, "model config not found"),
+    ],
+)
 def test_bad_input_exit_codes(args, code, text):
     r = CliRunner().invoke(main, ["run", *args])
     assert r.exit_code == code, r.output
@@ -96,6 +130,44 @@ def test_bad_input_exit_codes(args, code, text):
 def test_fix_venue_down_is_a_clear_failure(tmp_path, model_artifacts):
     from control.scaleout.server import free_port
 
-    r = CliRunner().invoke(main, ["run", "--backend", "cpu", "--artifacts", str(model_artifacts), "--fix-port",
-                                  str(free_port()), "--status-file", str(tmp_path / "s.json"), str(CAPTURE)])
+    r = CliRunner().invoke(
+        main,
+        [
+            "run",
+            "--backend",
+            "cpu",
+            "--artifacts",
+            str(model_artifacts),
+            "--fix-port",
+            str(free_port()),
+            "--status-file",
+            str(tmp_path / "s.json"),
+            str(CAPTURE),
+        ],
+    )
     assert r.exit_code == 1 and "cannot connect to the FIX venue" in r.output
+
+
+@pytest.mark.sim
+def test_rtl_backend_run_gives_the_cpu_quotes(tmp_path, model_artifacts):
+    """`run --backend rtl` (the simulated card) prints the same FIX quotes as `--backend cpu`."""
+    import gzip
+    import itertools
+    import shutil
+
+    from control.appliance import iter_lines
+
+    if shutil.which("iverilog") is None:
+        pytest.skip("iverilog not on PATH")
+    short = tmp_path / "btcusdt_20240718.gz"
+    with gzip.open(short, "wb") as fh:
+        fh.write(b"\n".join(itertools.islice(iter_lines([CAPTURE]), 1500)) + b"\n")
+    outs = {}
+    for backend in ("cpu", "rtl"):
+        r = _run("--dry-run", "--backend", backend, "--artifacts", str(model_artifacts),
+                 "--status-file", str(tmp_path / f"{backend}.json"), str(short))
+        assert r.exit_code == 0, r.output
+        outs[backend] = [ln.split("|52=")[0] + ln.split("|56=")[1] for ln in r.output.splitlines()
+                         if ln.startswith("8=FIX")]
+        assert f"backend {backend} (healthy)" in r.output
+    assert outs["rtl"] == outs["cpu"] and len(outs["cpu"]) > 0

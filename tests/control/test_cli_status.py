@@ -1,5 +1,6 @@
 """`quoteguard status` through CliRunner: from a status file, from a live metrics endpoint, and as a
 one-shot probe; exit codes for nothing to read."""
+
 from __future__ import annotations
 
 import json
@@ -16,13 +17,33 @@ CAPTURE = REPO / "tests" / "data" / "binance" / "btcusdt_20240718.gz"
 
 def test_status_from_the_file_a_run_wrote(tmp_path, model_artifacts):
     status = tmp_path / "status.json"
-    r = CliRunner().invoke(main, ["run", "--dry-run", "--quiet", "--backend", "cpu", "--artifacts",
-                                  str(model_artifacts), "--status-file", str(status), str(CAPTURE)])
+    r = CliRunner().invoke(
+        main,
+        [
+            "run",
+            "--dry-run",
+            "--quiet",
+            "--backend",
+            "cpu",
+            "--artifacts",
+            str(model_artifacts),
+            "--status-file",
+            str(status),
+            str(CAPTURE),
+        ],
+    )
     assert r.exit_code == 0, r.output
     r = CliRunner().invoke(main, ["status", "--status-file", str(status)])
     assert r.exit_code == 0, r.output
-    for text in ("backend", "model_hash", "health", "ok (software reference)", "records", "latency total",
-                 "p99.9"):
+    for text in (
+        "backend",
+        "model_hash",
+        "health",
+        "ok (software reference)",
+        "records",
+        "latency total",
+        "p99.9",
+    ):
         assert text in r.output
     r = CliRunner().invoke(main, ["status", "--status-file", str(status), "--json"])
     st = json.loads(r.output)
@@ -47,7 +68,9 @@ def test_status_from_the_metrics_endpoint():
         st = json.loads(r.output)
         assert st["backend"] == "cpu"
         assert st["metrics"]["quoteguard_events_total{stream=BTCUSDT}"] == 42
-        assert st["metrics"]["quoteguard_failovers_total{from_backend=rtl,reason=timeout,to_backend=cpu}"] == 1
+        assert (
+            st["metrics"]["quoteguard_failovers_total{from_backend=rtl,reason=timeout,to_backend=cpu}"] == 1
+        )
         r = CliRunner().invoke(main, ["status", "--metrics-url", url])
         assert "quoteguard_failover_switch_seconds" in r.output
     finally:
@@ -61,4 +84,7 @@ def test_probe_cpu(model_artifacts):
     assert r.exit_code == 0, r.output
     st = json.loads(r.output)
     assert st["backend"] == "cpu" and st["available"]["cpu"] == "yes"
-    assert st["identity"]["model_hash"] == json.loads((model_artifacts / "metadata.json").read_text())["model_hash"]
+    assert (
+        st["identity"]["model_hash"]
+        == json.loads((model_artifacts / "metadata.json").read_text())["model_hash"]
+    )

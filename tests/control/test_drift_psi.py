@@ -1,4 +1,5 @@
 """Drift: PSI is ~0 on the training distribution and alerts (log + metric) on a shifted one."""
+
 from __future__ import annotations
 
 import json
@@ -58,7 +59,11 @@ def test_training_histograms_of_the_exported_model(model_cfg, model_artifacts, b
     from control.backends.cpu import CpuBackend
 
     meta = model_artifacts / "metadata.json"
-    ref = load_reference(meta) if "histograms" in meta.read_text() else pytest.skip("seeded model: no histograms")
+    ref = (
+        load_reference(meta)
+        if "histograms" in meta.read_text()
+        else pytest.skip("seeded model: no histograms")
+    )
     cfg = load_config(meta)
     batch = CpuBackend.open(model_artifacts, model_cfg).submit(binance_records)
     logits = batch.logits()

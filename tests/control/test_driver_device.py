@@ -1,4 +1,5 @@
 """The driver against FakeIO: registers by name from the generated map, identity check, stream packing."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -20,16 +21,18 @@ MODEL_HASH = "0123456789abcdef" * 4
 R = regmap.REGISTERS
 
 
-def _card(model_hash: str = MODEL_HASH, magic: int = regmap.ID_VALUE, version: int = regmap.REGMAP_VERSION) -> FakeIO:
+def _card(
+    model_hash: str = MODEL_HASH, magic: int = regmap.ID_VALUE, version: int = regmap.REGMAP_VERSION
+) -> FakeIO:
     regs = {R["ID_MAGIC"].offset: magic, R["ID_REGMAP_VERSION"].offset: version, R["CTRL_CONTROL"].offset: 1}
     for i, name in enumerate(regmap.MODEL_HASH_REGISTERS):
-        regs[R[name].offset] = int(model_hash[8 * i: 8 * i + 8], 16)
+        regs[R[name].offset] = int(model_hash[8 * i : 8 * i + 8], 16)
     return FakeIO(regs)
 
 
 def _records(n: int) -> np.ndarray:
     r = empty_records(n, 10)
-    r["seq"] = (1 << 32) - 2 + np.arange(n, dtype=np.uint64)   # crosses the wire's 32-bit wrap
+    r["seq"] = (1 << 32) - 2 + np.arange(n, dtype=np.uint64)  # crosses the wire's 32-bit wrap
     r["ts_ns"] = 1_721_260_800_000_000_000 + np.arange(n)
     r["bid_px"] = 6_400_000 - np.arange(10)
     r["ask_px"] = 6_400_001 + np.arange(10)

@@ -3,6 +3,7 @@ driver as the board) to the cpu backend, mid-stream, on faults injected in the s
 a stalled output stream, an error flag raised in the RTL, a killed simulator process and a disabled
 datapath. Zero events lost or reordered, predictions identical to an all-CPU run, the switch in metrics
 and the audit log, the switch time measured. Also: identity mismatch refuses the card."""
+
 from __future__ import annotations
 
 import os
@@ -21,10 +22,12 @@ from control.backends.select import BackendConfig, open_backend
 from control.driver.sim_io import SimConfig
 from control.metrics import Metrics
 
-pytestmark = [pytest.mark.sim,
-              pytest.mark.skipif(shutil.which("iverilog") is None, reason="iverilog not on PATH")]
+pytestmark = [
+    pytest.mark.sim,
+    pytest.mark.skipif(shutil.which("iverilog") is None, reason="iverilog not on PATH"),
+]
 
-N, BATCH, FAULT_AT = 240, 16, 5       # fault injected before batch 5 (records 80..95 in flight)
+N, BATCH, FAULT_AT = 240, 16, 5  # fault injected before batch 5 (records 80..95 in flight)
 
 
 def _cfg(tmp_path, model_cfg, artifacts, **kw):
@@ -35,19 +38,21 @@ def _cfg(tmp_path, model_cfg, artifacts, **kw):
 def _inject(fb: FailoverBackend, fault: str) -> None:
     io = fb.primary.device.stream
     if fault == "stall":
-        io.stall_output(True)                                  # m_axis_tready held low
+        io.stall_output(True)  # m_axis_tready held low
     elif fault == "error_flag":
-        io.force("fifo_overflow", 1, 1)                        # the RTL's OVERFLOW sticky flag gets set
+        io.force("fifo_overflow", 1, 1)  # the RTL's OVERFLOW sticky flag gets set
     elif fault == "kill":
-        os.killpg(io.pid, signal.SIGKILL)                      # the simulator process dies
+        os.killpg(io.pid, signal.SIGKILL)  # the simulator process dies
     elif fault == "disabled":
-        fb.primary.device.write("CTRL_CONTROL", 0)             # datapath stops accepting records
+        fb.primary.device.write("CTRL_CONTROL", 0)  # datapath stops accepting records
     else:
         raise ValueError(fault)
 
 
-@pytest.mark.parametrize("fault, reason", [("stall", "timeout"), ("error_flag", "fault"), ("kill", "fault"),
-                                           ("disabled", "timeout")])
+@pytest.mark.parametrize(
+    "fault, reason",
+    [("stall", "timeout"), ("error_flag", "fault"), ("kill", "fault"), ("disabled", "timeout")],
+)
 def test_failover_mid_stream(fault, reason, tmp_path, model_cfg, model_artifacts, binance_records):
     recs = binance_records[:N]
     want = CpuBackend.open(model_artifacts, model_cfg).submit(recs)
@@ -60,34 +65,46 @@ def test_failover_mid_stream(fault, reason, tmp_path, model_cfg, model_artifacts
         if k == FAULT_AT:
             _inject(fb, fault)
         t0 = time.perf_counter()
-        batch = fb.submit(recs[i:i + BATCH])
+        batch = fb.submit(recs[i : i + BATCH])
         call_ms.append((time.perf_counter() - t0) * 1e3)
         got += batch.predictions
         invalid += batch.invalid.tolist()
     fb.close()
     audit.close()
 
-    assert [p.seq for p in got] == recs["seq"].tolist()                       # none lost, none reordered
-    assert [p.logits for p in got] == [p.logits for p in want]                # bit-exact across the switch
+    assert [p.seq for p in got] == recs["seq"].tolist()  # none lost, none reordered
+    assert [p.logits for p in got] == [p.logits for p in want]  # bit-exact across the switch
     assert [(p.p_up, p.p_down, p.p_withdraw) for p in got] == [(p.p_up, p.p_down, p.p_withdraw) for p in want]
     assert invalid == want.invalid.tolist()
     assert [p.backend for p in got] == ["rtl"] * (FAULT_AT * BATCH) + ["cpu"] * (N - FAULT_AT * BATCH)
     ev = fb.events[0]
-    assert (fb.failed_over, ev.reason, ev.at_seq, ev.replayed) == (True, reason, int(recs["seq"][FAULT_AT * BATCH]), BATCH)
-    assert metrics.value("quoteguard_failovers_total",
-                         {"from_backend": "rtl", "to_backend": "cpu", "reason": reason}) == 1
+    assert (fb.failed_over, ev.reason, ev.at_seq, ev.replayed) == (
+        True,
+        reason,
+        int(recs["seq"][FAULT_AT * BATCH]),
+        BATCH,
+    )
+    assert (
+        metrics.value(
+            "quoteguard_failovers_total", {"from_backend": "rtl", "to_backend": "cpu", "reason": reason}
+        )
+        == 1
+    )
     assert metrics.value("quoteguard_backend_active", {"backend": "cpu"}) == 1
     row = read_table(tmp_path / "audit", "control").to_pylist()[0]
     assert (row["event"], row["reason"], row["at_seq"]) == ("failover", reason, str(ev.at_seq))
-    print(f"\n{fault}: detected+switched in {call_ms[FAULT_AT]:.1f} ms (switch alone {ev.switch_ns / 1e6:.2f} ms; "
-          f"normal rtl batch {np.median(call_ms[:FAULT_AT]):.1f} ms, cpu batch {np.median(call_ms[FAULT_AT + 1:]):.2f} ms)"
-          f"; detail: {ev.detail[:100]}")
+    print(
+        f"\n{fault}: detected+switched in {call_ms[FAULT_AT]:.1f} ms (switch alone {ev.switch_ns / 1e6:.2f} ms; "
+        f"normal rtl batch {np.median(call_ms[:FAULT_AT]):.1f} ms, cpu batch {np.median(call_ms[FAULT_AT + 1 :]):.2f} ms)"
+        f"; detail: {ev.detail[:100]}"
+    )
 
 
 def test_identity_mismatch_refuses_the_card(tmp_path, model_cfg, binance_records):
     """Artifacts of another model than the one built into the RTL: the rtl backend refuses to start,
     and `auto` moves on to the cpu backend."""
     import sys
+
     sys.path.insert(0, os.path.dirname(__file__))
     from conftest import _seeded_artifacts
 

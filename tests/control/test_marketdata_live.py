@@ -117,11 +117,12 @@ def test_reconnect_and_resnapshot_rebuild_the_same_books(venue: Venue) -> None:
 
     async def main():
         stop = asyncio.Event()
+        resets = [0]
 
         def on_records(recs: np.ndarray) -> None:
             got.append(recs)
-            resets = sum(int((g["flags"] & FLAG_RESET).sum()) for g in got)
-            if resets == 2 and recs["update_id"][-1] == last_u:   # second pass reached the end
+            resets[0] += int(np.count_nonzero(recs["flags"] & FLAG_RESET))
+            if resets[0] == 2 and recs["update_id"][-1] == last_u:   # second pass reached the end
                 stop.set()
 
         return await asyncio.wait_for(live.run(on_records, stop=stop), 120)

@@ -2,6 +2,7 @@
 subprocesses, cpu backend) consume them by symbol through a consumer group; one is SIGKILLed mid-stream
 and a replacement takes over. No event lost, none published twice, predictions identical to one
 uninterrupted all-CPU run."""
+
 from __future__ import annotations
 
 import json
@@ -29,9 +30,28 @@ ETH = Path("/work/shared/data/binance/usdm/ethusdt_20240718.gz")
 def _worker(url, name, symbols, artifacts, tmp_path, *extra):
     log = open(tmp_path / f"{name}.log", "ab")
     return subprocess.Popen(
-        [sys.executable, "-m", "control.scaleout.worker", "--redis", url, "--name", name, "--symbols", symbols,
-         "--artifacts", str(artifacts), "--idle-exit", "1.5", "--stats-json", str(tmp_path / f"{name}.json"),
-         *extra], cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            "-m",
+            "control.scaleout.worker",
+            "--redis",
+            url,
+            "--name",
+            name,
+            "--symbols",
+            symbols,
+            "--artifacts",
+            str(artifacts),
+            "--idle-exit",
+            "1.5",
+            "--stats-json",
+            str(tmp_path / f"{name}.json"),
+            *extra,
+        ],
+        cwd=REPO,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
 
 
 def _wait_len(client, key, n, timeout=60.0, proc=None):
@@ -48,6 +68,7 @@ def test_kill_and_restart_loses_nothing(redis_url, model_cfg, model_artifacts, b
     streams = {"BTCUSDT": binance_records}
     if ETH.is_file():
         from control.book.replay import load_records
+
         streams["ETHUSDT"] = load_records([ETH], levels=10)[0][:2000]
     want = {s: CpuBackend.open(model_artifacts, model_cfg).submit(r) for s, r in streams.items()}
 
@@ -61,14 +82,19 @@ def test_kill_and_restart_loses_nothing(redis_url, model_cfg, model_artifacts, b
             pub.publish(s, r)
 
     victim = _worker(redis_url, "w-btc", "BTCUSDT", model_artifacts, tmp_path, "--batch", "8")
-    others = [_worker(redis_url, f"w-{s.lower()}", s, model_artifacts, tmp_path) for s in streams if s != "BTCUSDT"]
+    others = [
+        _worker(redis_url, f"w-{s.lower()}", s, model_artifacts, tmp_path) for s in streams if s != "BTCUSDT"
+    ]
     _wait_len(client, keys.predictions("BTCUSDT"), 300, proc=victim)
     os.kill(victim.pid, signal.SIGKILL)
     victim.wait()
     done_before = client.xlen(keys.predictions("BTCUSDT"))
     assert done_before < half, "worker finished before it was killed: not a mid-stream kill"
 
-    pub.publish("BTCUSDT", btc[half:])                      # the feed keeps going while nobody consumes
+    pub.publish("BTCUSDT", btc[half:])  # the feed keeps going while nobody consumes
+    # Make sure the dead consumer holds unacknowledged entries, as when it dies between read and ack
+    # (the SIGKILL above lands there only by chance): read 20 more under its name and never ack them.
+    client.xreadgroup(GROUP, "w-btc", {keys.market_data("BTCUSDT"): ">"}, count=20)
     heir = _worker(redis_url, "w-btc-2", "BTCUSDT", model_artifacts, tmp_path, "--claim-idle-ms", "0")
     for s, r in streams.items():
         _wait_len(client, keys.predictions(s), len(r))
@@ -78,11 +104,34 @@ def test_kill_and_restart_loses_nothing(redis_url, model_cfg, model_artifacts, b
     for s, r in streams.items():
         out = client.xrange(keys.predictions(s))
         preds = [decode_prediction(f) for _, f in out]
-        assert [p.seq for p in preds] == r["seq"].tolist()           # none lost, none twice, in order
+        assert [p.seq for p in preds] == r["seq"].tolist()  # none lost, none twice, in order
         np.testing.assert_array_equal(np.array([p.logits for p in preds]), want[s].logits())
         assert [p.p_up for p in preds] == [p.p_up for p in want[s]]
         assert client.xpending(keys.market_data(s), GROUP)["pending"] == 0
     stats = json.loads((tmp_path / "w-btc-2.json").read_text())
     assert stats["processed"] == len(btc) - done_before
-    assert stats["warmed"] > 0           # feature state rebuilt from the last RESET before resuming
+    assert stats["warmed"] > 0  # feature state rebuilt from the last RESET before resuming
+    assert stats["claimed"] >= 20  # the dead consumer's pending entries were taken over (XAUTOCLAIM)
     print(f"killed after {done_before} of {len(btc)} BTCUSDT predictions; heir stats {stats}")
+
+
+def test_refused_record_is_accounted_for(redis_url, model_cfg, model_artifacts, binance_records):
+    """A record outside the feature contract gets a `refused` output entry; the rest of the stream is
+    predicted exactly as without it."""
+    from control.scaleout.worker import Worker, WorkerConfig
+
+    recs = binance_records[:300].copy()
+    recs["ask_sz"][150, 0] = 1 << 40
+    clean = np.delete(recs, 150)
+    want = CpuBackend.open(model_artifacts, model_cfg).submit(clean).logits()
+    client = redis.Redis.from_url(redis_url)
+    Publisher(client).publish("BTCUSDT", recs)
+    w = Worker(
+        client,
+        WorkerConfig("w", ("BTCUSDT",), batch=64),
+        lambda _s: CpuBackend.open(model_artifacts, model_cfg),
+    )
+    stats = w.run(idle_exit_s=0.3)
+    out = [decode_prediction(f) for _, f in client.xrange(Keys().predictions("BTCUSDT"))]
+    assert len(out) == 300 and out[150] is None and stats.refused == 1
+    np.testing.assert_array_equal(np.array([p.logits for p in out if p is not None]), want)

@@ -138,3 +138,13 @@ def test_too_few_levels_and_wrong_dtype(cfg):
         compute_features(np.zeros(3, dtype=[("ts_ns", "i8")]), cfg)
     with pytest.raises(FeatureInputError, match="3 book levels"):
         StreamingFeatures(cfg).update_at(empty_records(4, 3), 0)
+
+
+def test_warm_up_leaves_state_alone(cfg):
+    s = StreamingFeatures(cfg)
+    recs = _records()
+    s.update(recs[0])
+    before = s.state.copy()
+    s.warm_up()
+    np.testing.assert_array_equal(s.state, before)
+    np.testing.assert_array_equal(s.update(recs[1])[0], EXPECTED[1])

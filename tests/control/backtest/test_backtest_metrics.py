@@ -44,3 +44,16 @@ def test_no_fills():
     m = fill_metrics(np.zeros(0, FILL_DTYPE), MIDS)
     assert m.n_fills == 0 and np.isnan(m.adverse_bp[1_000_000_000])
     assert pnl_series(np.zeros(0, FILL_DTYPE), MIDS, 0.1, 0.001).pnl.tolist() == [0.0, 0.0]
+
+
+def test_adverse_by_prediction_buckets():
+    from control.backtest.arrays import PRED_DTYPE
+    from control.backtest.metrics import adverse_by_prediction
+    preds = np.zeros(1, dtype=PRED_DTYPE)
+    preds["p_up"], preds["p_down"], preds["p_withdraw"] = 0.6, 0.1, 0.5
+    rows = adverse_by_prediction(FILLS, preds, MIDS, horizon_ns=500)
+    assert len(rows) == 6
+    # the sale (ask filled) is hurt by an up move: p 0.6; the purchase by a down move: p 0.1
+    low, top = rows[0], rows[2]
+    assert (low.n_fills, low.lots, top.n_fills, top.lots) == (1, 3, 1, 10)
+    assert low.adverse_bp == pytest.approx(0.0) and top.adverse_bp == pytest.approx(-50 / 100_010 * 1e4)

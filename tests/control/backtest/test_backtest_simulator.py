@@ -5,6 +5,8 @@ import dataclasses
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from control.backtest.arrays import (
     BUY,
@@ -149,3 +151,32 @@ def test_bad_inputs_are_named():
         run(r, trades([(2000, 1, 1, BUY), (1000, 1, 1, BUY)]))
     with pytest.raises(BacktestInputError, match="side"):
         run(r, trades([(2000, 1, 1, 0)]))
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), latency_ms=st.integers(0, 300), max_pos=st.integers(5, 40))
+def test_position_limit_holds_through_latency(seed, latency_ms, max_pos):
+    """Random books, predictions and aggressive trades: however fills fall inside the latency window,
+    the position never leaves +-max_position_lots, and no fill exceeds the trade's size."""
+    rng = np.random.default_rng(seed)
+    n = 120
+    t = np.cumsum(rng.integers(1, 80, n)) * 1_000_000
+    mid = 100_000 + np.cumsum(rng.integers(-6, 7, n))
+    rows = [(int(t[i]), int(mid[i] - 1), int(mid[i] + 1)) for i in range(n)]
+    k = 400
+    tt = np.sort(rng.integers(t[0], t[-1] + 500_000_000, k))
+    ref = mid[np.clip(np.searchsorted(t, tt) - 1, 0, n - 1)]
+    sides = rng.choice([BUY, SELL], k)
+    tr = trades([(int(a), int(r + s * rng.integers(0, 40)), int(rng.integers(1, 15)), int(s))
+                 for a, r, s in zip(tt, ref, sides, strict=True)])
+    preds = np.zeros(n, dtype=PRED_DTYPE)
+    preds["p_withdraw"] = rng.random(n)
+    cfg = config_1bp()
+    inst = cfg.instrument(SYM)
+    limits = dataclasses.replace(inst.limits, max_position_lots=max_pos)
+    cfg = dataclasses.replace(cfg, instruments={SYM: dataclasses.replace(inst, limits=limits)})
+    res = simulate(recs(rows), preds, tr, QuotingEngine(cfg), SYM, latency_ns=latency_ms * 1_000_000,
+                   horizon_ns=10**9)
+    pos = np.cumsum(res.fills["side"].astype(np.int64) * res.fills["lots"])
+    assert np.all(np.abs(pos) <= max_pos)
+    assert np.all(res.fills["lots"] <= tr["lots"][res.fills["trade"]])

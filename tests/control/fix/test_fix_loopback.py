@@ -194,3 +194,37 @@ def test_invalid_application_answer_is_dropped_and_the_session_survives():
     msgs, desk = asyncio.run(main())
     assert [(m.msg_type, m.value(131)) for m in msgs] == [("S", b"RFQ-2")]
     assert desk.runners[0].disconnect_reason.startswith("Logout received")
+
+
+def test_initiator_reconnects_after_the_venue_drops_the_connection():
+    async def main():
+        clock = SystemClock()
+        venue = acceptor(clock, venue=True)
+        port = await venue.start()
+        store = MemoryStore()
+        session = Session(SessionConfig("QG", "DESK", Role.INITIATOR), store, clock)
+        streamer = QuoteStreamer(session, QuoteWriter())
+
+        async def connect():
+            return await connect_tcp("127.0.0.1", port)
+
+        async def dropper():
+            while len(venue.app.received) < 30:
+                await asyncio.sleep(0.005)
+            venue.runners[0].transport.close()   # the venue cuts the TCP connection
+
+        drop = asyncio.create_task(dropper())
+        reason = await asyncio.wait_for(
+            streamer.run_reconnecting(connect, synthetic_events(80, 0.002), retry_s=0.05), TIMEOUT)
+        await drop
+        await venue.stop()
+        return venue, streamer, store, reason
+
+    venue, streamer, store, reason = asyncio.run(main())
+    assert reason.startswith("Logout received") and len(venue.runners) == 2
+    assert streamer.sent_events == 80
+    fresh = [r.seq for r in venue.app.received if not r.poss_dup]
+    assert fresh == sorted(set(fresh))                     # no number used twice
+    assert venue.directory.store("QG").next_target_seq() == store.next_sender_seq()   # no gap
+    ids = {r.quote_id for r in venue.app.received}
+    assert len(ids) >= 80                                   # every event reached the venue
