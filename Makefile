@@ -48,7 +48,12 @@ lint: setup  ## ruff + Verilator lint
 	$(VENV)/bin/ruff check control models hls hw firmware sim bench tests
 
 demo: setup  ## replay the bundled real Binance capture through the appliance, quote over FIX, report
-	$(PY) -m control demo
+	$(VENV)/bin/quoteguard demo
+
+model: setup  ## train, evaluate and export the quantized model -> models/$(MODEL)/artifacts
+	$(VENV)/bin/quoteguard model train --config $(MODEL)
+	$(VENV)/bin/quoteguard model evaluate --config $(MODEL)
+	$(VENV)/bin/quoteguard model export --config $(MODEL)
 
 clean:  ## remove build output (keeps .venv)
 	rm -rf build reports sim_build .pytest_cache

@@ -10,6 +10,7 @@ Prints publish rate, end-to-end rate (publish start -> last prediction) and the 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 import time
@@ -35,6 +36,7 @@ def main() -> int:
     ap.add_argument("--records", type=int, default=20_000)
     ap.add_argument("--batch", type=int, default=256)
     ap.add_argument("--artifacts", type=Path, default=REPO / "models" / "qg_mlp" / "artifacts")
+    ap.add_argument("--json", action="store_true", help="Print the figures as JSON.")
     args = ap.parse_args()
     files = [SHARED / "btcusdt_20240718.gz", SHARED / "btcusdt_20240719.gz"]
     if not all(f.is_file() for f in files):
@@ -68,11 +70,17 @@ def main() -> int:
         out = client.xlen(Keys().predictions("BTCUSDT"))
         info = client.info("memory")
     n = len(records)
+    figures = {"records": n, "batch": args.batch, "publish_events_per_s": round(n / (t1 - t0)),
+               "worker_events_per_s": round(n / (t3 - t2)), "end_to_end_events_per_s": round(n / (t3 - t0)),
+               "predictions_published": out, "redis_used_memory_mib": round(info["used_memory"] / 2**20, 1)}
+    if args.json:
+        print(json.dumps(figures, indent=1))
+        return 0 if out == n else 1
     print(f"{n} records ({files[0].name}...), batch {args.batch}, redis-server on 127.0.0.1")
-    print(f"publish (pipelined XADD):          {n / (t1 - t0):10.0f} events/s")
-    print(f"consume+predict+publish (worker):  {n / (t3 - t2):10.0f} events/s")
-    print(f"end to end (publish -> last pred): {n / (t3 - t0):10.0f} events/s")
-    print(f"predictions published: {out}; redis used_memory {info['used_memory'] / 2**20:.1f} MiB")
+    print(f"publish (pipelined XADD):          {figures['publish_events_per_s']:10d} events/s")
+    print(f"consume+predict+publish (worker):  {figures['worker_events_per_s']:10d} events/s")
+    print(f"end to end (publish -> last pred): {figures['end_to_end_events_per_s']:10d} events/s")
+    print(f"predictions published: {out}; redis used_memory {figures['redis_used_memory_mib']:.1f} MiB")
     return 0 if out == n else 1
 
 

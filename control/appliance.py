@@ -163,6 +163,7 @@ class Appliance:
             for s in ("decode", "book", "features", "inference", "quoting", "fix_encode")
         }
         self._events = metrics.events.labels(cfg.symbol)
+        self._predictions: dict[str, object] = {}   # labelled children, per backend name
         metrics.set_active_backend(backend.name)
         metrics.backend_healthy.labels(backend.name).set(1.0)
 
@@ -261,7 +262,10 @@ class Appliance:
         c.records += 1
         c.invalid_predictions += invalid
         self._events.inc()
-        self.metrics.predictions.labels(pred.backend).inc()
+        counter = self._predictions.get(pred.backend)
+        if counter is None:
+            counter = self._predictions[pred.backend] = self.metrics.predictions.labels(pred.backend)
+        counter.inc()
         if invalid:
             self.metrics.invalid.inc()
         if self.audit is not None:
@@ -372,6 +376,82 @@ def iter_lines(paths: Iterable[Path]) -> Iterator[bytes]:
 def head_lines(path: Path, n: int = 200) -> list[bytes]:
     """The first `n` lines of a capture (to sniff its venue and instrument)."""
     return list(itertools.islice(iter_lines([path]), n))
+
+
+class AsyncQueueSink:
+    """Quote events for the FIX initiator when the feed itself is asynchronous (live): the feed's
+    callback runs in the event loop, so events go straight into an asyncio queue; `close` ends it."""
+
+    def __init__(self) -> None:
+        import asyncio
+
+        self.queue: asyncio.Queue[QuoteEvent | None] = asyncio.Queue()
+
+    def send(self, event: QuoteEvent, now_ns: int) -> None:
+        self.queue.put_nowait(event)
+
+    def close(self) -> None:
+        self.queue.put_nowait(None)
+
+    async def events(self) -> AsyncIterator[QuoteEvent]:
+        while (event := await self.queue.get()) is not None:
+            yield event
+
+
+class FillHandler:
+    """The venue's ExecutionReports (35=8) with a fill (ExecType 150=F): our quote traded. Updates the
+    quoting engine's position, counts the fill, and writes it to the audit log. Plugged into the FIX
+    initiator as its application (`control.fix.initiator.InitiatorApp` keeps acks and rejects)."""
+
+    def __init__(self, app: Appliance) -> None:
+        from control.fix.initiator import InitiatorApp
+
+        self.app = app
+        self.base = InitiatorApp()
+        self.fills = 0
+
+    def on_logon(self, session) -> list:
+        return self.base.on_logon(session)
+
+    def on_disconnect(self, session, reason: str) -> None:
+        self.base.on_disconnect(session, reason)
+
+    def on_message(self, session, msg) -> list:
+        if msg.msg_type in ("3", "j"):
+            self.app.metrics.rejects.labels("fix").inc()
+        if msg.msg_type == "8" and msg.text(150) == "F":
+            self.on_fill(msg)
+        return self.base.on_message(session, msg)
+
+    def on_fill(self, msg) -> None:
+        from decimal import Decimal
+
+        from control.quoting.types import Side
+
+        symbol, inst = msg.text(55), self.app.inst
+        if symbol != self.app.cfg.symbol:
+            log.warning("fill for %s on the %s appliance ignored", symbol, self.app.cfg.symbol)
+            return
+        side = Side.BID if msg.text(54) == "1" else Side.ASK  # 54=1: we bought (our bid traded)
+        qty, px = Decimal(msg.text(32)), Decimal(msg.text(31))
+        lots = inst.to_lots(qty)
+        self.app.engine.on_fill(symbol, side, lots)
+        self.fills += 1
+        self.app.metrics.fills.inc()
+        if self.app.audit is not None:
+            self.app.audit.fills(
+                [
+                    {
+                        "symbol": symbol,
+                        "side": side.name,
+                        "lots": lots,
+                        "px_ticks": inst.to_ticks(px),
+                        "exec_id": msg.text(17),
+                        "order_id": msg.text(37),
+                        "position_lots": self.app.engine.position(symbol),
+                    }
+                ]
+            )
 
 
 async def quote_events(

@@ -266,6 +266,13 @@ def read_table(directory: Path, kind: str) -> pa.Table:
     return pa.concat_tables([pq.read_table(f) for f in files], promote_options="default")
 
 
+def streams(directory: Path | str) -> list[str]:
+    """The streams (symbols) present in an audit log's events, in order of first appearance. Features are
+    per stream: train on `read_records(dir, stream=s)` for each, never on the interleaved whole."""
+    col = read_table(Path(directory), "events").column("stream").to_pylist()
+    return list(dict.fromkeys(col))
+
+
 def read_records(directory: Path | str, stream: str | None = None) -> np.ndarray:
     """The book records of an audit log as a `models.record.record_dtype` array, in logged order;
     `stream` keeps one stream (symbol) only. This is the hook for `quoteguard model train --audit DIR`."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+import numpy as np
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, start_http_server
 
 log = logging.getLogger(__name__)
@@ -111,9 +112,6 @@ class LatencyWindow:
     def __init__(
         self, stages: tuple[str, ...] = (*STAGES, "event_decode", "event_book", "total"), size: int = 1 << 16
     ) -> None:
-        import numpy as np
-
-        self._np = np
         self.stages, self.size = stages, size
         self.data = {s: np.zeros(size, dtype=np.int64) for s in stages}
         self.count = {s: 0 for s in stages}
@@ -130,7 +128,7 @@ class LatencyWindow:
             n = min(self.count[s], self.size)
             if n == 0:
                 continue
-            v = self._np.percentile(self.data[s][:n], qs) / 1e3
+            v = np.percentile(self.data[s][:n], qs) / 1e3
             out[s] = {f"p{q:g}": round(float(x), 3) for q, x in zip(qs, v, strict=True)} | {
                 "n": self.count[s]
             }

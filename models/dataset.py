@@ -18,7 +18,7 @@ import numpy as np
 from models.config import DataSource, ModelConfig
 from models.features import compute_features
 from models.labels import Labels, make_labels, segment_last
-from models.record import FLAG_RESET, truncate_levels
+from models.record import FLAG_IN_SYNC, FLAG_RESET, truncate_levels
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +107,9 @@ def prepare_stream(name: str, records: np.ndarray, codes: np.ndarray, cfg: Model
     seg_last = segment_last(recs)
     idx = np.arange(n)
     ahead = np.minimum(idx + h, seg_last)
-    usable = labels.labelled & (codes[ahead] == codes)
+    # out-of-sync books never reach the model live (FEATURES.md), so they neither train nor score
+    in_sync = (recs["flags"] & FLAG_IN_SYNC) != 0
+    usable = labels.labelled & (codes[ahead] == codes) & in_sync
     # Persistence: at record i the newest label surely complete is the one of record i - h - 1 (its
     # window ended at or before i - 1 by the event bound); use it if in the same segment.
     pers = np.zeros((n, 2), dtype=np.int8)

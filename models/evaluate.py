@@ -17,7 +17,8 @@ from models import tfcompat  # noqa: F401  (shims first)
 from models.config import ModelConfig
 from models.dataset import SPLIT_CODE, Part, StreamData, part, windows
 from models.labels import CLASS_NAMES, make_labels
-from models.reference import probabilities
+from models.qmodel import integer_layers
+from models.reference import model_hash, probabilities
 from models.tfcompat import keras
 from models.train import model_inputs
 
@@ -120,6 +121,8 @@ def evaluate(cfg: ModelConfig, streams: Sequence[StreamData], qmodel: keras.Mode
                         "beats_baselines": bool(q > best_base),
                         "within_2pt_of_float": bool(q >= t["float"][task]["macro_f1"] - MAX_F1_LOSS)}
     metrics["checks"] = checks
+    # ties the report to the trained weights: export refuses metrics of another model
+    metrics["model_hash"] = model_hash(integer_layers(qmodel, cfg), cfg.quantizers.input.frac, cfg.sha256())
     metrics["passed"] = all(c["beats_baselines"] and c["within_2pt_of_float"] for c in checks.values())
 
     p, q_int, _ = cache["test"]

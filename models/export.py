@@ -40,6 +40,10 @@ class ExportMismatch(Exception):
     """The integer reference and QKeras disagree: nothing is exported."""
 
 
+class StaleMetrics(Exception):
+    """The evaluation report belongs to another trained model than the one being exported."""
+
+
 def save_trained(out: Path, res: TrainResult, sizes: dict, balance: dict) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     (out / "qmodel.json").write_text(res.qmodel.to_json())
@@ -137,6 +141,9 @@ def export_artifacts(cfg: ModelConfig, qmodel: keras.Model, streams: Sequence[St
     layers = integer_layers(qmodel, cfg)
     in_frac = cfg.quantizers.input.frac
     mhash = model_hash(layers, in_frac, cfg.sha256())
+    if metrics.get("model_hash") != mhash:
+        raise StaleMetrics(f"the metrics were computed for model {str(metrics.get('model_hash'))[:12]}, the trained "
+                           f"model is {mhash[:12]}: run `quoteguard model evaluate` again")
     out_fmt = {"bits": cfg.quantizers.output.bits, "frac_bits": cfg.quantizers.output.frac, "signed": True,
                "names": list(cfg.network.outputs),
                "meaning": "value = integer / 2**frac_bits; (none, up, down) class logits -> softmax, "

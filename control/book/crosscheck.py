@@ -53,8 +53,6 @@ def bbo_agreement(paths: Sequence[str | Path], *, registry: Registry = DEFAULT_R
             if type(ev) is BestBidOffer:
                 bbo.append((ev.update_id, ev.bid_px, ev.bid_sz, ev.ask_px, ev.ask_sz))
             proc.feed(ev)
-            if len(proc.builder.rows) > 8192:
-                chunks.append(proc.take())
         chunks.append(proc.take())
         per_file.append((str(path), np.concatenate(chunks)))
     bbo.sort()

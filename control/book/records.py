@@ -1,47 +1,54 @@
-"""Builds top-N records (models.record.record_dtype) from book states.
-
-Rows are collected as flat Python int lists and converted to the structured dtype in bulk on
-`take()`: per-row numpy field assignment costs several µs, a bulk column copy a few ns per row.
-"""
+"""Top-N record output buffer: kernels write int64 rows (kernels.emit), `take()` turns them into
+models.record structured arrays with bulk column copies."""
 from __future__ import annotations
 
 import numpy as np
 
-from models.record import FLAG_IN_SYNC, FLAG_RESET, empty_records
+from control.book.kernels import S_NOUT, record_width
+from models.record import empty_records
 
-__all__ = ["RecordBuilder", "FLAG_IN_SYNC", "FLAG_RESET"]
+DEFAULT_ROWS = 8192
 
 
 class RecordBuilder:
-    def __init__(self, levels: int) -> None:
+    def __init__(self, levels: int, st: np.ndarray, rows: int = DEFAULT_ROWS) -> None:
         if levels < 1:
             raise ValueError(f"levels must be >= 1, got {levels}")
         self.levels = levels
-        self.rows: list[list[int]] = []
-        self.seq = 0
-        self._pad = [[0] * k for k in range(levels + 1)]
+        self.st = st
+        self.out = np.zeros((rows, record_width(levels)), dtype=np.int64)
+        self._chunks: list[np.ndarray] = []
 
-    def add(self, ts_ns: int, recv_ns: int, update_id: int,
-            bid_px: list[int], bid_sz: list[int], ask_px: list[int], ask_sz: list[int],
-            trade_buy: int, trade_sell: int, flags: int) -> None:
-        n = self.levels
-        pb = self._pad[n - len(bid_px)]
-        pa = self._pad[n - len(ask_px)]
-        self.rows.append([self.seq, ts_ns, recv_ns, update_id, *bid_px, *pb, *bid_sz, *pb,
-                          *ask_px, *pa, *ask_sz, *pa, trade_buy, trade_sell, flags])
-        self.seq += 1
+    @property
+    def pending(self) -> int:
+        return int(self.st[S_NOUT]) + sum(len(c) for c in self._chunks)
+
+    def ensure_room(self, rows: int = 1) -> None:
+        if self.st[S_NOUT] + rows > len(self.out):
+            self.flush()
+
+    def flush(self) -> None:
+        n = int(self.st[S_NOUT])
+        if n:
+            self._chunks.append(rows_to_records(self.out[:n], self.levels))
+            self.st[S_NOUT] = 0
 
     def take(self) -> np.ndarray:
-        """The records added since the last take(), as a structured array."""
-        rows, self.rows = self.rows, []
-        return rows_to_records(rows, self.levels)
+        """The records written since the last take(), as one structured array."""
+        n = int(self.st[S_NOUT])
+        if not self._chunks:
+            recs = rows_to_records(self.out[:n], self.levels)
+            self.st[S_NOUT] = 0
+            return recs
+        self.flush()
+        chunks, self._chunks = self._chunks, []
+        return chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
 
 
-def rows_to_records(rows: list[list[int]], levels: int) -> np.ndarray:
-    out = empty_records(len(rows), levels)
-    if not rows:
+def rows_to_records(a: np.ndarray, levels: int) -> np.ndarray:
+    out = empty_records(len(a), levels)
+    if not len(a):
         return out
-    a = np.array(rows, dtype=np.int64)
     n = levels
     out["seq"] = a[:, 0]
     out["ts_ns"] = a[:, 1]

@@ -14,22 +14,21 @@ from control.book.counters import ReplayStats
 from control.book.stream import FeedProcessor
 from control.marketdata.errors import LoaderError
 from control.marketdata.instruments import DEFAULT_REGISTRY, Instrument, Registry
-from control.marketdata.source import FORMAT_LOBSTER, detect_format, read_lines, sniff_binance
+from control.marketdata.source import FORMAT_LOBSTER, detect_format, line_bounds, read_bytes, sniff_binance
 from models.record import DEFAULT_LEVELS, empty_records
 
 log = logging.getLogger(__name__)
 
-_TAKE_EVERY = 16384   # convert rows to numpy in chunks to bound the Python-object footprint
-
 
 def load_records(paths: Sequence[str | Path], *, levels: int = DEFAULT_LEVELS, venue: str | None = None,
                  registry: Registry = DEFAULT_REGISTRY, instrument: Instrument | None = None,
-                 ) -> tuple[np.ndarray, ReplayStats]:
+                 compiled: bool = True) -> tuple[np.ndarray, ReplayStats]:
     """Records of `models.record.record_dtype(levels)` from one stream made of `paths` in order.
 
     Venue and format are detected from each file's content (and name); every file must hold the same
     instrument. `stats.instrument` says how to turn ticks/lots back into prices/sizes and
-    `stats.per_file` holds one set of counters per file."""
+    `stats.per_file` holds one set of counters per file. `compiled=False` uses only the Python
+    reference path (for cross-checking the compiled loop)."""
     if isinstance(paths, str | Path):
         paths = [paths]
     if not paths:
@@ -44,24 +43,22 @@ def load_records(paths: Sequence[str | Path], *, levels: int = DEFAULT_LEVELS, v
     chunks: list[np.ndarray] = []
     per_file: list[ReplayStats] = []
     for path in paths:
-        lines = read_lines(path)
-        inst = instrument or sniff_binance(lines, path, registry)
+        data = read_bytes(path)
+        starts, ends = line_bounds(data)
+        head = [data[s:e] for s, e in zip(starts[:200].tolist(), ends[:200].tolist(), strict=True)]
+        inst = instrument or sniff_binance(head, path, registry)
         if proc is None:
-            proc = FeedProcessor(inst, levels=levels, source=str(path))
+            proc = FeedProcessor(inst, levels=levels, source=str(path), compiled=compiled)
         elif inst != proc.instrument:
             raise LoaderError(f"{path}: holds {inst.name}, the stream is {proc.instrument.name}")
         proc.source = str(path)
         before = proc.stats.copy_counts()
         t0 = time.perf_counter()
-        feed, builder = proc.feed, proc.builder
-        for lineno, line in enumerate(lines, 1):
-            feed(line, line=lineno)
-            if len(builder.rows) >= _TAKE_EVERY:
-                chunks.append(builder.take())
-        chunks.append(builder.take())
+        proc.feed_buffer(data, starts, ends)
+        chunks.append(proc.take())
         proc.stats.elapsed_s += time.perf_counter() - t0
         per_file.append(proc.stats.minus(before, name=str(path)))
-        log.info("%s: %d lines, %d records", path, len(lines), per_file[-1].records)
+        log.info("%s: %d lines, %d records", path, len(starts), per_file[-1].records)
     assert proc is not None
     stats = proc.stats
     stats.name = ",".join(str(p) for p in paths)

@@ -1,9 +1,10 @@
 """The streaming processor: raw venue bytes (a recorded line or a live frame) in, top-N records out.
 
 This is the one path from bytes to records: `load_records` (replay), the live WebSocket client and
-the appliance all push through `FeedProcessor.feed`. A refused record costs only itself: it is
-counted by reason, its first examples are kept with source and line, and processing continues with
-the next record.
+the appliance all go through `FeedProcessor`. Each input first meets the compiled steady-state loop
+(control/book/kernels.py); whatever it does not handle goes, line by line, through BinanceDecoder
+and InstrumentBook, which share its state arrays. A refused record costs only itself: it is counted
+by reason, its first examples are kept with source and line, and processing continues.
 """
 from __future__ import annotations
 
@@ -11,34 +12,62 @@ import logging
 
 import numpy as np
 
+from control.book import kernels as ab
 from control.book.counters import ReplayStats
-from control.book.records import RecordBuilder
+from control.book.kernels import (
+    F_NASK,
+    F_NBID,
+    MAX_LEVELS,
+    N_FIELDS,
+    R_DONE,
+    R_FLUSH,
+    R_GROW,
+    FastSpec,
+    run_lines,
+)
 from control.book.sync import InstrumentBook
 from control.marketdata.binance import BinanceDecoder
 from control.marketdata.errors import DecodeError
-from control.marketdata.events import EVENT_NAMES, Event
+from control.marketdata.events import EVENT_NAMES, BestBidOffer, DepthUpdate, Event, Trade
 from control.marketdata.instruments import Instrument
 from models.record import DEFAULT_LEVELS
 
 log = logging.getLogger(__name__)
 
+_COUNTED_IN_STATE = {DepthUpdate: ab.S_EV_DEPTH, BestBidOffer: ab.S_EV_BBO, Trade: ab.S_EV_TRADE}
+_CROSS_REPORT = 8
+
 
 class FeedProcessor:
     """Decoder + book + record builder for one Binance instrument stream."""
 
-    def __init__(self, instrument: Instrument, *, levels: int = DEFAULT_LEVELS, source: str = "") -> None:
+    def __init__(self, instrument: Instrument, *, levels: int = DEFAULT_LEVELS, source: str = "",
+                 compiled: bool = True) -> None:
+        """`compiled=False` sends every line through the Python reference path (BinanceDecoder +
+        InstrumentBook): slower, and the yardstick the compiled loop is tested against."""
         self.instrument = instrument
+        self.compiled = compiled
         self.decoder = BinanceDecoder(instrument)
         self.stats = ReplayStats(instrument=instrument, name=source)
-        self.builder = RecordBuilder(levels)
-        self.book = InstrumentBook(instrument, self.builder, self.stats)
+        self.book = InstrumentBook(instrument, levels, self.stats)
+        self.builder = self.book.out
+        self.st = self.book.st
         self.source = source
         self.levels = levels
+        spec = FastSpec.of(instrument)
+        self._spec = (spec.futures, spec.sym, spec.pmul, spec.pdiv, spec.smul, spec.sdiv,
+                      spec.max_ticks, spec.max_lots)
+        self._fields = np.zeros(N_FIELDS, np.int64)
+        self._lv_px = np.zeros(MAX_LEVELS, np.int64)
+        self._lv_sz = np.zeros(MAX_LEVELS, np.int64)
+        self._cross_idx = np.zeros(_CROSS_REPORT, np.int64)
+        self._one = (np.zeros(1, np.int64), np.zeros(1, np.int64))
 
     @property
     def needs_snapshot(self) -> bool:
         return self.book.needs_snapshot
 
+    # ------------------------------------------------------------------------------ entry points
     def process(self, raw: bytes | str | Event, recv_ns: int | None = None, *, line: int = 0) -> np.ndarray:
         """Feed one input and return the records it produced (a structured array, often empty).
 
@@ -49,23 +78,83 @@ class FeedProcessor:
 
     def feed(self, raw: bytes | str | Event, recv_ns: int | None = None, *, line: int = 0) -> None:
         """Like process() but leaves the records in the builder (batch callers take() them in bulk)."""
-        stats = self.stats
-        stats.messages += 1
-        try:
-            if isinstance(raw, bytes | bytearray | memoryview | str):
-                if isinstance(raw, str):
-                    raw = raw.encode("utf-8", errors="surrogateescape")
-                ev = self.decoder.decode_line(bytes(raw)) if recv_ns is None else self.decoder.decode(raw, recv_ns)
-            else:
-                ev = raw
-            stats.events[EVENT_NAMES[type(ev)]] += 1
-            self.book.on_event(ev)
-        except DecodeError as err:
-            located = err.located(self.source, line, raw if isinstance(raw, bytes | str) else None)
-            stats.reject(located)
-            log.debug("rejected %s", located)
-        stats.in_sync = self.book.synced
-        stats.last_update_id = self.book.last_u
+        if isinstance(raw, str):
+            raw = raw.encode("utf-8", errors="surrogateescape")
+        if isinstance(raw, bytes | bytearray | memoryview):
+            data = bytes(raw)
+            starts, ends = self._one
+            ends[0] = len(data)
+            self._run(data, starts, ends, -1 if recv_ns is None else recv_ns, line - 1)
+        else:
+            self._slow(raw, None, line)
+            self._sync_stats()
+
+    def feed_buffer(self, data: bytes, starts: np.ndarray, ends: np.ndarray, first_line: int = 1) -> None:
+        """Feed many recorded lines at once: line i is data[starts[i]:ends[i]] (numbered from
+        `first_line`). The compiled loop runs until a line needs Python, which handles that line."""
+        self._run(data, starts, ends, -1, first_line - 1)
 
     def take(self) -> np.ndarray:
         return self.builder.take()
+
+    # ------------------------------------------------------------------------------ internals
+    def _run(self, data: bytes, starts: np.ndarray, ends: np.ndarray, recv_override: int, line0: int) -> None:
+        buf = np.frombuffer(data, np.uint8)
+        i, n = 0, len(starts)
+        book, st = self.book, self.st
+        if not self.compiled:
+            for i in range(n):
+                self._slow(data[starts[i]:ends[i]], None if recv_override < 0 else recv_override, line0 + i + 1)
+            self._sync_stats()
+            return
+        while i < n:
+            i, why = run_lines(buf, starts, ends, i, n, recv_override, st, *book._arrays(),
+                               self.builder.out, self._cross_idx, *self._spec,
+                               self._fields, self._lv_px, self._lv_sz)
+            if st[ab.S_NCROSS_IDX]:
+                for k in range(int(st[ab.S_NCROSS_IDX])):
+                    j = int(self._cross_idx[k])
+                    book.note_crossed(data[starts[j]:ends[j]])
+                st[ab.S_NCROSS_IDX] = 0
+            if why == R_DONE:
+                break
+            if why == R_FLUSH:
+                self.builder.flush()
+                continue
+            if why == R_GROW:
+                book.ensure_capacity(int(self._fields[F_NBID] + self._fields[F_NASK]))
+                continue
+            self._slow(data[starts[i]:ends[i]], None if recv_override < 0 else recv_override, line0 + i + 1)
+            i += 1
+        self._sync_stats()
+
+    def _slow(self, raw: bytes | Event, recv_ns: int | None, line: int) -> None:
+        """One input through the reference decoder and the Python sync rules."""
+        st = self.st
+        st[ab.S_MESSAGES] += 1
+        try:
+            if isinstance(raw, bytes):
+                ev = self.decoder.decode_line(raw) if recv_ns is None else self.decoder.decode(raw, recv_ns)
+            else:
+                ev = raw
+            slot = _COUNTED_IN_STATE.get(type(ev))
+            if slot is not None:
+                st[slot] += 1
+            else:
+                self.stats.events[EVENT_NAMES[type(ev)]] += 1
+            self.book.on_event(ev)
+        except DecodeError as err:
+            located = err.located(self.source, line, raw if isinstance(raw, bytes | str) else None)
+            self.stats.reject(located)
+            log.debug("rejected %s", located)
+
+    def _sync_stats(self) -> None:
+        st, stats = self.st, self.stats
+        stats.messages = int(st[ab.S_MESSAGES])
+        stats.records = int(st[ab.S_RECORDS])
+        stats.crossed = int(st[ab.S_CROSSED])
+        for name, slot in (("depth", ab.S_EV_DEPTH), ("bbo", ab.S_EV_BBO), ("trade", ab.S_EV_TRADE)):
+            if st[slot]:
+                stats.events[name] = int(st[slot])
+        stats.in_sync = self.book.synced
+        stats.last_update_id = self.book.last_u

@@ -15,18 +15,25 @@ One record is emitted after every applied update (snapshot, diff, or BBO in BBO 
 levels and the trades since the previous record; FLAG_RESET marks the first record after each sync.
 Trade counters restart when the book (re)synchronizes, so a RESET record never carries trades from
 before the snapshot.
+
+The book and every scalar of this state live in arrays shared with the compiled batch loop
+(control/book/kernels.py), which handles the steady state (a chained diff, a
+trade, a BBO) without coming back here; everything else (buffering, snapshots, gaps, refusals) is
+decided by this class.
 """
 from __future__ import annotations
 
 import logging
 from collections import deque
 
+import numpy as np
+
+from control.book import kernels as ab
 from control.book.counters import ReplayStats
-from control.book.l2 import L2Book
-from control.book.records import FLAG_IN_SYNC, FLAG_RESET, RecordBuilder
+from control.book.records import RecordBuilder
 from control.marketdata import errors as E
 from control.marketdata.errors import DecodeError
-from control.marketdata.events import BUY, BestBidOffer, DepthUpdate, Event, Ignored, Snapshot, Trade
+from control.marketdata.events import BUY, BestBidOffer, DepthUpdate, Event, Ignored, Levels, Snapshot, Trade
 from control.marketdata.instruments import BOOK_BBO, Instrument
 
 log = logging.getLogger(__name__)
@@ -37,29 +44,56 @@ MAX_BUFFERED_DIFFS = 50_000
 class InstrumentBook:
     """Applies normalized events of one instrument to its book and emits top-N records."""
 
-    def __init__(self, instrument: Instrument, records: RecordBuilder, stats: ReplayStats) -> None:
+    def __init__(self, instrument: Instrument, levels: int, stats: ReplayStats) -> None:
         self.instrument = instrument
         self.futures = instrument.market != "spot"
         self.bbo_mode = instrument.book_source == BOOK_BBO
-        self.book = L2Book()
-        self.out = records
+        self.st = ab.new_state(levels, self.futures, self.bbo_mode)
+        self.out = RecordBuilder(levels, self.st)
         self.stats = stats
-        self.levels = records.levels
-        self.synced = False
-        self.last_u = -1                  # last applied update id
-        self._straddle = False            # next diff must straddle the snapshot id
-        self._pending_reset = True
+        self.levels = levels
+        self.bids = ab.BookSideArrays()
+        self.asks = ab.BookSideArrays()
         self._had_gap = False
         self._buffer: deque[DepthUpdate] = deque()
-        self._last_trade_id = -1
-        self._trade_buy = 0
-        self._trade_sell = 0
 
     # ------------------------------------------------------------------------------ state
+    @property
+    def synced(self) -> bool:
+        return bool(self.st[ab.S_SYNCED])
+
+    @property
+    def last_u(self) -> int:
+        return int(self.st[ab.S_LAST_U])
+
     @property
     def needs_snapshot(self) -> bool:
         """True while a depth book waits for a snapshot (at start and after a gap)."""
         return not self.bbo_mode and not self.synced
+
+    def top(self, n: int) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+        """(bids, asks) of the current book, best first, as (price, size) pairs."""
+        out = []
+        for side, sign in ((self.bids, 1), (self.asks, -1)):
+            px = np.zeros(n, np.int64)
+            sz = np.zeros(n, np.int64)
+            k = ab.side_top(side.keys, side.vals, side.ix, n, sign, px, sz)
+            out.append(list(zip(px[:k].tolist(), sz[:k].tolist(), strict=True)))
+        return out[0], out[1]
+
+    def ensure_capacity(self, extra: int) -> None:
+        """Free blocks for `extra` more levels per side, one split each in the worst case (the
+        kernels never reallocate)."""
+        for side in (self.bids, self.asks):
+            if side.free_blocks < extra + 1:
+                side.grow(extra + 1)
+
+    def _clear_book(self) -> None:
+        for side in (self.bids, self.asks):
+            ab.side_clear(side.ix, side.keys.shape[0])
+
+    def _set_synced(self, value: bool) -> None:
+        self.st[ab.S_SYNCED] = int(value)
 
     def lose_sync(self, why: str) -> None:
         """The transport lost messages (e.g. a reconnect): drop the book and wait for a snapshot.
@@ -69,10 +103,10 @@ class InstrumentBook:
         if self.synced:
             self.stats.gaps += 1
             log.warning("%s: sync lost (%s); waiting for a snapshot", self.instrument.name, why)
-        self.synced = False
-        self._straddle = False
+        self._set_synced(False)
+        self.st[ab.S_STRADDLE] = 0
         self._had_gap = self._had_gap or self.stats.syncs > 0
-        self.book.clear()
+        self._clear_book()
         self._buffer.clear()
 
     def on_event(self, ev: Event) -> None:
@@ -95,31 +129,33 @@ class InstrumentBook:
 
     # ------------------------------------------------------------------------------ trades
     def _on_trade(self, ev: Trade) -> None:
-        if ev.trade_id <= self._last_trade_id:
+        st = self.st
+        if ev.trade_id <= st[ab.S_LAST_TRADE]:
             raise DecodeError(E.NON_MONOTONIC_ID,
-                              f"trade id {ev.trade_id} not above last {self._last_trade_id}", record=ev)
-        self._last_trade_id = ev.trade_id
+                              f"trade id {ev.trade_id} not above last {int(st[ab.S_LAST_TRADE])}", record=ev)
+        st[ab.S_LAST_TRADE] = ev.trade_id
         if ev.side == BUY:
-            self._trade_buy += ev.size
+            st[ab.S_TBUY] += ev.size
         else:
-            self._trade_sell += ev.size
+            st[ab.S_TSELL] += ev.size
 
     # ------------------------------------------------------------------------------ depth
     def _on_depth(self, ev: DepthUpdate) -> None:
         if not self.synced:
             self._buffer_diff(ev)
             return
-        if self._straddle:
-            self._apply_first(ev, self.last_u)
+        last = self.last_u
+        if self.st[ab.S_STRADDLE]:
+            self._apply_first(ev, last)
             return
-        chained = ev.prev_final_id == self.last_u if self.futures else ev.first_id == self.last_u + 1
+        chained = ev.prev_final_id == last if self.futures else ev.first_id == last + 1
         if chained:
             self._apply(ev)
-        elif ev.final_id <= self.last_u:
+        elif ev.final_id <= last:
             raise DecodeError(E.NON_MONOTONIC_ID,
-                              f"depth u={ev.final_id} not above last applied u={self.last_u}", record=ev)
+                              f"depth u={ev.final_id} not above last applied u={last}", record=ev)
         else:
-            self._gap(ev, f"expected {'pu' if self.futures else 'U-1'}={self.last_u}, got "
+            self._gap(ev, f"expected {'pu' if self.futures else 'U-1'}={last}, got "
                           f"{ev.prev_final_id if self.futures else ev.first_id - 1}")
 
     def _buffer_diff(self, ev: DepthUpdate) -> None:
@@ -136,9 +172,9 @@ class InstrumentBook:
         self.stats.gaps += 1
         log.warning("%s: sequence gap at u=%d (%s); book cleared, waiting for a snapshot",
                     self.instrument.name, ev.final_id, why)
-        self.synced = False
+        self._set_synced(False)
         self._had_gap = True
-        self.book.clear()
+        self._clear_book()
         self._buffer.clear()
         self._buffer.append(ev)
 
@@ -153,13 +189,13 @@ class InstrumentBook:
         if self._is_stale(ev, last):
             self.stats.stale_diffs += 1
         elif self._straddles(ev, last):
-            self._straddle = False
+            self.st[ab.S_STRADDLE] = 0
             self._apply(ev)
         else:
             # The diffs start after the snapshot: updates between them are missing.
-            self.synced = False
-            self._straddle = False
-            self.book.clear()
+            self._set_synced(False)
+            self.st[ab.S_STRADDLE] = 0
+            self._clear_book()
             self._buffer.clear()
             self._buffer.append(ev)
             self.stats.gaps += 1
@@ -184,16 +220,17 @@ class InstrumentBook:
             buf.clear()
             raise DecodeError(E.BAD_SNAPSHOT, f"snapshot lastUpdateId={last} does not reach the buffered "
                               f"diffs (first U={first}); waiting for a newer snapshot", record=snap)
-        self.book.load(snap.bids, snap.asks)
-        self.synced = True
+        self._load(snap.bids, snap.asks)
+        st = self.st
+        self._set_synced(True)
         self.stats.syncs += 1
         if self._had_gap:
             self.stats.resyncs += 1
             self._had_gap = False
-        self._pending_reset = True
-        self._trade_buy = self._trade_sell = 0
-        self.last_u = last
-        self._straddle = True
+        st[ab.S_PENDING_RESET] = 1
+        st[ab.S_TBUY] = st[ab.S_TSELL] = 0
+        st[ab.S_LAST_U] = last
+        st[ab.S_STRADDLE] = 1
         self._emit(snap.ts_ns, snap.recv_ns, last, snap)
         pending = list(buf)
         buf.clear()
@@ -203,44 +240,51 @@ class InstrumentBook:
             else:
                 self._on_depth(ev)
 
+    def _load(self, bids: Levels, asks: Levels) -> None:
+        """Replace the book (snapshot; in BBO mode the one-level book). Later duplicates of a price
+        win, as they would when applied in order."""
+        self._clear_book()
+        self._apply_levels(bids, asks)
+
+    def _apply_levels(self, bids: Levels, asks: Levels) -> None:
+        nb, na = len(bids), len(asks)
+        lv = np.array(bids + asks, dtype=np.int64).reshape(-1, 2)
+        self.ensure_capacity(max(nb, na))
+        ab.apply_levels(self.st, *self._arrays(), np.ascontiguousarray(lv[:, 0]),
+                        np.ascontiguousarray(lv[:, 1]), nb, na)
+
+    def _arrays(self) -> tuple[np.ndarray, ...]:
+        b, a = self.bids, self.asks
+        return b.keys, b.vals, b.ix, a.keys, a.vals, a.ix
+
     def _apply(self, ev: DepthUpdate) -> None:
-        book = self.book
-        book.bids.apply(ev.bids)
-        book.asks.apply(ev.asks)
-        self.last_u = ev.final_id
+        self._apply_levels(ev.bids, ev.asks)
+        self.st[ab.S_LAST_U] = ev.final_id
         self._emit(ev.ts_ns, ev.recv_ns, ev.final_id, ev)
 
     # ------------------------------------------------------------------------------ BBO mode
     def _on_bbo(self, ev: BestBidOffer) -> None:
-        if ev.update_id <= self.last_u:
+        st = self.st
+        if ev.update_id <= st[ab.S_LAST_U]:
             raise DecodeError(E.NON_MONOTONIC_ID,
                               f"bookTicker u={ev.update_id} not above last u={self.last_u}", record=ev)
         if not self.synced:
-            self.synced = True
+            self._set_synced(True)
             self.stats.syncs += 1
-            self._pending_reset = True
-            self._trade_buy = self._trade_sell = 0
-        book = self.book
-        book.bids.load(((ev.bid_px, ev.bid_sz),) if ev.bid_sz else ())
-        book.asks.load(((ev.ask_px, ev.ask_sz),) if ev.ask_sz else ())
-        self.last_u = ev.update_id
+            st[ab.S_PENDING_RESET] = 1
+            st[ab.S_TBUY] = st[ab.S_TSELL] = 0
+        self._load(((ev.bid_px, ev.bid_sz),), ((ev.ask_px, ev.ask_sz),))
+        st[ab.S_LAST_U] = ev.update_id
         self._emit(ev.ts_ns, ev.recv_ns, ev.update_id, ev)
 
     # ------------------------------------------------------------------------------ output
     def _emit(self, ts_ns: int, recv_ns: int, update_id: int, cause: Event) -> None:
-        book = self.book
-        n = self.levels
-        bp, bs = book.bids.top(n)
-        ap, asz = book.asks.top(n)
-        flags = FLAG_IN_SYNC
-        if self._pending_reset:
-            flags |= FLAG_RESET
-            self._pending_reset = False
-        self.out.add(ts_ns, recv_ns, update_id, bp, bs, ap, asz, self._trade_buy, self._trade_sell, flags)
-        self._trade_buy = self._trade_sell = 0
-        self.stats.records += 1
-        if bp and ap and bp[0] >= ap[0]:
-            self.stats.crossed += 1
-            self.stats.note(DecodeError(
-                E.CROSSED_BOOK, f"best bid {bp[0]} >= best ask {ap[0]} after update {update_id} "
-                "(record emitted; consumers mark it invalid)", record=cause))
+        self.out.ensure_room(1)
+        if ab.emit(self.st, *self._arrays(), self.out.out, ts_ns, recv_ns, update_id):
+            self.note_crossed(cause)
+
+    def note_crossed(self, cause: object) -> None:
+        top_b, top_a = self.top(1)
+        self.stats.note(DecodeError(
+            E.CROSSED_BOOK, f"best bid {top_b[0][0]} >= best ask {top_a[0][0]} after update {self.last_u} "
+            "(record emitted; consumers mark it invalid)", record=cause))

@@ -17,6 +17,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "backtest": ("control.cli.backtest", "backtest", "Backtest the model-driven quoting policy."),
     "bench": ("control.cli.bench", "bench", "Run the benchmarks and print one table."),
     "status": ("control.cli.status", "status", "Show backend, firmware identity, counters, health."),
+    "demo": ("control.cli.demo", "demo", "The main job on bundled real data: replay, predict, quote over FIX, report."),
 }
 
 

@@ -212,12 +212,12 @@ def evaluate(*, config: str, data_dir: Path, work_dir: Path | None, network: str
       quoteguard model evaluate --json
       quoteguard model evaluate --network conv1d
     """
-    from models.dataset import sizes
-    from models.evaluate import evaluate as run_eval
-    from models.export import write_report
-
     cfg = _load(config, network)
     work = work_dir or build_dir(cfg)
+    from models.dataset import sizes
+    from models.evaluate import evaluate as run_eval  # TensorFlow: only once the config is known good
+    from models.export import write_report
+
     qmodel, fmodel, _ = _trained_or_exit(work)
     streams = _streams_or_exit(cfg, data_dir, as_json)
     rdir = work / "report"
@@ -281,10 +281,10 @@ def export(*, config: str, data_dir: Path, work_dir: Path | None, out_dir: Path 
       quoteguard model export
       quoteguard model export --out build/artifacts --json
     """
-    from models.export import ExportMismatch, export_artifacts
-
     cfg = _load(config)
     work = work_dir or build_dir(cfg)
+    from models.export import ExportMismatch, StaleMetrics, export_artifacts  # TensorFlow: after usage checks
+
     qmodel, _, train_info = _trained_or_exit(work)
     mpath = work / "report" / "metrics.json"
     if not mpath.is_file():
@@ -295,6 +295,9 @@ def export(*, config: str, data_dir: Path, work_dir: Path | None, out_dir: Path 
     dest = out_dir or (cfg.path.parent / "artifacts")
     try:
         meta = export_artifacts(cfg, qmodel, streams, metrics, train_info, dest)
+    except StaleMetrics as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(EXIT_USAGE)
     except ExportMismatch as e:
         click.echo(f"error: {e}", err=True)
         sys.exit(EXIT_FAIL)

@@ -53,6 +53,19 @@ def _from_metrics(url: str) -> dict:
     return {"source": url, "backend": backend, "metrics": samples}
 
 
+def _from_redis(url: str) -> dict:
+    import redis
+
+    from control.scaleout.worker import group_status
+
+    try:
+        client = redis.Redis.from_url(url, socket_timeout=5)
+        streams = group_status(client)
+    except (redis.RedisError, ValueError) as e:
+        fail(f"cannot read the scale-out state from {url}: {e}", EXIT_FAILURE)
+    return {"source": url, "streams": streams}
+
+
 def _probe(name: str, model: str, artifacts: Path | None, firmware: Path | None) -> dict:
     from control.backends.base import BackendError
     from control.backends.select import open_backend, probe
@@ -79,6 +92,19 @@ def _probe(name: str, model: str, artifacts: Path | None, firmware: Path | None)
 
 def _human(st: dict) -> str:
     rows: list[tuple[str, str]] = []
+    if "streams" in st:
+        rows.append(("source", st["source"]))
+        for sym, e in st["streams"].items():
+            rows.append(
+                (
+                    sym,
+                    f"{e['records']} records, {e['predictions']} predictions, "
+                    f"pending {e.get('pending', '-')}, lag {e.get('lag', '-')}",
+                )
+            )
+            for name, c in e.get("consumers", {}).items():
+                rows.append((f"  {name}", f"pending {c['pending']}, idle {c['idle_ms'] / 1e3:.1f} s"))
+        return _table(rows)
     if "metrics" in st:
         rows.append(("source", st["source"]))
         rows.append(("backend", str(st["backend"])))
@@ -139,6 +165,12 @@ def _human(st: dict) -> str:
     help="Read a running appliance's metrics endpoint instead, e.g. http://127.0.0.1:9108/metrics.",
 )
 @click.option(
+    "--redis",
+    "redis_url",
+    default=None,
+    help="Show the scale-out state instead: streams, consumer group, pending, lag (redis://...).",
+)
+@click.option(
     "--probe",
     "probe_backend",
     type=click.Choice(["auto", "fpga", "rtl", "cpu"]),
@@ -151,6 +183,7 @@ def status(
     *,
     status_file: Path,
     metrics_url: str | None,
+    redis_url: str | None,
     probe_backend: str | None,
     model: str,
     artifacts: Path | None,
@@ -164,11 +197,14 @@ def status(
       quoteguard status                                   # the running appliance's status file
       quoteguard status --metrics-url http://127.0.0.1:9108/metrics
       quoteguard status --probe auto --json               # one-shot: what backend would run here
+      quoteguard status --redis redis://127.0.0.1:6379/0  # scale-out: streams, group, pending, lag
     \b
     Exit codes: 0 healthy, 1 unhealthy or nothing to read, 2 usage error or missing tool.
     """
     if metrics_url is not None:
         st = _from_metrics(metrics_url)
+    elif redis_url is not None:
+        st = _from_redis(redis_url)
     elif probe_backend is not None:
         st = _probe(probe_backend, model, artifacts, firmware)
     else:

@@ -14,6 +14,7 @@ import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,7 @@ from control.driver.io import check_u32
 log = logging.getLogger(__name__)
 
 REPO = Path(__file__).resolve().parents[2]
+UNIX_PATH_MAX = 100   # sun_path is 108 bytes on Linux
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,8 @@ class SimIO:
     def launch(cls, cfg: SimConfig) -> SimIO:
         cfg.build_dir.mkdir(parents=True, exist_ok=True)
         path = cfg.build_dir / "bridge.sock"
+        if len(str(path)) > UNIX_PATH_MAX:          # AF_UNIX paths are short: fall back to a short tmp dir
+            path = Path(tempfile.mkdtemp(prefix="qg-bridge-")) / "bridge.sock"
         if path.exists():
             path.unlink()
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

@@ -32,7 +32,8 @@ class ManifestError(ValueError):
 @dataclass(frozen=True)
 class Mismatch:
     """One reason to refuse an image. `kind` is one of: file-missing, file-hash, file-size,
-    model-hash, regmap-version, source-hash, source-missing."""
+    model-hash, regmap-version, timing-not-met (built with --allow-timing-fail), source-hash,
+    source-missing."""
 
     kind: str
     subject: str
@@ -187,6 +188,10 @@ def verify(path: Path, *, model_hash: str | None, regmap_version: str | None,
     want_regmap = manifest["regmap"].get("version")
     if want_regmap is None or regmap_version is None or str(want_regmap) != str(regmap_version):
         out.append(Mismatch("regmap-version", "firmware/regmap.yaml", str(want_regmap), str(regmap_version)))
+    timing = manifest.get("timing") or {}
+    if timing.get("met") is False:
+        out.append(Mismatch("timing-not-met", manifest["board"], f"{timing.get('target_mhz')} MHz",
+                            f"{timing.get('fmax_mhz')} MHz"))
     if repo is not None:
         out.extend(verify_sources(manifest, repo))
     for m in out:

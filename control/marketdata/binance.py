@@ -46,7 +46,10 @@ def split_recorded_line(line: bytes) -> tuple[int, bytes]:
     if not sep or not ts.isdigit() or len(ts) > 19:
         raise DecodeError(E.MALFORMED_LINE, "expected '<receive timestamp> <json>'", record=line)
     recv = int(ts)
-    return (recv * 1000 if recv < _US_NS_BOUNDARY else recv), payload
+    recv_ns = recv * 1000 if recv < _US_NS_BOUNDARY else recv
+    if recv_ns > _MAX_ID:
+        raise DecodeError(E.MALFORMED_LINE, f"receive timestamp {recv} beyond int64 ns", record=line)
+    return recv_ns, payload
 
 
 def _int_field(data: dict, key: str, what: str) -> int:
@@ -58,6 +61,14 @@ def _int_field(data: dict, key: str, what: str) -> int:
     if value < 0 or value > _MAX_ID:
         raise DecodeError(E.BAD_NUMBER, f"{what}: field {key!r} out of range: {value}", record=data)
     return value
+
+
+def _ts_field(data: dict, key: str, what: str) -> int:
+    """Exchange time in ms -> ns; must fit the records' int64."""
+    ms = _int_field(data, key, what)
+    if ms > _MAX_ID // MS:
+        raise DecodeError(E.BAD_NUMBER, f"{what}: timestamp {key!r}={ms} ms beyond int64 ns", record=data)
+    return ms * MS
 
 
 def _str_field(data: dict, key: str, what: str) -> str:
@@ -92,9 +103,9 @@ class BinanceDecoder:
         """Non-negative decimal text -> whole steps. Strict: ASCII digits with one optional '.'."""
         if type(text) is not str:
             raise DecodeError(E.MISSING_FIELD, f"{what} is not a string: {text!r}"[:120])
-        ip, _, fp = text.partition(".")
+        ip, dot, fp = text.partition(".")
         digits = ip + fp
-        if not (digits.isascii() and digits.isdigit() and ip):
+        if not (digits.isascii() and digits.isdigit() and ip and (fp or not dot)):
             if text[:1] == "-" and text[1:].replace(".", "", 1).isascii() and \
                     text[1:].replace(".", "", 1).isdigit() and int(text[1:].replace(".", "", 1)) != 0:
                 raise DecodeError(E.NEGATIVE_SIZE if what.endswith("size") else E.NEGATIVE_PRICE,
@@ -191,23 +202,23 @@ class BinanceDecoder:
             raise DecodeError(E.BAD_ID_RANGE, f"depth U={first} > u={final}")
         if self.futures:
             prev = _int_field(d, "pu", "depth")
-            ts = _int_field(d, "T", "depth") * MS
+            ts = _ts_field(d, "T", "depth")
         else:
             prev = -1
-            ts = _int_field(d, "E", "depth") * MS
+            ts = _ts_field(d, "E", "depth")
         return DepthUpdate(VENUE, self._symbol, ts, recv_ns, first, final, prev,
                            self.levels(d.get("b"), "bid"), self.levels(d.get("a"), "ask"))
 
     def _snapshot(self, d: dict, recv_ns: int) -> Snapshot:
         last = _int_field(d, "lastUpdateId", "snapshot")
-        ts = _int_field(d, "T", "snapshot") * MS if "T" in d else recv_ns
+        ts = _ts_field(d, "T", "snapshot") if "T" in d else recv_ns
         return Snapshot(VENUE, self._symbol, ts, recv_ns, last,
                         self.levels(d.get("bids"), "bid"), self.levels(d.get("asks"), "ask"))
 
     def _bbo(self, d: dict, recv_ns: int) -> BestBidOffer:
         self._check_symbol(d, "bookTicker")
         uid = _int_field(d, "u", "bookTicker")
-        ts = _int_field(d, "T", "bookTicker") * MS if self.futures else recv_ns
+        ts = _ts_field(d, "T", "bookTicker") if self.futures else recv_ns
         bid_sz = self.size(d.get("B"), "bid size")
         ask_sz = self.size(d.get("A"), "ask size")
         # An empty side is price 0 with size 0 (record convention); a priced side must be sane.
@@ -218,7 +229,7 @@ class BinanceDecoder:
     def _trade(self, d: dict, recv_ns: int) -> Trade:
         self._check_symbol(d, "trade")
         tid = _int_field(d, "t", "trade")
-        ts = _int_field(d, "T", "trade") * MS
+        ts = _ts_field(d, "T", "trade")
         maker = d.get("m")
         if type(maker) is not bool:
             raise DecodeError(E.MISSING_FIELD, "trade: field 'm' (buyer is maker) is not a boolean")

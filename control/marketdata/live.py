@@ -94,7 +94,7 @@ class LiveFeed:
                         await self._pump(ws, on_records, stop, max_messages, deadline)
                         if self._done(stop, max_messages, deadline):
                             break
-                except (OSError, asyncio.TimeoutError, websockets.exceptions.WebSocketException) as exc:
+                except (TimeoutError, OSError, websockets.exceptions.WebSocketException) as exc:
                     log.warning("connection to %s lost: %s", cfg.ws_url, exc)
                 # Anything missed while disconnected breaks the diff chain: re-sync from a snapshot.
                 self.proc.book.lose_sync("reconnect")
@@ -118,7 +118,7 @@ class LiveFeed:
         while not self._done(stop, max_messages, deadline):
             try:
                 frame = await asyncio.wait_for(ws.recv(), timeout=0.5)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 self._maybe_snapshot()
                 continue
             recs = proc.process(frame if isinstance(frame, bytes) else frame.encode(), time.time_ns())

@@ -11,7 +11,6 @@ the messages alone and compares it with the order-book file row for row.
 """
 from __future__ import annotations
 
-import io
 import logging
 import re
 import time

@@ -6,6 +6,7 @@ import gzip
 import logging
 from pathlib import Path
 
+import numpy as np
 import orjson
 
 from control.marketdata.errors import LoaderError
@@ -18,8 +19,8 @@ FORMAT_LOBSTER = "lobster"
 _SNIFF_LINES = 200
 
 
-def read_lines(path: str | Path) -> list[bytes]:
-    """All lines of a (gzip-compressed or plain) capture, without line terminators or empty lines."""
+def read_bytes(path: str | Path) -> bytes:
+    """The whole (gzip-compressed or plain) capture."""
     path = Path(path)
     try:
         with path.open("rb") as fh:
@@ -27,8 +28,31 @@ def read_lines(path: str | Path) -> list[bytes]:
         opener = gzip.open if magic == b"\x1f\x8b" else open
         with opener(path, "rb") as fh:
             data = fh.read()
-    except (OSError, EOFError) as exc:
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
         raise LoaderError(f"{path}: cannot read: {exc}") from exc
+    return data
+
+
+def line_bounds(data: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """(starts, ends) of every line of `data` ('\n' separated, a trailing '\r' excluded, a final
+    empty line dropped), as int64 arrays."""
+    buf = np.frombuffer(data, np.uint8)
+    nl = np.flatnonzero(buf == 10)
+    ends = nl.astype(np.int64)
+    if len(data) and data[-1:] != b"\n":
+        ends = np.append(ends, len(data))
+    starts = np.empty_like(ends)
+    if len(ends):
+        starts[0] = 0
+        starts[1:] = nl[:len(ends) - 1] + 1
+        cr = (ends > starts) & (buf[np.maximum(ends - 1, 0)] == 13)
+        ends = ends - cr
+    return starts, ends
+
+
+def read_lines(path: str | Path) -> list[bytes]:
+    """All lines of a (gzip-compressed or plain) capture, without line terminators."""
+    data = read_bytes(path)
     lines = data.split(b"\n")
     if lines and not lines[-1]:
         lines.pop()

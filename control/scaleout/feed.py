@@ -9,12 +9,10 @@ import logging
 import numpy as np
 import redis
 
-from control.scaleout.keys import Keys, encode_record
+from control.scaleout.keys import DEFAULT_KEYS, Keys, encode_record
 from models.record import FLAG_RESET
 
 log = logging.getLogger(__name__)
-
-DEFAULT_KEYS = Keys()
 
 
 class Publisher:

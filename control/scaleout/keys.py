@@ -27,6 +27,9 @@ class Keys:
         return f"{self.prefix}:pred:{symbol}"
 
 
+DEFAULT_KEYS = Keys()
+
+
 def encode_record(rec: np.void) -> dict[bytes, bytes]:
     levels = rec.dtype["bid_px"].shape[0]
     return {b"l": str(levels).encode(), b"r": rec.tobytes()}

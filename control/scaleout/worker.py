@@ -23,6 +23,7 @@ import redis
 
 from control.backends.base import Backend, RecordRefused
 from control.scaleout.keys import (
+    DEFAULT_KEYS,
     GROUP,
     Keys,
     decode_records,
@@ -242,3 +243,33 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def group_status(client: redis.Redis, keys: Keys = DEFAULT_KEYS) -> dict[str, dict]:
+    """Per symbol: stream length, predictions published, the consumer group's pending count and lag,
+    and its consumers (pending, idle ms) -- what `quoteguard status --redis URL` shows."""
+    out: dict[str, dict] = {}
+    prefix = keys.market_data("")
+    for raw in client.scan_iter(match=prefix + "*", _type="stream"):
+        md = raw.decode() if isinstance(raw, bytes) else raw
+        symbol = md[len(prefix) :]
+        groups = {
+            g["name"].decode() if isinstance(g["name"], bytes) else g["name"]: g
+            for g in client.xinfo_groups(md)
+        }
+        g = groups.get(GROUP)
+        entry = {"records": client.xlen(md), "predictions": client.xlen(keys.predictions(symbol))}
+        if g is not None:
+            entry |= {
+                "pending": int(g["pending"]),
+                "lag": g.get("lag"),
+                "consumers": {
+                    (c["name"].decode() if isinstance(c["name"], bytes) else c["name"]): {
+                        "pending": int(c["pending"]),
+                        "idle_ms": int(c["idle"]),
+                    }
+                    for c in client.xinfo_consumers(md, GROUP)
+                },
+            }
+        out[symbol] = entry
+    return dict(sorted(out.items()))

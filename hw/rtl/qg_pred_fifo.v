@@ -39,51 +39,56 @@ initial begin
 end
 
 reg [DATA_WIDTH-1:0] mem [0:(1 << ADDR_WIDTH)-1];
-reg [ADDR_WIDTH:0]   wr_ptr_reg = 0;
-reg [ADDR_WIDTH:0]   rd_ptr_reg = 0;
+reg [ADDR_WIDTH-1:0] wr_ptr_reg = 0;
+reg [ADDR_WIDTH-1:0] rd_ptr_reg = 0;
+reg [ADDR_WIDTH:0]   count_reg = 0;          // entries in the memory (not counting the output register)
+reg                  empty_reg = 1'b1;       // registered flags: no compare on the output register's enable path
+reg                  full_reg = 1'b0;
 reg [DATA_WIDTH-1:0] out_data_reg = 0;
 reg                  out_valid_reg = 1'b0;
 reg                  overflow_reg = 1'b0;
 
-wire mem_empty = (wr_ptr_reg == rd_ptr_reg);
-wire mem_full = (wr_ptr_reg == {~rd_ptr_reg[ADDR_WIDTH], rd_ptr_reg[ADDR_WIDTH-1:0]});
 wire out_free = !out_valid_reg || m_axis_tready;
-wire bypass = out_free && mem_empty && s_axis_tvalid;
-wire mem_wr = s_axis_tvalid && !bypass && !mem_full;
+wire mem_rd = out_free && !empty_reg;
+wire bypass = out_free && empty_reg && s_axis_tvalid;
+wire mem_wr = s_axis_tvalid && !bypass && !full_reg;
+wire [ADDR_WIDTH:0] count_next = count_reg + {{ADDR_WIDTH{1'b0}}, mem_wr} - {{ADDR_WIDTH{1'b0}}, mem_rd};
 
 always @(posedge clk) begin
     if (mem_wr) begin
-        mem[wr_ptr_reg[ADDR_WIDTH-1:0]] <= s_axis_tdata;
+        mem[wr_ptr_reg] <= s_axis_tdata;
     end
     if (out_free) begin
-        if (!mem_empty) begin
-            out_data_reg <= mem[rd_ptr_reg[ADDR_WIDTH-1:0]];
-        end else if (s_axis_tvalid) begin
-            out_data_reg <= s_axis_tdata;
-        end
+        out_data_reg <= empty_reg ? s_axis_tdata : mem[rd_ptr_reg];
     end
     if (rst) begin
         wr_ptr_reg <= 0;
         rd_ptr_reg <= 0;
+        count_reg <= 0;
+        empty_reg <= 1'b1;
+        full_reg <= 1'b0;
         out_valid_reg <= 1'b0;
         overflow_reg <= 1'b0;
     end else begin
-        overflow_reg <= s_axis_tvalid && !bypass && mem_full;
+        overflow_reg <= s_axis_tvalid && !bypass && full_reg;
         if (mem_wr) begin
             wr_ptr_reg <= wr_ptr_reg + 1'b1;
         end
+        if (mem_rd) begin
+            rd_ptr_reg <= rd_ptr_reg + 1'b1;
+        end
+        count_reg <= count_next;
+        empty_reg <= (count_next == 0);
+        full_reg <= (count_next == (1 << ADDR_WIDTH));
         if (out_free) begin
-            out_valid_reg <= !mem_empty || s_axis_tvalid;
-            if (!mem_empty) begin
-                rd_ptr_reg <= rd_ptr_reg + 1'b1;
-            end
+            out_valid_reg <= !empty_reg || s_axis_tvalid;
         end
     end
 end
 
 assign m_axis_tdata = out_data_reg;
 assign m_axis_tvalid = out_valid_reg;
-assign status_level = {1'b0, wr_ptr_reg - rd_ptr_reg} + {{(ADDR_WIDTH+1){1'b0}}, out_valid_reg};
+assign status_level = {1'b0, count_reg} + {{(ADDR_WIDTH+1){1'b0}}, out_valid_reg};
 assign status_overflow = overflow_reg;
 
 endmodule

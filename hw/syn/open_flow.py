@@ -69,6 +69,8 @@ class FlowReport:
     steps: list[StepTime] = field(default_factory=list)
     tools: dict[str, str] = field(default_factory=dict)
     outputs: dict[str, str] = field(default_factory=dict)
+    model_hash: str | None = None            # of the NN RTL that was synthesized (nn_params.vh)
+    sources: dict[str, str] = field(default_factory=dict)   # repo path -> sha256, taken before synthesis
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"
@@ -222,6 +224,31 @@ def read_commands(*, smoke: bool, board: Board, git_hash: int = 0) -> str:
             f"chparam -set GIT_HASH {git_hash} {board.top}; verilog_defaults -clear")
 
 
+_MODEL_HASH_RE = re.compile(r"`define\s+QG_NN_MODEL_HASH\s+\{([^}]*)\}")
+
+
+def rtl_model_hash(files: list[Path]) -> str | None:
+    """sha256 of the model the NN RTL was generated from (`QG_NN_MODEL_HASH` in nn_params.vh)."""
+    for path in files:
+        if path.suffix == ".vh" and path.exists():
+            m = _MODEL_HASH_RE.search(path.read_text(errors="replace"))
+            if m:
+                words = re.findall(r"'h([0-9a-fA-F]+)", m.group(1))
+                return "".join(w.lower().zfill(8) for w in words)
+    return None
+
+
+def hash_sources(files: list[Path]) -> dict[str, str]:
+    out = {}
+    for f in files:
+        h = hashlib.sha256(f.read_bytes()).hexdigest()
+        try:
+            out[str(f.resolve().relative_to(REPO))] = h
+        except ValueError:
+            out[str(f)] = h
+    return dict(sorted(out.items()))
+
+
 _PARAM_RE = re.compile(r"(?:localparam|parameter)\s+(?:integer\s+)?(\w+)\s*=\s*([^;,]+)[;,]")
 _DEFINE_RE = re.compile(r"^[ \t]*`define[ \t]+(\w+)[ \t]+(.+?)[ \t]*(?://.*)?$", re.M)
 
@@ -311,6 +338,9 @@ def run_flow(board_name: str, *, smoke: bool, build_dir: Path, seed: int = 1, ro
     if board.flow != "open":
         raise FlowError(f"board {board.name!r} uses the {board.flow} flow, not the open ECP5 flow")
     sources = source_files(smoke=smoke, board=board)
+    source_hashes = hash_sources(sources)        # before synthesis: the tree may change during a long build
+    model_hash = rtl_model_hash(sources)
+    cycles = latency_cycles(sources)
     build_dir.mkdir(parents=True, exist_ok=True)
     rel = os.path.relpath(build_dir, REPO)
     steps: list[StepTime] = []
@@ -342,7 +372,6 @@ def run_flow(board_name: str, *, smoke: bool, build_dir: Path, seed: int = 1, ro
              log_path=build_dir / "ecppack.stdout", timeout_s=600, steps=steps)
 
     fmax, dev_util, crit = parse_pnr_report(report)
-    cycles = latency_cycles(sources)
     result = FlowReport(
         board=board.name, design=design, target_mhz=target, fmax_mhz=round(fmax, 2),
         timing_met=fmax >= target, utilization=parse_yosys_stat(stat), device_utilization=dev_util,
@@ -350,6 +379,7 @@ def run_flow(board_name: str, *, smoke: bool, build_dir: Path, seed: int = 1, ro
         latency_ns=round(cycles * 1000.0 / fmax, 1) if cycles is not None else None,
         steps=steps, tools=tool_versions(),
         outputs={"netlist_sha256": sha256(netlist), "bit_sha256": sha256(bit)},
+        model_hash=model_hash, sources=source_hashes,
     )
     (build_dir / "report.json").write_text(result.to_json())
     (build_dir / "report.txt").write_text(result.to_text())

@@ -51,28 +51,30 @@ def source_hashes(paths: list[Path], repo: Path = REPO) -> dict[str, str]:
 
 def package_open_flow(board_name: str, *, build_dir: Path, report: FlowReport,
                       model_name: str = DEFAULT_MODEL, dest: Path | None = None) -> Path:
-    """Copy <build_dir>/qg_core.bit to firmware/<board>/ (or `dest`) and write its manifest."""
+    """Copy <build_dir>/qg_core.bit to firmware/<board>/ (or `dest`) and write its manifest.
+
+    The model hash is the one the NN RTL was generated from (report.model_hash, read from
+    nn_params.vh before synthesis), so `fw verify` catches RTL that is stale against the exported
+    model; without NN RTL (smoke build) it is the exported model's metadata.json hash."""
     board = get_board(board_name)
     dest = Path(dest) if dest is not None else board.firmware_dir
     dest.mkdir(parents=True, exist_ok=True)
     bit = dest / board.bitstream
     shutil.copyfile(build_dir / "qg_core.bit", bit)
-    for name in ("report.json", "report.txt"):
-        shutil.copyfile(build_dir / name, dest / f"build_{name}")
     git_hash, dirty = git_identity()
-    model_hash = mf.current_model_hash(model_metadata(model_name))
-    regmap_version = mf.current_regmap_version(REGMAP_YAML)
+    model_hash = report.model_hash or mf.current_model_hash(model_metadata(model_name))
     if model_hash is None:
-        log.warning("%s missing: the manifest records no model hash and `fw verify` will refuse it",
+        log.warning("no model hash (no NN RTL, no %s): `fw verify` will refuse this image",
                     model_metadata(model_name))
     manifest = mf.build(
         board=board.name, design=report.design, files=[bit], model_name=model_name, model_hash=model_hash,
-        regmap_version=regmap_version, git_hash=git_hash, git_dirty=dirty, tools=report.tools,
+        regmap_version=mf.current_regmap_version(REGMAP_YAML), git_hash=git_hash, git_dirty=dirty,
+        tools=report.tools,
         timing={"target_mhz": report.target_mhz, "fmax_mhz": report.fmax_mhz, "met": report.timing_met,
                 "latency_cycles": report.latency_cycles, "latency_ns": report.latency_ns},
         utilization={"synth": report.utilization, "device": report.device_utilization},
         build_date=build_date(),
-        sources=source_hashes(source_files(smoke=report.design == "smoke", board=board)),
+        sources=report.sources or source_hashes(source_files(smoke=report.design == "smoke", board=board)),
         flow=board.flow,
     )
     return mf.write(manifest, dest / mf.MANIFEST_NAME)

@@ -129,3 +129,42 @@ def test_replay_equals_batch_reference_and_feeds_metrics_and_drift(
     assert m.value("quoteguard_drift_psi", {"name": "p_withdraw"}) is not None
     st = app.status()
     assert st["latency_us"]["total"]["n"] == n and st["drift_psi"]
+
+
+def test_fills_from_the_venue_move_the_position_and_are_audited(tmp_path, model_cfg, model_artifacts):
+    from control.appliance import FillHandler
+    from control.audit import AuditConfig, AuditWriter, read_table
+    from control.fix.messages import Message
+
+    app = _appliance(model_cfg, model_artifacts, DryRunSink())
+    app.audit = AuditWriter(AuditConfig(tmp_path), "m", "f")
+    h = FillHandler(app)
+    er = (
+        Message("8")
+        .add(37, "O1")
+        .add(17, "E1")
+        .add(150, "F")
+        .add(39, "1")
+        .add(55, "BTCUSDT")
+        .add(54, "1")
+        .add(32, "0.004")
+        .add(31, "64000.1")
+        .add(151, "0.006")
+        .add(14, "0.004")
+        .add(6, "64000.1")
+    )
+    assert h.on_message(None, er) == []
+    assert app.engine.position("BTCUSDT") == 4
+    sell = Message("8").add(150, "F").add(55, "BTCUSDT").add(54, "2").add(32, "0.010").add(31, "64001.0")
+    h.on_message(None, sell)
+    assert app.engine.position("BTCUSDT") == -6
+    h.on_message(None, Message("8").add(150, "0").add(55, "BTCUSDT"))  # a new-order ack: no fill
+    h.on_message(None, Message("3").add(45, 7).add(58, "bad"))  # a session reject
+    app.audit.close()
+    assert app.metrics.value("quoteguard_fills_total") == 2 and h.fills == 2
+    assert app.metrics.value("quoteguard_rejects_total", {"kind": "fix"}) == 1
+    rows = read_table(tmp_path, "fills").to_pylist()
+    assert [(r["side"], r["lots"], r["px_ticks"], r["position_lots"]) for r in rows] == [
+        ("BID", 4, 640001, 4),
+        ("ASK", 10, 640010, -6),
+    ]

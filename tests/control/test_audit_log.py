@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from control.audit import AuditConfig, AuditError, AuditWriter, audit_files, read_records, read_table
+from control.audit import AuditConfig, AuditError, AuditWriter, audit_files, read_records, read_table, streams
 from control.prediction import Prediction
 from models.record import FLAG_IN_SYNC, FLAG_RESET, empty_records
 
@@ -62,6 +62,7 @@ def test_second_session_appends_and_stream_filter(tmp_path):
     w2.close()
     assert first < set(audit_files(tmp_path, "events"))
     np.testing.assert_array_equal(read_records(tmp_path, stream="ETHUSDT"), b)
+    assert streams(tmp_path) == ["BTCUSDT", "ETHUSDT"]
     assert len(read_records(tmp_path, stream="BTCUSDT")) == 20
 
 

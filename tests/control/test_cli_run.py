@@ -164,10 +164,155 @@ def test_rtl_backend_run_gives_the_cpu_quotes(tmp_path, model_artifacts):
         fh.write(b"\n".join(itertools.islice(iter_lines([CAPTURE]), 1500)) + b"\n")
     outs = {}
     for backend in ("cpu", "rtl"):
-        r = _run("--dry-run", "--backend", backend, "--artifacts", str(model_artifacts),
-                 "--status-file", str(tmp_path / f"{backend}.json"), str(short))
+        r = _run(
+            "--dry-run",
+            "--backend",
+            backend,
+            "--artifacts",
+            str(model_artifacts),
+            "--status-file",
+            str(tmp_path / f"{backend}.json"),
+            str(short),
+        )
         assert r.exit_code == 0, r.output
-        outs[backend] = [ln.split("|52=")[0] + ln.split("|56=")[1] for ln in r.output.splitlines()
-                         if ln.startswith("8=FIX")]
+        outs[backend] = [
+            ln.split("|52=")[0] + ln.split("|56=")[1]
+            for ln in r.output.splitlines()
+            if ln.startswith("8=FIX")
+        ]
         assert f"backend {backend} (healthy)" in r.output
     assert outs["rtl"] == outs["cpu"] and len(outs["cpu"]) > 0
+
+
+class _MarketFeed:
+    """A real WebSocket server (the recorded frames of the bundled capture) and a REST depth server
+    (its snapshot) on 127.0.0.1: the live path without the internet."""
+
+    def __init__(self) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        from control.appliance import iter_lines
+
+        lines = list(iter_lines([CAPTURE]))
+        snapshot = next(ln.partition(b" ")[2] for ln in lines if b"lastUpdateId" in ln)
+        self.frames = [ln.partition(b" ")[2].decode() for ln in lines if b"lastUpdateId" not in ln]
+        self.ready = threading.Event()
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (http.server API)
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(snapshot)))
+                self.end_headers()
+                self.wfile.write(snapshot)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+
+    async def _handler(self, ws) -> None:
+        import time
+
+        shift = None
+        for i, frame in enumerate(self.frames):
+            msg = json.loads(frame)  # re-stamp event times to now: a live session
+            data = msg.get("data", {})
+            if shift is None and "E" in data:
+                shift = time.time_ns() // 1_000_000 - data["E"]
+            for k in ("E", "T"):
+                if k in data and shift is not None:
+                    data[k] += shift
+            await ws.send(json.dumps(msg))
+            if i % 200 == 0:
+                await asyncio.sleep(0.001)
+        await ws.wait_closed()
+
+    def _run(self) -> None:
+        from websockets.asyncio.server import serve
+
+        async def main() -> None:
+            self.stop = asyncio.Event()
+            async with serve(self._handler, "127.0.0.1", 0) as server:
+                self.ws_port = server.sockets[0].getsockname()[1]
+                self.ready.set()
+                await self.stop.wait()
+
+        self.loop = asyncio.new_event_loop()
+        self.loop.run_until_complete(main())
+
+    def __enter__(self):
+        threading.Thread(target=self._run, daemon=True).start()
+        threading.Thread(target=self.http.serve_forever, daemon=True).start()
+        assert self.ready.wait(10)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.loop.call_soon_threadsafe(self.stop.set)
+        self.http.shutdown()
+
+    def args(self) -> list[str]:
+        return [
+            "--live",
+            "--symbol",
+            "BTCUSDT",
+            "--market",
+            "usdm",
+            "--ws-url",
+            f"ws://127.0.0.1:{self.ws_port}/stream",
+            "--rest-url",
+            f"http://127.0.0.1:{self.http.server_address[1]}/fapi/v1/depth",
+            "--max-messages",
+            str(len(self.frames)),
+        ]
+
+
+def test_live_feed_to_live_fix(tmp_path, model_artifacts):
+    """--live: frames over a real WebSocket, the snapshot over HTTP, quotes over a real FIX session."""
+    with _MarketFeed() as feed, _Venue() as v:
+        r = _run(
+            "--backend",
+            "cpu",
+            "--artifacts",
+            str(model_artifacts),
+            "--fix-port",
+            str(v.port),
+            "--json",
+            "--status-file",
+            str(tmp_path / "s.json"),
+            *feed.args(),
+        )
+        assert r.exit_code == 0, r.output
+        st = json.loads(r.output[r.output.index("{") :])
+        kinds = [m.msg_type for m in v.venue.app.received]
+    assert st["counters"]["records"] > 3000  # the stream was synced and predicted
+    assert kinds.count("S") == st["counters"]["quotes"] > 0
+
+
+def test_live_needs_no_captures():
+    r = CliRunner().invoke(main, ["run", "--dry-run", "--live", str(CAPTURE)])
+    assert r.exit_code == 2 and "not both" in r.output
+    r = CliRunner().invoke(main, ["run", "--dry-run"])
+    assert r.exit_code == 2 and "give CAPTURES" in r.output
+
+
+def test_bad_quoting_config_and_missing_simulator(tmp_path, model_artifacts):
+    bad = tmp_path / "quoting.yaml"
+    bad.write_text("instruments: {}\n")
+    r = CliRunner().invoke(
+        main, ["run", "--dry-run", "--backend", "cpu", "--quoting-config", str(bad), str(CAPTURE)]
+    )
+    assert r.exit_code == 2 and "instruments" in r.output
+    bad.write_text("instruments: [unclosed\n")
+    r = CliRunner().invoke(
+        main, ["run", "--dry-run", "--backend", "cpu", "--quoting-config", str(bad), str(CAPTURE)]
+    )
+    assert r.exit_code == 2 and "not valid YAML" in r.output
+    no_tools = {"PATH": str(tmp_path)}  # no iverilog (nor anything else) on PATH
+    r = CliRunner().invoke(
+        main,
+        ["run", "--dry-run", "--backend", "rtl", "--artifacts", str(model_artifacts), str(CAPTURE)],
+        env=no_tools,
+    )
+    assert r.exit_code == 2 and "iverilog not on PATH" in r.output
+    r = CliRunner().invoke(main, ["regs", "dump"], env=no_tools)
+    assert r.exit_code == 2 and "iverilog not on PATH" in r.output

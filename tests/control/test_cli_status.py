@@ -88,3 +88,25 @@ def test_probe_cpu(model_artifacts):
         st["identity"]["model_hash"]
         == json.loads((model_artifacts / "metadata.json").read_text())["model_hash"]
     )
+
+
+def test_status_of_the_scale_out(redis_url, model_cfg, model_artifacts, binance_records):
+    import redis
+
+    from control.backends.cpu import CpuBackend
+    from control.scaleout.feed import Publisher
+    from control.scaleout.worker import Worker, WorkerConfig
+
+    client = redis.Redis.from_url(redis_url)
+    Publisher(client).publish("BTCUSDT", binance_records[:500])
+    w = Worker(client, WorkerConfig("w1", ("BTCUSDT",), batch=100), lambda _s: CpuBackend.open(model_artifacts, model_cfg))
+    w.start()
+    w.step()                                   # the (empty) pending list
+    w.step()                                   # 100 of 500 processed
+    r = CliRunner().invoke(main, ["status", "--redis", redis_url, "--json"])
+    assert r.exit_code == 0, r.output
+    e = json.loads(r.output)["streams"]["BTCUSDT"]
+    assert (e["records"], e["predictions"], e["pending"], e["lag"]) == (500, 100, 0, 400)
+    assert e["consumers"]["w1"]["pending"] == 0
+    r = CliRunner().invoke(main, ["status", "--redis", redis_url])
+    assert "BTCUSDT" in r.output and "lag 400" in r.output

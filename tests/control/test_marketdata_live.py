@@ -66,7 +66,7 @@ class Venue:
             await ws.send(frame.decode())
             if i % 200 == 0:
                 await asyncio.sleep(0.001)   # let the client fetch its snapshot
-        await asyncio.sleep(30)
+        await ws.wait_closed()        # hold the stream open until the client leaves
 
     def _run(self) -> None:
         asyncio.set_event_loop(self.loop)

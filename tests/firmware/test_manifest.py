@@ -9,7 +9,8 @@ import pytest
 from control.firmware import manifest as mf
 
 
-def make_image(folder: Path, *, model_hash: str | None = "abc123", regmap: str | None = "1") -> Path:
+def make_image(folder: Path, *, model_hash: str | None = "abc123", regmap: str | None = "1",
+               met: bool = True) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     bit = folder / "qg_core.bit"
     bit.write_bytes(bytes(range(256)) * 64)
@@ -17,7 +18,7 @@ def make_image(folder: Path, *, model_hash: str | None = "abc123", regmap: str |
     hwh.write_text("<hwh/>")
     manifest = mf.build(board="pynq-z2", design="qg_core", files=[bit, hwh], model_name="qg_mlp",
                         model_hash=model_hash, regmap_version=regmap, git_hash="0" * 40, git_dirty=False,
-                        tools={"vivado": "2024.2"}, timing={"target_mhz": 100.0, "fmax_mhz": 123.0, "met": True},
+                        tools={"vivado": "2024.2"}, timing={"target_mhz": 100.0, "fmax_mhz": 123.0, "met": met},
                         utilization={"LUT": 10}, build_date="2026-01-01T00:00:00Z",
                         sources={"hw/boards.yaml": "00"}, flow="vivado")
     return mf.write(manifest, folder / "manifest.json")
@@ -103,3 +104,8 @@ def test_current_identity_readers(tmp_path: Path) -> None:
     repo_regmap = Path(__file__).resolve().parents[2] / "firmware" / "regmap.yaml"
     if repo_regmap.exists():
         assert mf.current_regmap_version(repo_regmap) is not None
+
+
+def test_timing_miss_is_refused(tmp_path: Path) -> None:
+    path = make_image(tmp_path / "img", met=False)
+    assert [m.kind for m in mf.verify(path, model_hash="abc123", regmap_version="1")] == ["timing-not-met"]

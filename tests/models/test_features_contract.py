@@ -148,3 +148,39 @@ def test_warm_up_leaves_state_alone(cfg):
     s.warm_up()
     np.testing.assert_array_equal(s.state, before)
     np.testing.assert_array_equal(s.update(recs[1])[0], EXPECTED[1])
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_pipelines_agree_on_corner_cases(cfg, seed):
+    """The real data hold no invalid record and one RESET per stream, so the two pipelines are also
+    held equal on streams dense in corner cases: invalid (locked / crossed / empty) touches, RESETs
+    (some on invalid records), timestamps going backwards, empty levels, bursts of trades."""
+    rng = np.random.default_rng(seed)
+    n = 20000
+    r = empty_records(n, 5)
+    mid = 100000 + np.cumsum(rng.integers(-2, 3, n))
+    spr = rng.integers(1, 4, n)
+    for k in range(5):
+        r["bid_px"][:, k] = mid - k
+        r["ask_px"][:, k] = mid + spr + k
+        r["bid_sz"][:, k] = rng.integers(0, 5000, n) * (rng.random(n) > 0.05)
+        r["ask_sz"][:, k] = rng.integers(0, 5000, n) * (rng.random(n) > 0.05)
+    bad = rng.random(n)
+    r["ask_px"][bad < 0.02, 0] = r["bid_px"][bad < 0.02, 0]            # locked
+    r["ask_px"][(bad > 0.02) & (bad < 0.03), 0] -= 10                   # crossed
+    r["bid_px"][(bad > 0.03) & (bad < 0.035), 0] = 0                    # empty bid
+    r["ts_ns"] = np.cumsum(rng.integers(0, 10**7, n))
+    r["ts_ns"][rng.random(n) < 0.01] -= 10**7                           # clock steps back
+    r["trade_buy"] = rng.integers(0, 3, n) * rng.integers(0, 10**6, n)
+    r["trade_sell"] = rng.integers(0, 3, n) * rng.integers(0, 10**6, n)
+    r["flags"] = FLAG_IN_SYNC
+    r["flags"][rng.random(n) < 0.002] |= FLAG_RESET
+    r["flags"][bad < 0.0005] |= FLAG_RESET                              # RESET on an invalid record
+    r["seq"] = np.arange(n)
+    feats, invalid = compute_features(r, cfg)
+    assert 0.03 < invalid.mean() < 0.05
+    s_feats, s_invalid = StreamingFeatures(cfg).run(r)
+    np.testing.assert_array_equal(s_feats, feats)
+    np.testing.assert_array_equal(s_invalid, invalid)
+    s = StreamingFeatures(cfg)
+    np.testing.assert_array_equal(np.array([s.update(r[i])[0] for i in range(3000)]), feats[:3000])

@@ -54,6 +54,12 @@ def test_train_evaluate_export_round_trip(tmp_path):
     assert "macro-F1" in r.output and (work / "report" / "confusion_test.png").is_file()
     assert (work / "report" / "calibration_test.png").is_file()
     assert (work / "report" / "pr_by_horizon_test.png").is_file()
+    mfile = work / "report" / "metrics.json"
+    good = mfile.read_text()
+    mfile.write_text(json.dumps({**json.loads(good), "model_hash": "0" * 64}))
+    r = runner.invoke(model, ["export", "--work-dir", str(work), "--out", str(out)])
+    assert r.exit_code == 2 and "evaluate" in r.output                        # metrics of another model
+    mfile.write_text(good)
     r = runner.invoke(model, ["export", "--work-dir", str(work), "--out", str(out), "--json"])
     assert r.exit_code == 0, r.output
     ref = ReferenceModel.load(out)

@@ -1,0 +1,760 @@
+"""The compiled (numba) steady-state path of a Binance stream, in one module on purpose: numba's
+on-disk cache is invalidated only when the file that defines a function changes, so kernels that
+inline each other must live in one file or a stale cache keeps running old code.
+
+Three parts:
+1. Canonical-message decoder (`decode_payload`): the exact byte layout Binance sends for depthUpdate,
+   bookTicker and trade (compact JSON, fixed key order). It accelerates BinanceDecoder and never
+   disagrees with it: for any line it produces exactly the fields BinanceDecoder would, or declines
+   (K_DECLINE) and the caller hands the line to BinanceDecoder, which decodes it or raises the specific
+   DecodeError. It declines anything not byte-for-byte canonical (whitespace, escapes, other key
+   orders, raw events, snapshots, other streams) and any value the reference would refuse.
+   tests/control/test_book_kernels.py holds it to that with differential fuzzing.
+2. Blocked L2 book (`side_set`, `apply_levels`, `emit`): each side is a sorted list of blocks of up
+   to BLOCK levels (keys ascending; asks keyed by -price, so the best level is always the last key of
+   the last block). An insert or delete shifts at most one block plus the short block order on a
+   split: on the recorded BTCUSDT stream a flat sorted array moved ~600 entries per insert/delete,
+   because futures diffs touch levels across the whole depth. The top N is read backwards from the
+   end. All int64 ticks and lots.
+3. The batch loop (`run_lines`): handles, without returning to Python, exactly the cases whose outcome
+   needs no decision (a canonical chained diff on a synced book, a trade with a new id, a bookTicker)
+   and stops at the first line that needs anything else, saying why. FeedProcessor then handles that
+   line through BinanceDecoder and InstrumentBook (control/book/sync.py), which share the same state
+   arrays, and calls it again.
+
+All mutable per-stream scalars live in one int64 state vector `st`; the S_* constants name its slots.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+
+from control.marketdata.instruments import Instrument
+
+# ==== 1. state vector and records ============================================================
+# ---- state vector slots -------------------------------------------------------------------------
+S_SYNCED = 0          # 1 when snapshot + contiguous diffs (or BBO mode after the first BBO)
+S_LAST_U = 1          # last applied update id
+S_STRADDLE = 2        # 1: the next diff must straddle the snapshot id (Python handles it)
+S_PENDING_RESET = 3   # 1: the next record carries FLAG_RESET
+S_TBUY = 4            # buyer-initiated lots since the previous record
+S_TSELL = 5
+S_LAST_TRADE = 6      # last accepted trade id
+S_SEQ = 7             # next record sequence number
+# slots 8, 9 unused (level counts live in each side's index vector)
+S_NOUT = 10           # rows in the output buffer
+S_MESSAGES = 11       # lines / frames processed
+S_EV_DEPTH = 12
+S_EV_BBO = 13
+S_EV_TRADE = 14
+S_RECORDS = 15
+S_CROSSED = 16
+S_NCROSS_IDX = 17     # crossed-line indices written to the report buffer by the batch loop
+S_FUTURES = 18        # 1: futures (pu chain), 0: spot (U == u + 1)
+S_BBO_MODE = 19       # 1: the book is the BBO (no depth)
+S_LEVELS = 20         # N of the top-N record
+N_STATE = 24
+
+FLAG_IN_SYNC = 1
+FLAG_RESET = 2
+
+
+def new_state(levels: int, futures: bool, bbo_mode: bool) -> np.ndarray:
+    st = np.zeros(N_STATE, dtype=np.int64)
+    st[S_LAST_U] = -1
+    st[S_LAST_TRADE] = -1
+    st[S_PENDING_RESET] = 1
+    st[S_FUTURES] = int(futures)
+    st[S_BBO_MODE] = int(bbo_mode)
+    st[S_LEVELS] = levels
+    return st
+
+
+def record_width(levels: int) -> int:
+    """Columns of one output row: seq, ts, recv, uid, 4 x levels, trade_buy, trade_sell, flags."""
+    return 7 + 4 * levels
+
+
+BLOCK = 64            # levels per block of the blocked sorted book side
+
+
+class BookSideArrays:
+    """One side of the blocked book: `keys`/`vals` (max_blocks, BLOCK) and the index vector `ix`:
+    ix[0] levels, ix[1] blocks in use, ix[2] free blocks, then per-block counts, the block order
+    (ascending keys) and the free-block stack. Bids use key = price, asks key = -price, so on both
+    sides the best level is the last key of the last block."""
+
+    __slots__ = ("keys", "vals", "ix")
+
+    def __init__(self, max_blocks: int = 64) -> None:
+        self.keys = np.zeros((max_blocks, BLOCK), np.int64)
+        self.vals = np.zeros((max_blocks, BLOCK), np.int64)
+        self.ix = np.zeros(3 + 3 * max_blocks, np.int64)
+        side_clear(self.ix, max_blocks)
+
+    @property
+    def levels(self) -> int:
+        return int(self.ix[0])
+
+    @property
+    def free_blocks(self) -> int:
+        return int(self.ix[2])
+
+    def grow(self, min_free: int) -> None:
+        """Make room for `min_free` more blocks (the kernels never reallocate)."""
+        old_b = self.keys.shape[0]
+        new_b = max(2 * old_b, old_b + min_free - self.free_blocks + 1)
+        keys = np.zeros((new_b, BLOCK), np.int64)
+        vals = np.zeros((new_b, BLOCK), np.int64)
+        keys[:old_b] = self.keys
+        vals[:old_b] = self.vals
+        ix = np.zeros(3 + 3 * new_b, np.int64)
+        ix[:3] = self.ix[:3]
+        ix[3:3 + old_b] = self.ix[3:3 + old_b]                              # counts
+        ix[3 + new_b:3 + new_b + old_b] = self.ix[3 + old_b:3 + 2 * old_b]  # order
+        nfree = int(self.ix[2])
+        free = list(self.ix[3 + 2 * old_b:3 + 2 * old_b + nfree])
+        free = list(range(new_b - 1, old_b - 1, -1)) + free                 # new blocks first-out last
+        ix[3 + 2 * new_b:3 + 2 * new_b + len(free)] = free
+        ix[2] = len(free)
+        self.keys, self.vals, self.ix = keys, vals, ix
+
+
+@numba.njit(cache=True, nogil=True)
+def side_clear(ix, max_blocks):
+    ix[0] = 0
+    ix[1] = 0
+    ix[2] = max_blocks
+    f0 = 3 + 2 * max_blocks
+    for k in range(max_blocks):
+        ix[f0 + k] = max_blocks - 1 - k
+
+
+@numba.njit(cache=True, nogil=True)
+def side_set(keys, vals, ix, key, size) -> None:
+    """Set the level `key` to `size` (0 deletes; deleting an absent level is a no-op). The caller
+    guarantees a free block (ix[2] > 0) for a possible split."""
+    mb = keys.shape[0]
+    cnt0 = 3
+    ord0 = 3 + mb
+    free0 = 3 + 2 * mb
+    nblk = ix[1]
+    if nblk == 0:
+        if size == 0:
+            return
+        ix[2] -= 1
+        b = ix[free0 + ix[2]]
+        keys[b, 0] = key
+        vals[b, 0] = size
+        ix[cnt0 + b] = 1
+        ix[ord0] = b
+        ix[1] = 1
+        ix[0] += 1
+        return
+    # block: the first (in key order) whose last key >= key, else the last block
+    lo = 0
+    hi = nblk
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        bm = ix[ord0 + mid]
+        if keys[bm, ix[cnt0 + bm] - 1] < key:
+            lo = mid + 1
+        else:
+            hi = mid
+    pos = lo if lo < nblk else nblk - 1
+    b = ix[ord0 + pos]
+    c = ix[cnt0 + b]
+    lo = 0
+    hi = c
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if keys[b, mid] < key:
+            lo = mid + 1
+        else:
+            hi = mid
+    if lo < c and keys[b, lo] == key:
+        if size != 0:
+            vals[b, lo] = size
+            return
+        for j in range(lo, c - 1):
+            keys[b, j] = keys[b, j + 1]
+            vals[b, j] = vals[b, j + 1]
+        ix[cnt0 + b] = c - 1
+        ix[0] -= 1
+        if c == 1:                               # block emptied: unlink and free it
+            for j in range(pos, nblk - 1):
+                ix[ord0 + j] = ix[ord0 + j + 1]
+            ix[1] = nblk - 1
+            ix[free0 + ix[2]] = b
+            ix[2] += 1
+        return
+    if size == 0:
+        return
+    if c == keys.shape[1]:                       # full: split the upper half into a new block
+        half = c >> 1
+        ix[2] -= 1
+        nb = ix[free0 + ix[2]]
+        for j in range(half, c):
+            keys[nb, j - half] = keys[b, j]
+            vals[nb, j - half] = vals[b, j]
+        ix[cnt0 + b] = half
+        ix[cnt0 + nb] = c - half
+        for j in range(nblk, pos + 1, -1):
+            ix[ord0 + j] = ix[ord0 + j - 1]
+        ix[ord0 + pos + 1] = nb
+        ix[1] = nblk + 1
+        if lo > half:
+            b = nb
+            lo -= half
+        c = ix[cnt0 + b]
+    for j in range(c, lo, -1):
+        keys[b, j] = keys[b, j - 1]
+        vals[b, j] = vals[b, j - 1]
+    keys[b, lo] = key
+    vals[b, lo] = size
+    ix[cnt0 + b] = c + 1
+    ix[0] += 1
+
+
+@numba.njit(cache=True, nogil=True)
+def side_top(keys, vals, ix, n, sign, out_px, out_sz) -> int:
+    """Best `n` levels as prices (key * sign) and sizes, best first; returns how many."""
+    mb = keys.shape[0]
+    k = 0
+    p = ix[1] - 1
+    while p >= 0 and k < n:
+        b = ix[3 + mb + p]
+        j = ix[3 + b] - 1
+        while j >= 0 and k < n:
+            out_px[k] = keys[b, j] * sign
+            out_sz[k] = vals[b, j]
+            k += 1
+            j -= 1
+        p -= 1
+    return k
+
+
+@numba.njit(cache=True, nogil=True)
+def side_best_key(keys, ix) -> int:
+    mb = keys.shape[0]
+    b = ix[3 + mb + ix[1] - 1]
+    return keys[b, ix[3 + b] - 1]
+
+
+@numba.njit(cache=True, nogil=True)
+def apply_levels(st, bk, bv, bix, ak, av, aix, lv_px, lv_sz, nbid, nask) -> None:
+    """Apply a diff's levels: the first `nbid` entries of lv_* are bids, the next `nask` asks."""
+    for k in range(nbid):
+        side_set(bk, bv, bix, lv_px[k], lv_sz[k])
+    for k in range(nbid, nbid + nask):
+        side_set(ak, av, aix, -lv_px[k], lv_sz[k])
+
+
+@numba.njit(cache=True, nogil=True)
+def emit(st, bk, bv, bix, ak, av, aix, out, ts_ns, recv_ns, update_id) -> bool:
+    """Write one top-N record row into out[st[S_NOUT]]; returns True if the book is crossed or locked.
+    The caller guarantees a free row."""
+    L = st[S_LEVELS]
+    row = out[st[S_NOUT]]
+    row[0] = st[S_SEQ]
+    row[1] = ts_ns
+    row[2] = recv_ns
+    row[3] = update_id
+    nb = side_top(bk, bv, bix, L, 1, row[4:4 + L], row[4 + L:4 + 2 * L])
+    for k in range(nb, L):
+        row[4 + k] = 0
+        row[4 + L + k] = 0
+    na = side_top(ak, av, aix, L, -1, row[4 + 2 * L:4 + 3 * L], row[4 + 3 * L:4 + 4 * L])
+    for k in range(na, L):
+        row[4 + 2 * L + k] = 0
+        row[4 + 3 * L + k] = 0
+    row[4 + 4 * L] = st[S_TBUY]
+    row[5 + 4 * L] = st[S_TSELL]
+    flags = FLAG_IN_SYNC
+    if st[S_PENDING_RESET] != 0:
+        flags |= FLAG_RESET
+        st[S_PENDING_RESET] = 0
+    row[6 + 4 * L] = flags
+    st[S_TBUY] = 0
+    st[S_TSELL] = 0
+    st[S_SEQ] += 1
+    st[S_NOUT] += 1
+    st[S_RECORDS] += 1
+    crossed = nb > 0 and na > 0 and row[4] >= row[4 + 2 * L]
+    if crossed:
+        st[S_CROSSED] += 1
+    return crossed
+
+
+# ==== 2. canonical-message decoder ============================================================
+K_DECLINE, K_DEPTH, K_BBO, K_TRADE = 0, 1, 2, 3
+MAX_FRAC = 18
+MAX_LEVELS = 4096               # levels per message the scratch arrays hold; more -> decline
+MAX_TS_MS = (2**63 - 1) // 1_000_000
+_MAXV = 2**63 - 1
+
+# fields[] layout per kind
+F_RECV, F_TS = 0, 1
+F_U_FIRST, F_U_FINAL, F_PU, F_NBID, F_NASK = 2, 3, 4, 5, 6            # depth
+F_BBO_U, F_BPX, F_BSZ, F_APX, F_ASZ = 2, 3, 4, 5, 6                    # bbo
+F_TID, F_TPX, F_TSZ, F_TSIDE = 2, 3, 4, 5                              # trade (side +1 buy / -1 sell)
+N_FIELDS = 8
+
+
+def _b(s: bytes) -> np.ndarray:
+    return np.frombuffer(s, dtype=np.uint8).copy()
+
+
+@dataclass(frozen=True)
+class FastSpec:
+    """Per-instrument constants of the compiled decoder."""
+
+    futures: bool
+    sym: np.ndarray          # the symbol's bytes, as it appears in the "s" field
+    pmul: np.ndarray
+    pdiv: np.ndarray
+    smul: np.ndarray
+    sdiv: np.ndarray
+    max_ticks: int
+    max_lots: int
+
+    @classmethod
+    def of(cls, inst: Instrument) -> FastSpec:
+        def tables(scaler) -> tuple[np.ndarray, np.ndarray]:
+            mul = np.zeros(MAX_FRAC + 1, np.int64)
+            div = np.ones(MAX_FRAC + 1, np.int64)
+            for f in range(MAX_FRAC + 1):
+                m, d = scaler.factors(f)
+                if m < 2**62 and d < 2**62:
+                    mul[f], div[f] = m, d      # mul 0 marks "decline" (would not fit int64)
+            return mul, div
+
+        pmul, pdiv = tables(inst.price_scaler)
+        smul, sdiv = tables(inst.size_scaler)
+        return cls(inst.market != "spot", _b(inst.symbol.encode()), pmul, pdiv, smul, sdiv,
+                   inst.max_ticks, inst.max_lots)
+
+
+_HEAD = _b(b'{"stream":"')
+_DATA = _b(b'","data":{')
+_DEPTH_E = _b(b'"e":"depthUpdate","E":')
+_BBO_E = _b(b'"e":"bookTicker","u":')
+_BBO_SPOT = _b(b'"u":')
+_TRADE_E = _b(b'"e":"trade","E":')
+_T = _b(b',"T":')
+_E = _b(b',"E":')
+_S = _b(b',"s":"')
+_QU = _b(b'","U":')
+_QB = _b(b'","b":')
+_QT = _b(b'","t":')
+_U = _b(b',"u":')
+_PU = _b(b',"pu":')
+_BL = _b(b',"b":[')
+_AL = _b(b'],"a":[')
+_END_L = _b(b']}}')
+_BB = _b(b',"B":')
+_A = _b(b',"a":')
+_AA = _b(b',"A":')
+_END = _b(b'}}')
+_P = _b(b',"p":')
+_Q = _b(b',"q":')
+_X = _b(b',"X":"')
+_M = _b(b'","m":')
+_M2 = _b(b',"m":')
+_MM = _b(b',"M":')
+_B = _b(b',"b":')
+_TRUE = _b(b'true')
+_LIM = _b(b"9223372036854775807")
+_FALSE = _b(b'false')
+
+
+@numba.njit(cache=True, nogil=True)
+def _lit(buf, i, e, pat):
+    m = len(pat)
+    if i < 0 or i + m > e:
+        return -1
+    for k in range(m):
+        if buf[i + k] != pat[k]:
+            return -1
+    return i + m
+
+
+@numba.njit(cache=True, nogil=True)
+def _uint(buf, i, e):
+    """JSON non-negative integer (no sign, no leading zero, <= 18 digits) -> (value, next) or (0, -1)."""
+    if i < 0 or i >= e:
+        return 0, -1
+    c = buf[i]
+    if c < 48 or c > 57:
+        return 0, -1
+    if c == 48:
+        if i + 1 < e and 48 <= buf[i + 1] <= 57:
+            return 0, -1
+        return 0, i + 1
+    v = 0
+    j = i
+    while j < e and 48 <= buf[j] <= 57:
+        v = v * 10 + (buf[j] - 48)
+        j += 1
+        if j - i > 18:
+            return 0, -1
+    return v, j
+
+
+@numba.njit(cache=True, nogil=True)
+def _dec(buf, i, e):
+    """'"123.45"' -> (12345, 2, next) or (0, 0, -1). Digits with at most one inner '.', <= 18 digits."""
+    if i < 0 or i >= e or buf[i] != 34:
+        return 0, 0, -1
+    j = i + 1
+    v = 0
+    nd = 0
+    f = -1
+    while j < e:
+        c = buf[j]
+        if 48 <= c <= 57:
+            v = v * 10 + (c - 48)
+            nd += 1
+            if nd > 18:
+                return 0, 0, -1
+            if f >= 0:
+                f += 1
+        elif c == 46 and f < 0 and nd > 0:
+            f = 0
+        elif c == 34:
+            break
+        else:
+            return 0, 0, -1
+        j += 1
+    if j >= e or nd == 0 or f == 0:
+        return 0, 0, -1
+    if f < 0:
+        f = 0
+    return v, f, j + 1
+
+
+@numba.njit(cache=True, nogil=True)
+def _units(v, f, mul, div):
+    """Exact conversion to steps, or -1 (not exact, too many digits, overflow)."""
+    if f > 18:
+        return -1
+    m = mul[f]
+    if m == 0 or v > _MAXV // m:
+        return -1
+    x = v * m
+    d = div[f]
+    q = x // d
+    if q * d != x:
+        return -1
+    return q
+
+
+@numba.njit(cache=True, nogil=True)
+def _price(buf, i, e, mul, div, max_ticks):
+    v, f, j = _dec(buf, i, e)
+    if j < 0:
+        return 0, -1
+    q = _units(v, f, mul, div)
+    if q <= 0 or q > max_ticks:
+        return 0, -1
+    return q, j
+
+
+@numba.njit(cache=True, nogil=True)
+def _size(buf, i, e, mul, div, max_lots):
+    v, f, j = _dec(buf, i, e)
+    if j < 0:
+        return 0, -1
+    q = _units(v, f, mul, div)
+    if q < 0 or q > max_lots:
+        return 0, -1
+    return q, j
+
+
+@numba.njit(cache=True, nogil=True)
+def _ts(buf, i, e):
+    v, j = _uint(buf, i, e)
+    if j < 0 or v > MAX_TS_MS:
+        return 0, -1
+    return v * 1_000_000, j
+
+
+@numba.njit(cache=True, nogil=True)
+def _plain_str(buf, i, e):
+    """Skip a JSON string body of plain printable ASCII (no escapes, no control characters, no
+    bytes >= 0x80, which could be invalid UTF-8 that the reference refuses); returns the index of
+    the closing quote or -1."""
+    if i < 0:
+        return -1
+    j = i
+    while j < e:
+        c = buf[j]
+        if c == 34:
+            return j
+        if c == 92 or c < 32 or c >= 128:
+            return -1
+        j += 1
+    return -1
+
+
+@numba.njit(cache=True, nogil=True)
+def _levels(buf, i, e, lv_px, lv_sz, k, pmul, pdiv, smul, sdiv, max_ticks, max_lots):
+    """`["p","q"],["p","q"]` up to the closing ']' (not consumed). Returns (count, next) or (0, -1)."""
+    n = 0
+    if i < e and buf[i] == 93:
+        return 0, i
+    while True:
+        if k + n >= len(lv_px) or i >= e or buf[i] != 91:
+            return 0, -1
+        p, i = _price(buf, i + 1, e, pmul, pdiv, max_ticks)
+        if i < 0 or i >= e or buf[i] != 44:
+            return 0, -1
+        q, i = _size(buf, i + 1, e, smul, sdiv, max_lots)
+        if i < 0 or i >= e or buf[i] != 93:
+            return 0, -1
+        lv_px[k + n] = p
+        lv_sz[k + n] = q
+        n += 1
+        i += 1
+        if i < e and buf[i] == 44:
+            i += 1
+            continue
+        return n, i
+
+
+@numba.njit(cache=True, nogil=True)
+def decode_payload(buf, i, e, recv_ns, futures, sym, pmul, pdiv, smul, sdiv, max_ticks, max_lots,
+                   fields, lv_px, lv_sz):
+    """Decode buf[i:e] (one canonical JSON message). Returns K_* and fills fields / lv_*."""
+    i = _lit(buf, i, e, _HEAD)
+    if i < 0:
+        return K_DECLINE
+    i = _plain_str(buf, i, e)
+    if i < 0:
+        return K_DECLINE
+    i = _lit(buf, i, e, _DATA)
+    if i < 0:
+        return K_DECLINE
+    fields[F_RECV] = recv_ns
+    j = _lit(buf, i, e, _DEPTH_E)
+    if j >= 0:
+        ev_ts, j = _ts(buf, j, e)              # E
+        if futures:
+            j = _lit(buf, j, e, _T)
+            ev_ts, j = _ts(buf, j, e)          # T replaces E on futures
+        j = _lit(buf, j, e, _S)
+        j = _lit(buf, j, e, sym)
+        j = _lit(buf, j, e, _QU)
+        first, j = _uint(buf, j, e)
+        j = _lit(buf, j, e, _U)
+        final, j = _uint(buf, j, e)
+        pu = -1
+        if futures:
+            j = _lit(buf, j, e, _PU)
+            pu, j = _uint(buf, j, e)
+        j = _lit(buf, j, e, _BL)
+        if j < 0 or first > final:
+            return K_DECLINE
+        nb, j = _levels(buf, j, e, lv_px, lv_sz, 0, pmul, pdiv, smul, sdiv, max_ticks, max_lots)
+        j = _lit(buf, j, e, _AL)
+        if j < 0:
+            return K_DECLINE
+        na, j = _levels(buf, j, e, lv_px, lv_sz, nb, pmul, pdiv, smul, sdiv, max_ticks, max_lots)
+        j = _lit(buf, j, e, _END_L)
+        if j != e:
+            return K_DECLINE
+        fields[F_TS] = ev_ts
+        fields[F_U_FIRST] = first
+        fields[F_U_FINAL] = final
+        fields[F_PU] = pu
+        fields[F_NBID] = nb
+        fields[F_NASK] = na
+        return K_DEPTH
+    j = _lit(buf, i, e, _BBO_E if futures else _BBO_SPOT)
+    if j >= 0:
+        uid, j = _uint(buf, j, e)
+        j = _lit(buf, j, e, _S)
+        j = _lit(buf, j, e, sym)
+        j = _lit(buf, j, e, _QB)
+        bpx, j = _price(buf, j, e, pmul, pdiv, max_ticks)
+        j = _lit(buf, j, e, _BB)
+        bsz, j = _size(buf, j, e, smul, sdiv, max_lots)
+        j = _lit(buf, j, e, _A)
+        apx, j = _price(buf, j, e, pmul, pdiv, max_ticks)
+        j = _lit(buf, j, e, _AA)
+        asz, j = _size(buf, j, e, smul, sdiv, max_lots)
+        ts = recv_ns
+        if futures:
+            j = _lit(buf, j, e, _T)
+            ts, j = _ts(buf, j, e)
+            j = _lit(buf, j, e, _E)
+            _, j = _ts(buf, j, e)
+        j = _lit(buf, j, e, _END)
+        if j != e:
+            return K_DECLINE
+        fields[F_TS] = ts
+        fields[F_BBO_U] = uid
+        fields[F_BPX] = bpx
+        fields[F_BSZ] = bsz
+        fields[F_APX] = apx
+        fields[F_ASZ] = asz
+        return K_BBO
+    j = _lit(buf, i, e, _TRADE_E)
+    if j >= 0:
+        _, j = _ts(buf, j, e)                  # E
+        ts = 0
+        if futures:
+            j = _lit(buf, j, e, _T)
+            ts, j = _ts(buf, j, e)
+        j = _lit(buf, j, e, _S)
+        j = _lit(buf, j, e, sym)
+        j = _lit(buf, j, e, _QT)
+        tid, j = _uint(buf, j, e)
+        j = _lit(buf, j, e, _P)
+        px, j = _price(buf, j, e, pmul, pdiv, max_ticks)
+        j = _lit(buf, j, e, _Q)
+        sz, j = _size(buf, j, e, smul, sdiv, max_lots)
+        if futures:
+            j = _lit(buf, j, e, _X)
+            if j < 0:
+                return K_DECLINE
+            j = _plain_str(buf, j, e)
+            j = _lit(buf, j, e, _M)
+        else:
+            j = _lit(buf, j, e, _B)
+            _, j = _uint(buf, j, e)
+            j = _lit(buf, j, e, _A)
+            _, j = _uint(buf, j, e)
+            j = _lit(buf, j, e, _T)
+            ts, j = _ts(buf, j, e)
+            j = _lit(buf, j, e, _M2)
+        if j < 0:
+            return K_DECLINE
+        k = _lit(buf, j, e, _TRUE)
+        maker = k >= 0
+        if not maker:
+            k = _lit(buf, j, e, _FALSE)
+        if not futures:
+            k = _lit(buf, k, e, _MM)
+            k2 = _lit(buf, k, e, _TRUE)
+            k = k2 if k2 >= 0 else _lit(buf, k, e, _FALSE)
+        k = _lit(buf, k, e, _END)
+        if k != e or sz == 0:
+            return K_DECLINE
+        fields[F_TS] = ts
+        fields[F_TID] = tid
+        fields[F_TPX] = px
+        fields[F_TSZ] = sz
+        fields[F_TSIDE] = -1 if maker else 1    # buyer is maker -> seller-initiated
+        return K_TRADE
+    return K_DECLINE
+
+
+@numba.njit(cache=True, nogil=True)
+def recv_prefix(buf, i, e):
+    """'<digits> ' receive timestamp of a recorded line -> (recv_ns, payload start) or (0, -1)."""
+    v = 0
+    j = i
+    while j < e and 48 <= buf[j] <= 57:
+        j += 1
+    nd = j - i
+    if nd == 0 or nd > 19 or j >= e or buf[j] != 32:
+        return 0, -1
+    if nd == 19:
+        # up to 9223372036854775807 fits; compare digit strings to avoid overflow
+        for k in range(19):
+            d = buf[i + k]
+            ld = _LIM[k]
+            if d < ld:
+                break
+            if d > ld:
+                return 0, -1
+    for k in range(i, j):
+        v = v * 10 + (buf[k] - 48)
+    if v < 10**17:
+        if v > _MAXV // 1000:
+            return 0, -1
+        v *= 1000
+    return v, j + 1
+
+
+# ==== 3. batch loop ============================================================
+R_DONE = 0      # all lines handled
+R_PYTHON = 1    # line i needs the Python path
+R_GROW = 2      # line i needs more book capacity
+R_FLUSH = 3     # line i needs a free output row
+
+
+@numba.njit(cache=True, nogil=True)
+def run_lines(buf, starts, ends, i0, i1, recv_override, st, bk, bv, bix, ak, av, aix, out, cross_idx,
+              futures, sym, pmul, pdiv, smul, sdiv, max_ticks, max_lots, fields, lv_px, lv_sz):
+    """Returns (index of the first unhandled line, R_*). recv_override >= 0: lines are bare JSON
+    frames received at that time; otherwise each line starts with its '<recv ts> ' prefix."""
+    for i in range(i0, i1):
+        s = starts[i]
+        e = ends[i]
+        if recv_override >= 0:
+            recv = recv_override
+            p = s
+        else:
+            recv, p = recv_prefix(buf, s, e)
+            if p < 0:
+                return i, R_PYTHON
+        k = decode_payload(buf, p, e, recv, futures, sym, pmul, pdiv, smul, sdiv, max_ticks, max_lots,
+                           fields, lv_px, lv_sz)
+        if k == K_DECLINE:
+            return i, R_PYTHON
+        if k == K_DEPTH:
+            if st[S_BBO_MODE] == 0:
+                if st[S_SYNCED] == 0 or st[S_STRADDLE] != 0:
+                    return i, R_PYTHON
+                if futures:
+                    chained = fields[F_PU] == st[S_LAST_U]
+                else:
+                    chained = fields[F_U_FIRST] == st[S_LAST_U] + 1
+                if not chained:
+                    return i, R_PYTHON
+                nb = fields[F_NBID]
+                na = fields[F_NASK]
+                if bix[2] < nb + 1 or aix[2] < na + 1:      # worst case: one split per level
+                    return i, R_GROW
+                if st[S_NOUT] >= len(out):
+                    return i, R_FLUSH
+                apply_levels(st, bk, bv, bix, ak, av, aix, lv_px, lv_sz, nb, na)
+                st[S_LAST_U] = fields[F_U_FINAL]
+                if emit(st, bk, bv, bix, ak, av, aix, out, fields[F_TS], recv, fields[F_U_FINAL]):
+                    c = st[S_NCROSS_IDX]
+                    if c < len(cross_idx):
+                        cross_idx[c] = i
+                        st[S_NCROSS_IDX] = c + 1
+            st[S_EV_DEPTH] += 1
+        elif k == K_BBO:
+            if st[S_BBO_MODE] != 0:
+                if st[S_SYNCED] == 0 or fields[F_BBO_U] <= st[S_LAST_U]:
+                    return i, R_PYTHON
+                if st[S_NOUT] >= len(out):
+                    return i, R_FLUSH
+                side_clear(bix, bk.shape[0])
+                side_clear(aix, ak.shape[0])
+                side_set(bk, bv, bix, fields[F_BPX], fields[F_BSZ])
+                side_set(ak, av, aix, -fields[F_APX], fields[F_ASZ])
+                st[S_LAST_U] = fields[F_BBO_U]
+                if emit(st, bk, bv, bix, ak, av, aix, out, fields[F_TS], recv, fields[F_BBO_U]):
+                    c = st[S_NCROSS_IDX]
+                    if c < len(cross_idx):
+                        cross_idx[c] = i
+                        st[S_NCROSS_IDX] = c + 1
+            st[S_EV_BBO] += 1
+        else:
+            if fields[F_TID] <= st[S_LAST_TRADE]:
+                return i, R_PYTHON
+            st[S_LAST_TRADE] = fields[F_TID]
+            if fields[F_TSIDE] > 0:
+                st[S_TBUY] += fields[F_TSZ]
+            else:
+                st[S_TSELL] += fields[F_TSZ]
+            st[S_EV_TRADE] += 1
+        st[S_MESSAGES] += 1
+    return i1, R_DONE
