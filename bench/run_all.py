@@ -62,6 +62,9 @@ def scripts() -> tuple[Script, ...]:
         Script("end_to_end", "appliance end to end (CPU backend, dry-run FIX encode)",
                ("bench/end_to_end.py", "--json"),
                ("bench/end_to_end.py", cap, "--warmup-lines", "1000", "--json"), json=True),
+        Script("failover", "failover rtl -> cpu per injected fault (Icarus)", ("bench/failover_switch.py", "--json"),
+               ("bench/failover_switch.py", "--records", "64", "--batch", "16", "--json"), json=True,
+               needs=("iverilog",)),
         Script("redis", "scale-out over Redis Streams", ("bench/redis_throughput.py",),
                ("bench/redis_throughput.py", "--records", "5000"), json=False, needs=("redis-server",),
                note="no --json: output captured verbatim"),
@@ -176,7 +179,9 @@ def run_script(s: Script, quick: bool, raw_dir: Path | None, timeout_s: float | 
         return run
     if s.json:
         try:
-            run.data = json.loads(p.stdout[p.stdout.index("{"):])
+            start = min(i for i in (p.stdout.find("{"), p.stdout.find("[")) if i >= 0)
+            data = json.loads(p.stdout[start:])
+            run.data = data if isinstance(data, dict) else {"rows": data}
         except ValueError as e:
             run.status, run.reason = "failed", f"output is not the JSON expected: {e}"
     else:

@@ -237,6 +237,14 @@ def rows(r: BenchResults) -> list[Row]:
             if o:
                 out.append(Row("fix", what, f"{o['us_per_msg']:.1f} µs/msg ({o['msg_per_s']:,.0f} msg/s)",
                                source="fix"))
+    # failover
+    if not missing("failover", "failover", "bench/failover_switch.py"):
+        for f in r.runs["failover"].data.get("rows", []):
+            out.append(Row("failover", f"rtl -> cpu on '{f.get('fault')}' ({f.get('reason')})",
+                           f"detect + switch {f.get('detect_and_switch_ms')} ms, switch {f.get('switch_ms')} ms",
+                           f"rtl batch {f.get('rtl_batch_ms')} ms, cpu batch {f.get('cpu_batch_ms')} ms; "
+                           f"same predictions as all-CPU: {'yes' if f.get('identical_to_cpu') else 'NO'}",
+                           source="failover"))
     # end to end
     if not missing("end to end", "end_to_end", "bench/end_to_end.py"):
         e = r.runs["end_to_end"].data

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from models import tfcompat  # noqa: F401  (shims first)
+from models.calibration import apply_calibration, calibrate
 from models.config import ModelConfig
 from models.dataset import SPLIT_CODE, Part, StreamData, part, windows
 from models.labels import CLASS_NAMES, make_labels
@@ -126,7 +127,13 @@ def evaluate(cfg: ModelConfig, streams: Sequence[StreamData], qmodel: keras.Mode
     metrics["passed"] = all(c["beats_baselines"] and c["within_2pt_of_float"] for c in checks.values())
 
     p, q_int, _ = cache["test"]
-    probs = probabilities(q_int, frac)
+    probs = {"raw": probabilities(q_int, frac, calibrated=False)}
+    if window == 1:
+        # host-side calibration (models/calibration.py): prior correction + affine map fitted on val;
+        # export stores the same parameters in metadata.json
+        cal, rel = calibrate(cfg, streams, lambda x: qkeras_outputs(qmodel, x, cfg))
+        metrics["calibration"] = {"params": cal, **rel}
+        probs["calibrated"] = apply_calibration(q_int * 2.0 ** -frac, cal)
     metrics["plots"] = [
         _plot_confusion(p.cls, q_int[:, :3].argmax(axis=1), out_dir / "confusion_test.png"),
         _plot_calibration(p, probs, out_dir / "calibration_test.png"),
@@ -159,29 +166,33 @@ def _plot_confusion(y: np.ndarray, pred: np.ndarray, path: Path) -> str:
     return path.name
 
 
-def _plot_calibration(p: Part, probs: np.ndarray, path: Path) -> str:
+def _plot_calibration(p: Part, probs: dict[str, np.ndarray], path: Path) -> str:
+    """Reliability diagram on the test part: raw softmax / sigmoid (dashed) and calibrated (solid)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     truths = {"p_up": p.cls == 1, "p_down": p.cls == 2, "p_withdraw": p.withdraw == 1}
     edges = np.linspace(0, 1, 11)
-    fig, ax = plt.subplots(figsize=(4.5, 4))
+    fig, ax = plt.subplots(figsize=(5.5, 4.5))
     ax.plot([0, 1], [0, 1], "k:", lw=1)
-    for k, (name, truth) in enumerate(truths.items()):
-        pr = probs[:, k]
-        b = np.clip(np.digitize(pr, edges) - 1, 0, 9)
-        xs, ys = [], []
-        for i in range(10):
-            m = b == i
-            if m.sum() >= 20:
-                xs.append(pr[m].mean())
-                ys.append(truth[m].mean())
-        ax.plot(xs, ys, "o-", label=name)
+    for tag, pp in probs.items():
+        for k, (name, truth) in enumerate(truths.items()):
+            pr = pp[:, k]
+            b = np.clip(np.digitize(pr, edges) - 1, 0, 9)
+            xs, ys = [], []
+            for i in range(10):
+                m = b == i
+                if m.sum() >= 20:
+                    xs.append(pr[m].mean())
+                    ys.append(truth[m].mean())
+            brier = float(np.mean((pr - truth) ** 2))
+            ax.plot(xs, ys, "o-" if tag == "calibrated" else "s--", color=f"C{k}", alpha=1.0 if tag == "calibrated" else 0.5,
+                    label=f"{name} {tag} (Brier {brier:.3f})")
     ax.set_xlabel("predicted probability")
     ax.set_ylabel("observed frequency")
-    ax.set_title("calibration (quantized, test)")
-    ax.legend()
+    ax.set_title("reliability (quantized, test; >= 20 records per bin)")
+    ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

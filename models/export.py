@@ -2,7 +2,8 @@
 
     model.json + weights.h5   QKeras model (load with qkeras custom objects), weights on their grids
     weights_int.npz           integer weights / biases and their binary points (models/reference.py)
-    metadata.json             model hash, formats, feature names, labels, sizes, histograms, metrics
+    metadata.json             model hash, formats, feature names, labels, sizes, histograms, metrics,
+                              probability calibration (models/calibration.py, fitted on the val split)
     golden.npz                real record slices (each starting with RESET), their int8 features,
                               INVALID flags and integer outputs: what the RTL and hls4ml tests replay
 
@@ -22,6 +23,7 @@ import numpy as np
 
 from models import tfcompat  # noqa: F401  (shims first)
 from models.config import ModelConfig
+from models.calibration import calibrate
 from models.dataset import SPLIT_CODE, StreamData
 from models.evaluate import qkeras_outputs
 from models.features import compute_features
@@ -166,9 +168,21 @@ def export_artifacts(cfg: ModelConfig, qmodel: keras.Model, streams: Sequence[St
         if not np.array_equal(one, want[:2000]):
             raise ExportMismatch(f"{what}: predict_one differs from QKeras")
 
+    # Host-side calibration of the probabilities (the integers are untouched): undo the class weighting
+    # of training, then an affine map fitted on the validation part. Every backend applies it through
+    # models.reference.probabilities, which reads it from here.
+    cal, reliability = calibrate(cfg, streams, ref.predict_batch)
+    if train_info.get("class_weights") is not None and not np.allclose(
+            np.log(train_info["class_weights"]) - np.log(train_info["class_weights"][0]), cal["class_log_weights"],
+            atol=1e-5):
+        raise ExportMismatch(f"class weights recomputed from the training part {cal['class_log_weights']} differ "
+                             f"from the ones training used {train_info['class_weights']}")
+    meta["calibration"] = cal
+
     train_x = np.concatenate([s.features[s.usable & (s.split == SPLIT_CODE["train"])] for s in streams])
     train_y = ref.predict_batch(train_x)
-    probs = probabilities(train_y, out_fmt["frac_bits"])
+    # drift compares live (calibrated) probabilities with these histograms
+    probs = probabilities(train_y, meta)
     hist: dict[str, Any] = {}
     for j, name in enumerate(cfg.features.names):
         hist[name] = _hist(train_x[:, j], cfg.drift.bin_edges)
@@ -196,9 +210,11 @@ def export_artifacts(cfg: ModelConfig, qmodel: keras.Model, streams: Sequence[St
                         f"{s.path}: {s.split}" + (f" (train < {s.train_until}, val < {s.val_until} {s.tz}, "
                                                   "test after)" if s.split == "by_time" else "")
                         for s in cfg.training.sources)},
-        "training": {"class_weights": train_info.get("class_weights"), "sparsity": train_info.get("sparsity"),
+        "training": {"class_weights": train_info.get("class_weights"),
+                     "withdraw_weights": train_info.get("withdraw_weights"), "sparsity": train_info.get("sparsity"),
                      "seed": cfg.seed, "epochs": cfg.training.epochs},
-        "metrics": {k: metrics[k] for k in ("val", "test", "checks", "passed", "baselines") if k in metrics},
+        "metrics": {**{k: metrics[k] for k in ("val", "test", "checks", "passed", "baselines") if k in metrics},
+                    "calibration": reliability},
         "golden": {"records": int(len(golden["seq"])), "slices": golden["slice_source"].tolist(),
                    "slice_len": cfg.training.golden_slice_len},
         "verified_records": int(len(verify_x) + len(golden["seq"])),

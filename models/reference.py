@@ -18,12 +18,14 @@ import hashlib
 import json
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numba
 import numpy as np
+
+from models.calibration import Calibration, apply_calibration
 
 log = logging.getLogger(__name__)
 
@@ -38,11 +40,14 @@ class ModelArtifactError(Exception):
 
 @dataclass(frozen=True)
 class OutputFormat:
-    """Binary point of the integer outputs: value = integer / 2**frac_bits."""
+    """Binary point of the integer outputs: value = integer / 2**frac_bits; and the host-side
+    calibration of the probabilities (metadata.json "calibration"; None = raw softmax / sigmoid), so
+    that every backend, which passes this object to `probabilities`, applies the same one."""
 
     bits: int
     frac_bits: int
     names: tuple[str, ...]
+    calibration: Calibration | None = field(default=None)
 
 
 @dataclass(frozen=True)
@@ -173,7 +178,8 @@ class ReferenceModel:
             in_frac, in_max = L.act_frac, max(abs(lo), abs(hi))
         self.output_format = OutputFormat(layers[-1].act_bits, layers[-1].act_frac,
                                           tuple(self.meta.get("output", {}).get("names",
-                                                ("none", "up", "down", "withdraw"))))
+                                                ("none", "up", "down", "withdraw"))),
+                                          _calibration(self.meta))
         # packed tables for the compiled single-event kernel
         self._w = np.concatenate([L.W.ravel() for L in layers]).astype(np.int64)
         self._b = np.concatenate([L.b for L in layers]).astype(np.int64)
@@ -270,8 +276,22 @@ class ReferenceModel:
         _forward_one(x, self._w, self._b, self._table, out)
         return out
 
-    def probabilities(self, logits: np.ndarray) -> np.ndarray:
-        return probabilities(logits, self.output_format)
+    def probabilities(self, logits: np.ndarray, *, calibrated: bool = True) -> np.ndarray:
+        return probabilities(logits, self.output_format, calibrated=calibrated)
+
+
+def _calibration(meta: OutputFormat | Mapping[str, Any] | int) -> Calibration | None:
+    if isinstance(meta, OutputFormat):
+        return meta.calibration
+    if isinstance(meta, int) or not isinstance(meta, Mapping):
+        return None
+    raw = meta.get("calibration")
+    if raw is None:
+        return None
+    try:
+        return Calibration.from_dict(raw)
+    except ValueError as e:
+        raise ModelArtifactError(f"metadata calibration: {e}") from e
 
 
 def _frac_bits(meta: OutputFormat | Mapping[str, Any] | int) -> int:
@@ -285,17 +305,17 @@ def _frac_bits(meta: OutputFormat | Mapping[str, Any] | int) -> int:
         raise ModelArtifactError("metadata has no output.frac_bits") from e
 
 
-def probabilities(logits: np.ndarray | tuple[int, ...], meta: OutputFormat | Mapping[str, Any] | int
-                  ) -> np.ndarray:
+def probabilities(logits: np.ndarray | tuple[int, ...], meta: OutputFormat | Mapping[str, Any] | int, *,
+                  calibrated: bool = True) -> np.ndarray:
     """(p_up, p_down, p_withdraw) from integer outputs (none, up, down, withdraw): softmax over the
-    three class logits and sigmoid of the withdraw logit, each logit = integer / 2**frac_bits.
-    Shape (..., 4) in, float64 (..., 3) out. The one host-side function all backends share."""
+    three class logits and sigmoid of the withdraw logit, each logit = integer / 2**frac_bits, after
+    the model's calibration (models/calibration.py: undo the class weighting of training, then the
+    affine map fitted on the validation split) when `meta` carries one -- an OutputFormat built from
+    metadata.json, or the metadata mapping itself; a bare frac_bits int, or calibrated=False, gives
+    the raw softmax / sigmoid. Shape (..., 4) in, float64 (..., 3) out. The one host-side function all
+    backends share, so identical integers give identical probabilities on every backend."""
     z = np.asarray(logits, dtype=np.float64)
     if z.shape[-1] != 4:
         raise ValueError(f"expected 4 outputs (none, up, down, withdraw), got shape {z.shape}")
     z = z * 2.0 ** -_frac_bits(meta)
-    c = z[..., :3] - z[..., :3].max(axis=-1, keepdims=True)
-    e = np.exp(c)
-    p = e / e.sum(axis=-1, keepdims=True)
-    p_wd = 1.0 / (1.0 + np.exp(-z[..., 3]))
-    return np.stack([p[..., 1], p[..., 2], p_wd], axis=-1)
+    return apply_calibration(z, _calibration(meta) if calibrated else None)

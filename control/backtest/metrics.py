@@ -132,11 +132,12 @@ class SignalBucket:
 
 
 def adverse_by_prediction(fills: np.ndarray, preds: np.ndarray, mids: MidSeries,
-                          horizon_ns: int = 1_000_000_000) -> list[SignalBucket]:
-    """Did the model see these fills' adverse selection coming? Fills bucketed by terciles of the
-    prediction at the last record decided before each fill: p(the move that hurts the fill) (p_up for
-    a sale, p_down for a purchase) and p_withdraw. Run on a baseline arm's fills, rising adverse
-    selection across buckets means the predictions carry the information the policy needs."""
+                          horizon_ns: int = 1_000_000_000, n_buckets: int = 3) -> list[SignalBucket]:
+    """Did the model see these fills' adverse selection coming? Fills bucketed by quantiles (terciles
+    by default, `n_buckets` of them) of the prediction at the last record decided before each fill:
+    p(the move that hurts the fill) (p_up for a sale, p_down for a purchase) and p_withdraw. Run on a
+    baseline arm's fills, rising adverse selection across buckets means the predictions carry the
+    information the policy needs."""
     if len(fills) == 0:
         return []
     m = fill_metrics(fills, mids, (horizon_ns,))
@@ -146,10 +147,10 @@ def adverse_by_prediction(fills: np.ndarray, preds: np.ndarray, mids: MidSeries,
     out: list[SignalBucket] = []
     for name, p in (("p_adverse_move", np.where(fills["side"] < 0, preds["p_up"][rec], preds["p_down"][rec])),
                     ("p_withdraw", preds["p_withdraw"][rec])):
-        edges = np.quantile(p, [0.0, 1 / 3, 2 / 3, 1.0])
-        for k in range(3):
+        edges = np.quantile(p, np.linspace(0.0, 1.0, n_buckets + 1))
+        for k in range(n_buckets):
             lo, hi = edges[k], edges[k + 1]
-            sel = (p >= lo) & ((p <= hi) if k == 2 else (p < hi))
+            sel = (p >= lo) & ((p <= hi) if k == n_buckets - 1 else (p < hi))
             out.append(SignalBucket(f"{name} {lo:.2f}-{hi:.2f}", int(sel.sum()), int(lots[sel].sum()),
                                     _wmean(adv[sel], lots[sel])))
     return out

@@ -70,6 +70,9 @@ def summary(result: BacktestResult) -> dict[str, Any]:
         "comparison_model_vs_vol": _comparison_dict(result.vs_vol_comparison),
         "static_fills_by_prediction": [{"bucket": b.label, "fills": b.n_fills, "lots": b.lots,
                                         "adverse_selection_bp": _f(b.adverse_bp)} for b in result.signal],
+        "static_fills_by_prediction_decile": [{"bucket": b.label, "fills": b.n_fills, "lots": b.lots,
+                                               "adverse_selection_bp": _f(b.adverse_bp)}
+                                              for b in result.signal_deciles],
     }
 
 
@@ -185,6 +188,11 @@ def markdown(result: BacktestResult) -> str:
                   "| bucket | fills | lots | AS (bp) |", "|---|---|---|---|"]
         lines += [f"| {b['bucket']} | {b['fills']} | {b['lots']} | {_cell(b['adverse_selection_bp'])} |"
                   for b in s["static_fills_by_prediction"]]
+    if s["static_fills_by_prediction_decile"]:
+        lines += ["", "The same by decile (few fills per bucket: read the trend, not a single row):", "",
+                  "| bucket | fills | lots | AS (bp) |", "|---|---|---|---|"]
+        lines += [f"| {b['bucket']} | {b['fills']} | {b['lots']} | {_cell(b['adverse_selection_bp'])} |"
+                  for b in s["static_fills_by_prediction_decile"]]
     lines += ["", "Plots: ![markouts](markouts.png) ![pnl](pnl.png) ![spread](spread.png)", "",
               "These data are short captures (minutes per file): treat every figure as indicative, and "
               "read the confidence intervals and fill counts before drawing a conclusion.", ""]

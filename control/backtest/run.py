@@ -80,6 +80,7 @@ class BacktestResult:
     per_segment_comparison: dict[str, Comparison]
     vs_vol_comparison: Comparison | None          # model vs vol: what the predictions add on their own
     signal: list[SignalBucket]                    # static-arm fills' adverse selection by prediction bucket
+    signal_deciles: list[SignalBucket] = dataclasses.field(default_factory=list)   # the same by decile
 
 
 def arm_config(cfg: QuotingConfig, arm: str) -> QuotingConfig:
@@ -125,6 +126,7 @@ def run_backtest(records: np.ndarray, trades: np.ndarray, cfg: QuotingConfig, se
 
     comp = unseen = vs_vol = None
     signal: list[SignalBucket] = []
+    deciles: list[SignalBucket] = []
     per_seg_comp: dict[str, Comparison] = {}
     h = settings.compare_horizon_ns
     if "model" in arms:
@@ -132,12 +134,14 @@ def run_backtest(records: np.ndarray, trades: np.ndarray, cfg: QuotingConfig, se
         vs_vol = compare(arms["model"].metrics, arms["vol"].metrics, h)
         assert preds is not None
         signal = adverse_by_prediction(arms["static"].sim.fills, preds, mids, h)
+        deciles = adverse_by_prediction(arms["static"].sim.fills, preds, mids, h, n_buckets=10)
         for s in segments:
             per_seg_comp[s.name] = compare(arms["model"].per_segment[s.name], arms["static"].per_segment[s.name], h)
         fresh = [s for s in segments if s.split in ("val", "test")]
         if fresh:
             unseen = compare(_merge(arms["model"], fresh, mids, settings), _merge(arms["static"], fresh, mids, settings), h)
-    return BacktestResult(settings, len(records), len(trades), segments, arms, comp, unseen, per_seg_comp, vs_vol, signal)
+    return BacktestResult(settings, len(records), len(trades), segments, arms, comp, unseen, per_seg_comp, vs_vol, signal,
+                          deciles)
 
 
 def _fills_in(sim: SimResult, seg: Segment) -> np.ndarray:

@@ -405,46 +405,53 @@ def _uint(buf, i, e):
 
 @numba.njit(cache=True, nogil=True)
 def _dec(buf, i, e):
-    """'"123.45"' -> (12345, 2, next) or (0, 0, -1). Digits with at most one inner '.', <= 18 digits."""
+    """'"123.45"' -> (12345, 2, next) or (0, 0, -1): digits, optionally '.' and more digits, at most 18
+    digits in all (so the value fits int64; a longer number may wrap here but is then declined)."""
     if i < 0 or i >= e or buf[i] != 34:
         return 0, 0, -1
     j = i + 1
     v = 0
-    nd = 0
-    f = -1
     while j < e:
         c = buf[j]
-        if 48 <= c <= 57:
-            v = v * 10 + (c - 48)
-            nd += 1
-            if nd > 18:
-                return 0, 0, -1
-            if f >= 0:
-                f += 1
-        elif c == 46 and f < 0 and nd > 0:
-            f = 0
-        elif c == 34:
+        if c < 48 or c > 57:
             break
-        else:
-            return 0, 0, -1
+        v = v * 10 + (c - 48)
         j += 1
-    if j >= e or nd == 0 or f == 0:
+    ni = j - i - 1
+    f = 0
+    if j < e and buf[j] == 46:
+        j += 1
+        k = j
+        while j < e:
+            c = buf[j]
+            if c < 48 or c > 57:
+                break
+            v = v * 10 + (c - 48)
+            j += 1
+        f = j - k
+        if f == 0:
+            return 0, 0, -1
+    if ni == 0 or ni + f > 18 or j >= e or buf[j] != 34:
         return 0, 0, -1
-    if f < 0:
-        f = 0
     return v, f, j + 1
 
 
 @numba.njit(cache=True, nogil=True)
 def _units(v, f, mul, div):
-    """Exact conversion to steps, or -1 (not exact, too many digits, overflow)."""
+    """Exact conversion to steps, or -1 (not exact, too many digits, overflow). v < 10**18 (at most
+    18 digits), so a multiplier of 1 cannot overflow and a divisor of 1 needs no division: the common
+    cases (e.g. sizes with exactly the lot's decimals) cost no integer division at all."""
     if f > 18:
         return -1
     m = mul[f]
-    if m == 0 or v > _MAXV // m:
+    if m == 0:
+        return -1
+    if m != 1 and v > _MAXV // m:
         return -1
     x = v * m
     d = div[f]
+    if d == 1:
+        return x
     q = x // d
     if q * d != x:
         return -1

@@ -19,10 +19,6 @@ class RecordBuilder:
         self.out = np.zeros((rows, record_width(levels)), dtype=np.int64)
         self._chunks: list[np.ndarray] = []
 
-    @property
-    def pending(self) -> int:
-        return int(self.st[S_NOUT]) + sum(len(c) for c in self._chunks)
-
     def ensure_room(self, rows: int = 1) -> None:
         if self.st[S_NOUT] + rows > len(self.out):
             self.flush()

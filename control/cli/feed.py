@@ -9,20 +9,29 @@ from pathlib import Path
 import click
 
 from control.marketdata.errors import LoaderError
+from control.marketdata.instruments import UnknownInstrumentError
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
 
-def _streams(files: tuple[str, ...], venue: str | None) -> list[list[str]]:
+def _registry(path: str | None):
+    from control.marketdata.instruments import load_registry
+
+    return load_registry(path)
+
+
+def _streams(files: tuple[str, ...], venue: str | None, registry=None) -> list[list[str]]:
     """Consecutive files of the same instrument form one stream (a session continued across
     midnight keeps its book); anything else starts a new stream."""
+    from control.marketdata.instruments import DEFAULT_REGISTRY
     from control.marketdata.source import FORMAT_LOBSTER, detect_format, read_lines, sniff_binance
 
+    registry = registry or DEFAULT_REGISTRY
     groups: list[list[str]] = []
     last = None
     for f in files:
         fmt = detect_format(f, venue)
-        key = ("lobster", f) if fmt == FORMAT_LOBSTER else sniff_binance(read_lines(f)[:200], f).key
+        key = ("lobster", f) if fmt == FORMAT_LOBSTER else sniff_binance(read_lines(f)[:200], f, registry).key
         if groups and key == last and fmt != FORMAT_LOBSTER:
             groups[-1].append(f)
         else:
@@ -53,8 +62,11 @@ def feed() -> None:
               help="Input format (default: detected from content and name).")
 @click.option("--levels", type=click.IntRange(1, 100), default=10, show_default=True, help="Levels per side.")
 @click.option("--stats", "show_stats", is_flag=True, help="Add book statistics and refused-record examples.")
+@click.option("--instruments", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="YAML file adding or overriding instrument definitions.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
-def replay(*, files: tuple[str, ...], venue: str | None, levels: int, show_stats: bool, as_json: bool) -> None:
+def replay(*, files: tuple[str, ...], venue: str | None, levels: int, show_stats: bool, instruments: str | None,
+           as_json: bool) -> None:
     """Replay FILE... through decoder and book; print per-file counts.
 
     Consecutive files of one instrument are one stream: the book carries across them.
@@ -71,15 +83,16 @@ def replay(*, files: tuple[str, ...], venue: str | None, levels: int, show_stats
 
     out = []
     try:
-        for group in _streams(files, venue):
-            recs, st = load_records(group, levels=levels, venue=venue)
+        registry = _registry(instruments)
+        for group in _streams(files, venue, registry):
+            recs, st = load_records(group, levels=levels, venue=venue, registry=registry)
             files_st = st.per_file or [st]
             entry = {"stream": st.instrument.name if st.instrument else "?",
                      "files": [f.to_dict() for f in files_st]}
             if show_stats:
                 entry["book"] = profile(recs).to_dict()
             out.append(entry)
-    except LoaderError as exc:
+    except (LoaderError, UnknownInstrumentError) as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_FAIL)
     if as_json:
@@ -126,8 +139,11 @@ def _echo_profile(name: str, b: dict) -> None:
 @click.option("--levels", type=click.IntRange(1, 100), default=10, show_default=True, help="Levels per side.")
 @click.option("--check/--no-check", default=True, show_default=True,
               help="Cross-check Binance depth books against bookTicker; LOBSTER books against messages.")
+@click.option("--instruments", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="YAML file adding or overriding instrument definitions.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
-def stats(*, files: tuple[str, ...], venue: str | None, levels: int, check: bool, as_json: bool) -> None:
+def stats(*, files: tuple[str, ...], venue: str | None, levels: int, check: bool, instruments: str | None,
+          as_json: bool) -> None:
     """Book statistics per stream: spread and depth distributions, update and trade rates, and an
     independent cross-check of the rebuilt book. Exit 1 if a cross-check falls below 99.9%.
 
@@ -144,8 +160,9 @@ def stats(*, files: tuple[str, ...], venue: str | None, levels: int, check: bool
 
     out, ok = [], True
     try:
-        for group in _streams(files, venue):
-            recs, st = load_records(group, levels=levels, venue=venue)
+        registry = _registry(instruments)
+        for group in _streams(files, venue, registry):
+            recs, st = load_records(group, levels=levels, venue=venue, registry=registry)
             entry = {"stream": st.instrument.name if st.instrument else "?", "files": group,
                      "book": profile(recs).to_dict(), "checks": []}
             if check and detect_format(group[0], venue) == FORMAT_LOBSTER:
@@ -155,14 +172,14 @@ def stats(*, files: tuple[str, ...], venue: str | None, levels: int, check: bool
                                             "equal": r.equal, "revealed_levels": r.revealed,
                                             "examples": r.mismatches})
             elif check and st.instrument and st.instrument.book_source == "depth":
-                for r in bbo_agreement(group):
+                for r in bbo_agreement(group, registry=registry):
                     entry["checks"].append({"file": r.name, "kind": "bookTicker_agreement",
                                             "compared": r.compared, "equal": r.equal, "examples": r.examples})
             for c in entry["checks"]:
                 c["ratio"] = c["equal"] / c["compared"] if c["compared"] else None
                 ok = ok and (c["ratio"] is None or c["ratio"] >= 0.999)
             out.append(entry)
-    except LoaderError as exc:
+    except (LoaderError, UnknownInstrumentError) as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_FAIL)
     if as_json:
@@ -202,7 +219,7 @@ def live(*, venue: str, symbol: str, market: str, levels: int, ws_url: str | Non
                            --rest-url http://127.0.0.1:9001/depth --max-messages 5000 --json
     """
     from control.book.stream import FeedProcessor
-    from control.marketdata.instruments import UnknownInstrumentError, load_registry
+    from control.marketdata.instruments import load_registry
     from control.marketdata.live import LiveConfig, LiveFeed, LiveFeedError
 
     try:

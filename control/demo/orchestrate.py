@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from control.appliance import Appliance, ApplianceConfig, Counters, QueueSink, head_lines, iter_lines
-from control.backends.base import Backend, BackendError, BackendIdentity
+from control.backends.base import Backend, BackendError
 from control.demo.slice import SliceBackend
 from control.demo.trace import DecisionTrace, PredictionTrace
 from control.demo.venue import FixOutcome, stream_to_venue
@@ -77,7 +77,6 @@ class DemoResult:
     backend: SliceBackend
     fix: FixOutcome
     model_hash: str
-    cpu_identity: BackendIdentity
     wall_s: float
     sim_clock_ns: float | None = None
     load_avg: tuple[float, float, float] = (0.0, 0.0, 0.0)  # at the start of the run
@@ -192,9 +191,10 @@ def run_demo(
     for note in plan.notes:
         say(note)
     predictions, decisions = PredictionTrace(), DecisionTrace()
-    backend = SliceBackend(
-        CpuBackend(model, StreamingFeatures(cfg)), primary, plan.slice_records, trace=predictions
-    )
+    features = StreamingFeatures(cfg)
+    model.warm_up()  # compile the single-event kernels now, not on the first live event
+    features.warm_up()
+    backend = SliceBackend(CpuBackend(model, features), primary, plan.slice_records, trace=predictions)
     app = Appliance(
         ApplianceConfig(inst.symbol),
         FeedProcessor(inst, levels=cfg.levels, source=str(settings.data[0])),
@@ -251,7 +251,6 @@ def run_demo(
         backend=backend,
         fix=fix,
         model_hash=model.model_hash,
-        cpu_identity=backend.cpu.identity(),
         wall_s=time.perf_counter() - t_start,
         sim_clock_ns=sim_clock_ns,
         load_avg=load_avg,

@@ -15,14 +15,12 @@ ABSURD_PRICE = "absurd_price"              # zero or beyond the instrument's max
 ABSURD_SIZE = "absurd_size"                # beyond the instrument's max_lots
 OFF_TICK = "off_tick"                      # price not a whole number of ticks
 OFF_LOT = "off_lot"                        # size not a whole number of lots
-UNKNOWN_SYMBOL = "unknown_symbol"          # no instrument registered for (venue, market, symbol)
 SYMBOL_MISMATCH = "symbol_mismatch"        # message for another symbol than the stream's instrument
 BAD_ID_RANGE = "bad_id_range"              # depth diff with U > u
 # Raised by the books, not the decoders, but reported the same way:
 NON_MONOTONIC_ID = "non_monotonic_id"      # update/trade id not above the last one applied
 CROSSED_BOOK = "crossed_book"              # best bid >= best ask after an update (reported, still applied)
 BAD_SNAPSHOT = "bad_snapshot"              # snapshot that cannot be aligned with the buffered diffs
-BUFFER_OVERFLOW = "buffer_overflow"        # too many diffs buffered while waiting for a snapshot
 
 EXCERPT_CHARS = 160
 

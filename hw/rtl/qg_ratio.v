@@ -7,7 +7,7 @@
  *     0 if den <= 0, else sat(num * RECIP[m - 128] >> (s + 9)) with s = bitlen(den) - 8,
  *     m = den normalized to 128..255. No division.
  * Free-running pipeline, LATENCY = 4 cycles (inputs registered by the caller):
- *     R1 bitlen(den)   R2 normalize + RECIP ROM   R3 multiply   R4 shift + saturate
+ *     R1 leading one of den   R2 normalize + RECIP ROM   R3 multiply   R4 shift + saturate
  */
 module qg_ratio #
 (
@@ -33,35 +33,35 @@ initial begin
     end
 end
 
-/* R1: bitlen of the (positive) denominator */
-wire [BL_WIDTH-1:0] bl;
+/* R1: position of the denominator's leading one (= bitlen(den) - 1), so R2 needs no subtract */
 wire                den_pos = (den > 0);
+wire [BL_WIDTH-1:0] bl;
 
 qg_bitlen #(
-    .WIDTH(DEN_WIDTH - 1),
+    .WIDTH(DEN_WIDTH - 2),
     .OUT_WIDTH(BL_WIDTH)
 )
 bitlen_inst (
-    .x(den[DEN_WIDTH-2:0]),
+    .x(den[DEN_WIDTH-2:1]),     // bitlen(den >> 1) = bitlen(den) - 1 for den > 0
     .len(bl)
 );
 
 reg signed [NUM_WIDTH-1:0] r1_num_reg = 0;
 reg        [DEN_WIDTH-2:0] r1_den_reg = 0;
-reg        [BL_WIDTH-1:0]  r1_bl_reg = 0;
+reg        [BL_WIDTH-1:0]  r1_msb_reg = 0;
 reg                        r1_zero_reg = 1'b1;
 
 always @(posedge clk) begin
     r1_num_reg <= num;
     r1_den_reg <= den[DEN_WIDTH-2:0];
-    r1_bl_reg <= bl;
+    r1_msb_reg <= bl;
     r1_zero_reg <= !den_pos;
 end
 
 /* R2: m = den >> s (s >= 0) or den << -s, index = m - 128, shift = s + 9 */
 wire [DEN_WIDTH+5:0] den_up = {r1_den_reg, 7'd0};                          // den * 128
 /* verilator lint_off UNUSEDSIGNAL */  // m_wide[DEN_WIDTH+5:8] is zero, m_wide[7] is one
-wire [DEN_WIDTH+5:0] m_wide = den_up >> (r1_bl_reg - 7'd1);                 // den * 2^(8 - bitlen) in 128..255
+wire [DEN_WIDTH+5:0] m_wide = den_up >> r1_msb_reg;                          // den * 2^(8 - bitlen) in 128..255
 /* verilator lint_on UNUSEDSIGNAL */
 wire [6:0]           idx = m_wide[6:0];
 wire [9:0]           recip;
@@ -79,7 +79,7 @@ reg                        r2_zero_reg = 1'b1;
 always @(posedge clk) begin
     r2_num_reg <= r1_num_reg;
     r2_recip_reg <= recip;
-    r2_sh_reg <= r1_bl_reg + 7'd1;    // s + 9 = bitlen(den) + 1
+    r2_sh_reg <= r1_msb_reg + 7'd2;   // s + 9 = bitlen(den) + 1
     r2_zero_reg <= r1_zero_reg;
 end
 

@@ -78,3 +78,53 @@ def package_open_flow(board_name: str, *, build_dir: Path, report: FlowReport,
         flow=board.flow,
     )
     return mf.write(manifest, dest / mf.MANIFEST_NAME)
+
+
+def load_report(build_dir: Path) -> FlowReport:
+    """The FlowReport an open-flow build wrote to <build_dir>/report.json."""
+    import json
+
+    from hw.syn.open_flow import StepTime
+
+    data = json.loads((Path(build_dir) / "report.json").read_text())
+    data["steps"] = [StepTime(**s) for s in data.get("steps", [])]
+    return FlowReport(**data)
+
+
+def main() -> None:
+    import sys
+
+    import click
+
+    @click.command(context_settings={"help_option_names": ["-h", "--help"]})
+    @click.option("--board", "board_name", default="ecp5-85f", show_default=True)
+    @click.option("--build-dir", type=click.Path(path_type=Path), default=None, help="Default build/<board>.")
+    def cli(*, board_name: str, build_dir: Path | None) -> None:
+        """Fill firmware/<board>/ (image + manifest.json) from a finished build in build/<board>/.
+
+        \b
+        Examples:
+          python -m hw.syn.package --board ecp5-85f
+          python -m hw.syn.package --board pynq-z2
+        Exit codes: 0 written, 1 no finished build, 2 usage error.
+        """
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+        board = get_board(board_name)
+        build_dir = build_dir or REPO / "build" / board.name
+        try:
+            if board.flow == "open":
+                path = package_open_flow(board.name, build_dir=build_dir, report=load_report(build_dir))
+            else:
+                from hw.syn.vendor import package as package_vendor
+
+                path = package_vendor(board, build_dir)
+        except FileNotFoundError as exc:
+            click.echo(f"error: no finished build for {board.name} ({exc.filename}); run `make bitstream`", err=True)
+            sys.exit(1)
+        click.echo(f"wrote {path}")
+
+    cli()
+
+
+if __name__ == "__main__":
+    main()

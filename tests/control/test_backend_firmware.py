@@ -1,6 +1,7 @@
 """Loading a firmware image verifies its manifest first: a good image passes, a tampered file, another
 model or a missing manifest are refused with every reason in the message; `fpga` without pynq or
 without an image is unavailable with a clear reason, and `auto` then falls back."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -9,7 +10,14 @@ import json
 import pytest
 
 from control.backends.base import BackendUnavailable
-from control.backends.select import REGMAP_YAML, BackendConfig, FirmwareRejected, choose, probe, verify_firmware
+from control.backends.select import (
+    REGMAP_YAML,
+    BackendConfig,
+    FirmwareRejected,
+    choose,
+    probe,
+    verify_firmware,
+)
 from control.firmware import manifest as mf
 
 
@@ -17,9 +25,20 @@ def _image(tmp_path, model_hash: str):
     bit, hwh = tmp_path / "qg.bit", tmp_path / "qg.hwh"
     bit.write_bytes(b"\x00\x09\x0f\xf0" * 1000)
     hwh.write_text("<hwh/>")
-    m = mf.build(board="pynq-z2", design="qg", files=[bit, hwh], model_name="qg_mlp", model_hash=model_hash,
-                 regmap_version=mf.current_regmap_version(REGMAP_YAML), git_hash="0" * 40, git_dirty=False,
-                 tools={"vivado": "2024.1"}, timing={}, utilization={}, build_date="2026-11-26")
+    m = mf.build(
+        board="pynq-z2",
+        design="qg",
+        files=[bit, hwh],
+        model_name="qg_mlp",
+        model_hash=model_hash,
+        regmap_version=mf.current_regmap_version(REGMAP_YAML),
+        git_hash="0" * 40,
+        git_dirty=False,
+        tools={"vivado": "2024.1"},
+        timing={},
+        utilization={},
+        build_date="2026-11-26",
+    )
     mf.write(m, tmp_path / mf.MANIFEST_NAME)
     return bit
 

@@ -132,3 +132,9 @@ def test_post_route_from_the_manifest_or_not_built(tmp_path):
     pr = run_all.post_route(m)
     assert pr["status"] == "ok" and pr["fmax_mhz"] == 63.4 and pr["manifest_latency_ns"] == 299.7
     assert pr["utilization"] == "DSP 35/156" and pr["model_hash_matches"] is False
+
+
+def test_only_choices_are_the_runner_keys():
+    from control.cli.bench import KEYS
+
+    assert KEYS == run_all.keys()

@@ -95,3 +95,13 @@ def test_help_has_examples_and_group_is_registered() -> None:
         assert res.exit_code == 0 and "Examples:" in res.output
     res = CliRunner().invoke(main, ["feed", "--help"])
     assert res.exit_code == 0 and "replay" in res.output and "stats" in res.output
+
+
+def test_instrument_override_changes_the_lot(tmp_path: Path) -> None:
+    """A YAML override redefines the instrument: with a 0.01 lot, '46.372' is off-lot and refused."""
+    y = tmp_path / "instruments.yaml"
+    y.write_text('- {venue: binance, market: usdm, symbol: BTCUSDT, tick: "0.1", lot: "0.01"}\n')
+    res = _run("replay", BUNDLED, "--instruments", str(y), "--json")
+    assert res.exit_code == 0
+    f = json.loads(res.output)[0]["files"][0]
+    assert f["rejected"].get("off_lot", 0) > 0

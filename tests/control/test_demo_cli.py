@@ -136,3 +136,21 @@ def test_rtl_slice_is_bit_exact_and_changes_no_quote(tmp_path, model_artifacts):
     _check_report(s, tmp_path / "rtl" / "report")
     cpu = _json(_demo(tmp_path / "cpu", model_artifacts, "--backend", "cpu", "--json").output)
     assert cpu["quotes"] == s["quotes"] and cpu["fix"]["sent_by_type"] == s["fix"]["sent_by_type"]
+
+
+def test_demo_never_imports_tensorflow(tmp_path, model_artifacts):
+    """In a fresh interpreter: the demo (CPU reference, report with plots) loads no TensorFlow / hls4ml."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from click.testing import CliRunner; from control.cli import main; "
+        f"r = CliRunner().invoke(main, ['demo', '--backend', 'cpu', '--artifacts', {str(model_artifacts)!r}, "
+        f"'--report', {str(tmp_path / 'r')!r}, '--build-dir', {str(tmp_path / 'b')!r}, '--json']); "
+        "assert r.exit_code == 0, r.output; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('tensorflow', 'keras', 'tf_keras', 'qkeras', 'hls4ml', 'pynq')))"
+    )
+    r = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.strip().splitlines()[-1] == "[]"

@@ -107,11 +107,16 @@ def test_tampered_weights_fail_the_hash(artifacts, tmp_path):
 def test_probabilities(ref):
     frac = ref.output_format.frac_bits
     z = np.array([[0, 0, 0, 0], [1 << frac, 0, 0, -(3 << frac)]])
-    p = probabilities(z, ref.meta)
+    # raw softmax / sigmoid: a bare frac_bits, or calibrated=False
+    p = probabilities(z, ref.meta, calibrated=False)
     np.testing.assert_allclose(p[0], [1 / 3, 1 / 3, 0.5])
     e = np.exp([1.0, 0.0, 0.0])
     np.testing.assert_allclose(p[1], [e[1] / e.sum(), e[2] / e.sum(), 1 / (1 + np.exp(3.0))])
     np.testing.assert_allclose(probabilities(z[1], frac), p[1])
+    # the model's metadata carries its calibration (models/calibration.py), applied by default
+    from models.calibration import apply_calibration
+    np.testing.assert_array_equal(probabilities(z, ref.meta), apply_calibration(z / (1 << frac), ref.meta["calibration"]))
+    np.testing.assert_array_equal(probabilities(z, ref.meta), probabilities(z, ref.output_format))
     with pytest.raises(ValueError, match="4 outputs"):
         probabilities(np.zeros(3), frac)
 

@@ -57,3 +57,13 @@ def test_adverse_by_prediction_buckets():
     low, top = rows[0], rows[2]
     assert (low.n_fills, low.lots, top.n_fills, top.lots) == (1, 3, 1, 10)
     assert low.adverse_bp == pytest.approx(0.0) and top.adverse_bp == pytest.approx(-50 / 100_010 * 1e4)
+
+
+def test_adverse_by_prediction_deciles():
+    from control.backtest.arrays import PRED_DTYPE
+    from control.backtest.metrics import adverse_by_prediction
+    preds = np.zeros(1, dtype=PRED_DTYPE)
+    preds["p_up"], preds["p_down"], preds["p_withdraw"] = 0.6, 0.1, 0.5
+    rows = adverse_by_prediction(FILLS, preds, MIDS, horizon_ns=500, n_buckets=10)
+    assert len(rows) == 20
+    assert sum(r.n_fills for r in rows[:10]) == len(FILLS) == sum(r.n_fills for r in rows[10:])

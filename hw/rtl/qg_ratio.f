@@ -1,0 +1,3 @@
+gen/qg_recip_rom.v
+qg_bitlen.v
+qg_ratio.v
