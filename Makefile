@@ -14,6 +14,8 @@ MODEL   ?= qg_mlp
 VIVADO  ?= vivado
 VITIS_HLS ?= vitis_hls
 PYTEST_ARGS ?=
+QUICK   ?= 0
+DEMO_ARGS ?=
 export YOWASP_CACHE_DIR ?= $(HOME)/.cache/yowasp
 .DEFAULT_GOAL := all
 
@@ -47,8 +49,11 @@ test: setup  ## the whole test suite (what CI runs; no vendor tools, no board)
 lint: setup  ## ruff + Verilator lint
 	$(VENV)/bin/ruff check control models hls hw firmware sim bench tests
 
-demo: setup  ## replay the bundled real Binance capture through the appliance, quote over FIX, report
-	$(VENV)/bin/quoteguard demo
+demo: setup  ## replay the bundled real Binance capture (RTL slice in Icarus + CPU), quote over FIX to our venue, report
+	$(VENV)/bin/quoteguard demo $(DEMO_ARGS)
+
+bench: setup  ## every benchmark in one table: reports/bench/BENCH.md + bench.json (QUICK=1: small counts)
+	$(VENV)/bin/quoteguard bench $(if $(filter 1,$(QUICK)),--quick)
 
 model: setup  ## train, evaluate and export the quantized model -> models/$(MODEL)/artifacts
 	$(VENV)/bin/quoteguard model train --config $(MODEL)
