@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 
 from models import tfcompat  # noqa: F401  (shims first)
-from models.config import ModelConfig
 from models.calibration import calibrate
+from models.config import ModelConfig
 from models.dataset import SPLIT_CODE, StreamData
 from models.evaluate import qkeras_outputs
 from models.features import compute_features

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import click
 
-from hw.syn.boards import REPO, Board, get_board
+from hw.syn.boards import REPO, Board, BoardError, get_board
 
 log = logging.getLogger(__name__)
 
@@ -411,6 +411,11 @@ def main(*, board_name: str, smoke: bool, build_dir: Path | None, seed: int, rou
     Exit codes: 0 built and timing met, 1 timing missed or a tool failed, 2 usage error.
     """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    try:
+        get_board(board_name)
+    except BoardError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
     build_dir = build_dir or REPO / "build" / (board_name + ("-smoke" if smoke else ""))
     from hw.syn.package import git_identity
 

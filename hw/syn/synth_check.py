@@ -16,7 +16,7 @@ from pathlib import Path
 
 import click
 
-from hw.syn.boards import REPO, get_board
+from hw.syn.boards import REPO, BoardError, get_board
 from hw.syn.open_flow import CORE_FILELIST, FlowError, StepTime, read_filelist, run_step, tool
 
 log = logging.getLogger(__name__)
@@ -82,6 +82,11 @@ def main(*, board_name: str, build_dir: Path | None, as_json: bool) -> None:
     """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
     build_dir = build_dir or REPO / "build" / f"synth-check-{board_name}"
+    try:
+        get_board(board_name)
+    except BoardError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
     try:
         report = synth_check(board_name, build_dir=build_dir)
     except FlowError as exc:

@@ -19,7 +19,7 @@ from pathlib import Path
 import click
 import yaml
 
-from hw.syn.boards import REPO, Board, get_board
+from hw.syn.boards import REPO, Board, BoardError, get_board
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +119,11 @@ def main(*, board_name: str, build_dir: Path | None, print_command: bool) -> Non
     Exit codes: 0 built, 1 build or timing failed, 2 vendor tool missing or usage error.
     """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
-    board = get_board(board_name)
+    try:
+        board = get_board(board_name)
+    except BoardError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
     if board.flow == "open":
         click.echo(f"error: {board.name} uses the open flow: run `make bitstream BOARD={board.name}`", err=True)
         sys.exit(2)
