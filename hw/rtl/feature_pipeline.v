@@ -158,11 +158,10 @@ endfunction
 genvar g;
 generate
     for (g = 0; g <= L; g = g + 1) begin : g_sum
-        wire signed [SUM_W-1:0] dlo, dhi, tlo, thi, bs, as, wd, wt;
+        wire signed [SUM_W-1:0] dlo, dhi, tlo, thi, bs, as;
         if (g == 0) begin : g_zero
-            assign {dlo, dhi, tlo, thi, bs, as, wd, wt} = {(8*SUM_W){1'b0}};
+            assign {dlo, dhi, tlo, thi, bs, as} = {(6*SUM_W){1'b0}};
         end else begin : g_add
-            localparam [4:0] W = {1'b0, WEIGHTS[4*(g-1) +: 4]};
             if (g - 1 < H) begin : g_lo
                 assign dlo = g_sum[g-1].dlo + lvl(d_s1, g - 1);
                 assign tlo = g_sum[g-1].tlo + lvl(t_s1, g - 1);
@@ -178,13 +177,9 @@ generate
             if (g == H + 1) begin : g_restart
                 assign bs = lvl(bs_s1, g - 1);
                 assign as = lvl(as_s1, g - 1);
-                assign wd = lvl(d_s1, g - 1) * $signed(W);
-                assign wt = lvl(t_s1, g - 1) * $signed(W);
             end else begin : g_chain
                 assign bs = g_sum[g-1].bs + lvl(bs_s1, g - 1);
                 assign as = g_sum[g-1].as + lvl(as_s1, g - 1);
-                assign wd = g_sum[g-1].wd + lvl(d_s1, g - 1) * $signed(W);
-                assign wt = g_sum[g-1].wt + lvl(t_s1, g - 1) * $signed(W);
             end
         end
     end
@@ -201,11 +196,36 @@ generate
     end
 endgenerate
 
-wire signed [SUM_W-1:0] bslo_c = g_sum[H].bs, aslo_c = g_sum[H].as, wdlo_c = g_sum[H].wd, wtlo_c = g_sum[H].wt;
+wire signed [SUM_W-1:0] bslo_c = g_sum[H].bs, aslo_c = g_sum[H].as;
 wire signed [SUM_W-1:0] bshi_c = (L > H) ? g_sum[L].bs : {SUM_W{1'b0}};
 wire signed [SUM_W-1:0] ashi_c = (L > H) ? g_sum[L].as : {SUM_W{1'b0}};
-wire signed [SUM_W-1:0] wdhi_c = (L > H) ? g_sum[L].wd : {SUM_W{1'b0}};
-wire signed [SUM_W-1:0] wthi_c = (L > H) ? g_sum[L].wt : {SUM_W{1'b0}};
+
+// Weighted imbalance: s2 forms level pairs W[2p]*x[2p] + W[2p+1]*x[2p+1] (shift-add by the 4-bit constant
+// weights, no multiplier), s3 adds the NP pair sums.
+localparam NP = (L + 1) / 2;
+
+function signed [SUM_W-1:0] wmul;   // x * w for a constant 4-bit w, as shifts and adds
+    input signed [SUM_W-1:0] x;
+    input [3:0]              w;
+    begin
+        wmul = (w[0] ? x : {SUM_W{1'b0}}) + (w[1] ? x <<< 1 : {SUM_W{1'b0}})
+             + (w[2] ? x <<< 2 : {SUM_W{1'b0}}) + (w[3] ? x <<< 3 : {SUM_W{1'b0}});
+    end
+endfunction
+
+wire [SUM_W*NP-1:0] wdp_c, wtp_c;
+
+generate
+    for (g = 0; g < NP; g = g + 1) begin : g_wpair
+        if (2 * g + 1 < L) begin : g_two
+            assign wdp_c[SUM_W*g +: SUM_W] = wmul(lvl(d_s1, 2 * g), WEIGHTS[8*g +: 4]) + wmul(lvl(d_s1, 2 * g + 1), WEIGHTS[8*g+4 +: 4]);
+            assign wtp_c[SUM_W*g +: SUM_W] = wmul(lvl(t_s1, 2 * g), WEIGHTS[8*g +: 4]) + wmul(lvl(t_s1, 2 * g + 1), WEIGHTS[8*g+4 +: 4]);
+        end else begin : g_one
+            assign wdp_c[SUM_W*g +: SUM_W] = wmul(lvl(d_s1, 2 * g), WEIGHTS[8*g +: 4]);
+            assign wtp_c[SUM_W*g +: SUM_W] = wmul(lvl(t_s1, 2 * g), WEIGHTS[8*g +: 4]);
+        end
+    end
+endgenerate
 
 /* ---------------------------------------------------------------- s2: STATE A */
 reg                     have_prev_reg = 1'b0;
@@ -224,8 +244,11 @@ wire signed [ACC_W-1:0] tft_e = rstf_s1 ? {ACC_W{1'b0}} : tft_reg;
 
 wire signed [34:0]      dmid2_c = hp_e ? ({mid2_s1[33], mid2_s1} - {pmid2_e[33], pmid2_e}) : 35'sd0;
 wire                    nz_c = hp_e && (mid2_s1 != pmid2_e);
-wire signed [33:0]      eb_c = (b_s1 > pb_e) ? bsz0_s1 : ((b_s1 == pb_e) ? bsz0_s1 - pbsz_e : -pbsz_e);
-wire signed [33:0]      ea_c = (a_s1 < pa_e) ? asz0_s1 : ((a_s1 == pa_e) ? asz0_s1 - pasz_e : -pasz_e);
+// OFI terms: s2 registers the price comparisons and the candidate values side by side (one carry chain
+// each), s3 selects eB / eA and subtracts.
+wire                    b_up_c = (b_s1 > pb_e), b_eq_c = (b_s1 == pb_e);
+wire                    a_dn_c = (a_s1 < pa_e), a_eq_c = (a_s1 == pa_e);
+wire signed [33:0]      eb_eq_c = bsz0_s1 - pbsz_e, ea_eq_c = asz0_s1 - pasz_e;
 wire signed [ACC_W-1:0] tdel_ext = {{(ACC_W-34){tdel_s1[33]}}, tdel_s1};
 wire signed [ACC_W-1:0] ttot_ext = {{(ACC_W-34){ttot_s1[33]}}, ttot_s1};
 wire signed [ACC_W-1:0] tfs_c = tfs_e - (tfs_e >>> `QG_TF_SHIFT) + (tdel_ext <<< `QG_TF_PRESCALE);
@@ -268,9 +291,11 @@ reg                     valid_s2 = 1'b0;
 reg                     rstf_s2 = 1'b0, inv_s2 = 1'b0, hp_s2 = 1'b0, nz_s2 = 1'b0;
 reg [SUM_W*L-1:0]       dlo_s2 = 0, dhi_s2 = 0, tlo_s2 = 0, thi_s2 = 0;
 reg signed [SUM_W-1:0]  bslo_s2 = 0, bshi_s2 = 0, aslo_s2 = 0, ashi_s2 = 0;
-reg signed [SUM_W-1:0]  wdlo_s2 = 0, wdhi_s2 = 0, wtlo_s2 = 0, wthi_s2 = 0;
+reg [SUM_W*NP-1:0]      wdp_s2 = 0, wtp_s2 = 0;
 reg signed [34:0]       dmid2_s2 = 0;
-reg signed [33:0]       eb_s2 = 0, ea_s2 = 0, pbasz_s2 = 0, t0_s2 = 0, bsz0_s2 = 0, asz0_s2 = 0;
+reg signed [33:0]       eb_eq_s2 = 0, ea_eq_s2 = 0, pbsz_s2 = 0, pasz_s2 = 0;
+reg                     b_up_s2 = 1'b0, b_eq_s2 = 1'b0, a_dn_s2 = 1'b0, a_eq_s2 = 1'b0;
+reg signed [33:0]       pbasz_s2 = 0, t0_s2 = 0, bsz0_s2 = 0, asz0_s2 = 0;
 reg signed [ACC_W-1:0]  tfs_s2 = 0, tft_s2 = 0;
 reg        [63:0]       ts_s2 = 0;
 
@@ -288,13 +313,17 @@ always @(posedge clk) begin
     bshi_s2 <= bshi_c;
     aslo_s2 <= aslo_c;
     ashi_s2 <= ashi_c;
-    wdlo_s2 <= wdlo_c;
-    wdhi_s2 <= wdhi_c;
-    wtlo_s2 <= wtlo_c;
-    wthi_s2 <= wthi_c;
+    wdp_s2 <= wdp_c;
+    wtp_s2 <= wtp_c;
     dmid2_s2 <= dmid2_c;
-    eb_s2 <= eb_c;
-    ea_s2 <= ea_c;
+    b_up_s2 <= b_up_c;
+    b_eq_s2 <= b_eq_c;
+    a_dn_s2 <= a_dn_c;
+    a_eq_s2 <= a_eq_c;
+    eb_eq_s2 <= eb_eq_c;
+    ea_eq_s2 <= ea_eq_c;
+    pbsz_s2 <= pbsz_e;
+    pasz_s2 <= pasz_e;
     pbasz_s2 <= pbsz_e + pasz_e;
     t0_s2 <= t_s1[33:0];
     bsz0_s2 <= bsz0_s1;
@@ -315,6 +344,22 @@ reg signed [ACC_W-1:0]  tfs_s3 = 0, tft_s3 = 0;
 reg        [34:0]       absd_s3 = 0;
 reg        [AGE_W-1:0]  age_s3 = 0, gap_s3 = 0;
 reg                     valid_s3 = 1'b0, rstf_s3 = 1'b0, inv_s3 = 1'b0;
+
+generate
+    for (g = 0; g < NP; g = g + 1) begin : g_wsum
+        wire signed [SUM_W-1:0] wd, wt;
+        if (g == 0) begin : g_first
+            assign wd = wdp_s2[0 +: SUM_W];
+            assign wt = wtp_s2[0 +: SUM_W];
+        end else begin : g_next
+            assign wd = g_wsum[g-1].wd + $signed(wdp_s2[SUM_W*g +: SUM_W]);
+            assign wt = g_wsum[g-1].wt + $signed(wtp_s2[SUM_W*g +: SUM_W]);
+        end
+    end
+endgenerate
+
+wire signed [33:0]      eb_s3_c = b_up_s2 ? bsz0_s2 : (b_eq_s2 ? eb_eq_s2 : -pbsz_s2);
+wire signed [33:0]      ea_s3_c = a_dn_s2 ? asz0_s2 : (a_eq_s2 ? ea_eq_s2 : -pasz_s2);
 
 reg        [63:0]       lmc_reg = 0;      // last_mid_change_ts
 reg        [63:0]       pts_reg = 0;      // p_ts
@@ -342,9 +387,9 @@ always @(posedge clk) begin
     end
     bsum_s3 <= bslo_s2 + bshi_s2;
     asum_s3 <= aslo_s2 + ashi_s2;
-    wd_s3 <= wdlo_s2 + wdhi_s2;
-    wt_s3 <= wtlo_s2 + wthi_s2;
-    ofi_num_s3 <= {{2{eb_s2[33]}}, eb_s2} - {{2{ea_s2[33]}}, ea_s2};
+    wd_s3 <= g_wsum[NP-1].wd;
+    wt_s3 <= g_wsum[NP-1].wt;
+    ofi_num_s3 <= {{2{eb_s3_c[33]}}, eb_s3_c} - {{2{ea_s3_c[33]}}, ea_s3_c};
     ofi_den_s3 <= hp_s2 ? {{2{t0_s2[33]}}, t0_s2} + {{2{pbasz_s2[33]}}, pbasz_s2} : 36'sd0;
     bsz0_s3 <= bsz0_s2;
     asz0_s3 <= asz0_s2;
@@ -472,14 +517,13 @@ generate
             always @(posedge clk) v_s5 <= v;
             qg_delay #(.WIDTH(8), .DEPTH(2)) delay_inst (.clk(clk), .in(v_s5), .out(feat_s7[8*j +: 8]));
         end else if (KIND == `QG_KIND_MICROPRICE) begin : g_micro
-            wire [7:0] v;
-            reg  [7:0] v_s6 = 8'd0;
-            reg  [7:0] v_s7 = 8'd0;
-            qg_sat_scale #(.IN_WIDTH(43), .SHIFT(-1), .LO(LO), .HI(HI)) sat_inst (.x(mp_prod), .y(v));
-            always @(posedge clk) begin
-                v_s6 <= v;
-                v_s7 <= v_s6;
-            end
+            // s6 registers the product (a DSP), s7 the shifted, saturated value
+            reg  signed [42:0] prod_s6 = 43'sd0;
+            wire        [7:0]  v;
+            reg         [7:0]  v_s7 = 8'd0;
+            always @(posedge clk) prod_s6 <= mp_prod;
+            qg_sat_scale #(.IN_WIDTH(43), .SHIFT(-1), .LO(LO), .HI(HI)) sat_inst (.x(prod_s6), .y(v));
+            always @(posedge clk) v_s7 <= v;
             assign feat_s7[8*j +: 8] = v_s7;
         end else begin : g_unknown
             initial begin

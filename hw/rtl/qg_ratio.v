@@ -94,23 +94,23 @@ always @(posedge clk) begin
     r3_zero_reg <= r2_zero_reg;
 end
 
-/* R4: floor shift and saturation */
+/* R4: floor shift and saturation. The shifted value fits int8 iff its bits above bit 7 are all equal
+ * (a reduction, not a wide compare); then the int8 value is clamped to [LO, HI] with 8-bit compares. */
 wire signed [P_WIDTH-1:0] shifted = r3_p_reg >>> r3_sh_reg;
+wire                      neg = shifted[P_WIDTH-1];
+wire                      fits = neg ? (&shifted[P_WIDTH-1:7]) : !(|shifted[P_WIDTH-1:7]);
+wire signed [7:0]         s8 = fits ? shifted[7:0] : (neg ? 8'sh80 : 8'sh7f);
 localparam [7:0] LO_B = LO[7:0];
 localparam [7:0] HI_B = HI[7:0];
-wire signed [P_WIDTH-1:0] lo_w = {{(P_WIDTH-8){LO_B[7]}}, LO_B};
-wire signed [P_WIDTH-1:0] hi_w = {{(P_WIDTH-8){HI_B[7]}}, HI_B};
-wire signed [P_WIDTH-1:0] zero_sat = (LO > 0) ? lo_w : ((HI < 0) ? hi_w : {P_WIDTH{1'b0}});
-/* verilator lint_off UNUSEDSIGNAL */  // sat fits in int8
-wire signed [P_WIDTH-1:0] sat = r3_zero_reg ? zero_sat :
-                                ((shifted < lo_w) ? lo_w : ((shifted > hi_w) ? hi_w : shifted));
-
-/* verilator lint_on UNUSEDSIGNAL */
+wire signed [7:0]         lo8 = LO_B;
+wire signed [7:0]         hi8 = HI_B;
+wire signed [7:0]         zero_sat = (lo8 > 8'sd0) ? lo8 : ((hi8 < 8'sd0) ? hi8 : 8'sd0);
+wire signed [7:0]         sat = r3_zero_reg ? zero_sat : ((s8 < lo8) ? lo8 : ((s8 > hi8) ? hi8 : s8));
 
 reg [7:0] q_reg = 8'd0;
 
 always @(posedge clk) begin
-    q_reg <= sat[7:0];
+    q_reg <= sat;
 end
 
 assign q = q_reg;
