@@ -157,3 +157,36 @@ def verify(*, file: Path | None, board: str | None, model: str, model_metadata: 
             click.echo(_table([("kind", "subject / manifest / found"),
                                *[(m.kind, f"{m.subject} / {m.expected} / {m.actual}") for m in found]]))
     sys.exit(1 if problems else 0)
+
+
+@fw.command("load")
+@click.argument("image", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--model", default="qg_mlp", show_default=True, help="Model whose metadata.json holds the hash.")
+@click.option("--json", "as_json", is_flag=True, help="Print the card's identity as JSON.")
+def load(*, image: Path, model: str, as_json: bool) -> None:
+    """Load a firmware image onto the board through pynq. The manifest beside the image is verified
+    first (file hashes, model hash, regmap version): a mismatch refuses the image before the board is
+    touched. After the download the card's ID, regmap version and model hash registers are checked.
+
+    \b
+    Examples:
+      quoteguard fw load firmware/pynq-z2/qg_core.bit
+      quoteguard fw load firmware/pynq-z2/qg_core.bit --json
+    Exit codes: 0 loaded and identified, 1 refused or wrong identity, 2 usage error or no pynq here.
+    """
+    from control.backends.base import BackendError, BackendUnavailable
+    from control.backends.select import FirmwareRejected, load_fpga_image
+
+    want_model = mf.current_model_hash(_metadata_path(model))
+    if want_model is None:
+        _fail(f"no model metadata at {_metadata_path(model)} (quoteguard model export)", 2)
+    try:
+        ident = load_fpga_image(image, want_model)
+    except FirmwareRejected as exc:
+        _fail(str(exc), 1)
+    except BackendUnavailable as exc:
+        _fail(str(exc), 2)
+    except BackendError as exc:
+        _fail(str(exc), 1)
+    info = ident.as_dict()
+    click.echo(json.dumps(info, indent=2) if as_json else _table([(k, str(v)) for k, v in info.items()]))

@@ -59,7 +59,10 @@ localparam H = (L + 1) / 2;          // levels summed in s2 (the rest in s3)
 localparam SUM_W = 42;               // level sums: 34-bit terms x 4-bit weights x up to 8 levels
 localparam ACC_W = 48;               // decaying accumulators (FEATURES.md: 48 bits in the RTL)
 localparam AGE_W = 54;               // (ts difference) >> 10
-localparam LATENCY = 8;              // s_axis beat to m_axis beat, cycles
+localparam R_LAT = 8;                // qg_ratio
+localparam MP_LAT = 3;               // microprice product (qg_mul_wide, 34 x 8 bits)
+localparam OUT_S = 1 + R_LAT + MP_LAT + 1;   // output stage: imb_l1 ratio from s1, product, saturation
+localparam LATENCY = OUT_S + 1;      // s_axis beat to m_axis beat, cycles (s0 .. s<OUT_S>)
 
 localparam [8*F-1:0] KIND_VEC = `QG_FEAT_KIND;
 localparam [8*F-1:0] SHIFT_VEC = `QG_FEAT_SHIFT;
@@ -433,7 +436,7 @@ always @(posedge clk) begin
 end
 
 /* ---------------------------------------------------------------- microprice input: imb_l1 */
-wire [7:0] imb1_s5;     // ratio(B - A, B + A), inputs at s1 -> result at s5
+wire [7:0] imb1_q;      // ratio(B - A, B + A), inputs at s1 -> result at s<1 + R_LAT>
 
 qg_ratio #(
     .NUM_WIDTH(34),
@@ -443,17 +446,24 @@ imb1_ratio_inst (
     .clk(clk),
     .num(d_s1[33:0]),
     .den(t_s1[33:0]),
-    .q(imb1_s5)
+    .q(imb1_q)
 );
 
-wire [33:0] ab_s5;
+wire [33:0] ab_q;
 
-qg_delay #(.WIDTH(34), .DEPTH(4)) ab_delay_inst (.clk(clk), .in(ab_s1), .out(ab_s5));
+qg_delay #(.WIDTH(34), .DEPTH(R_LAT)) ab_delay_inst (.clk(clk), .in(ab_s1), .out(ab_q));
 
-wire signed [42:0] mp_prod = $signed(ab_s5) * $signed(imb1_s5);
+wire signed [41:0] mp_prod;     // (a - b) * imb_l1, registered, at s<1 + R_LAT + MP_LAT>
+
+qg_mul_wide #(.A_WIDTH(34), .B_WIDTH(8), .LATENCY(MP_LAT)) mp_mul_inst (
+    .clk(clk), .a(ab_q), .b(imb1_q), .p(mp_prod)
+);
 
 /* ---------------------------------------------------------------- features */
-wire [8*F-1:0] feat_s7;
+wire [8*F-1:0] feat_out;     // every feature registered at s<OUT_S>
+/* verilator lint_off UNUSEDSIGNAL */  // the non-ratio slots are zero and unused
+wire [8*F-1:0] feat_r;       // ratio features at s<3 + R_LAT> (zero elsewhere), delayed to s<OUT_S> below
+/* verilator lint_on UNUSEDSIGNAL */
 
 genvar j;
 generate
@@ -470,87 +480,104 @@ generate
                 .clk(clk),
                 .num(pd_s3[SUM_W*(NLEV-1) +: SUM_W]),
                 .den(pt_s3[SUM_W*(NLEV-1) +: SUM_W]),
-                .q(feat_s7[8*j +: 8])
+                .q(feat_r[8*j +: 8])
             );
         end else if (KIND == `QG_KIND_WEIGHTED_IMBALANCE) begin : g_wimb
             qg_ratio #(.NUM_WIDTH(SUM_W), .DEN_WIDTH(SUM_W), .LO(LO), .HI(HI)) ratio_inst (
-                .clk(clk), .num(wd_s3), .den(wt_s3), .q(feat_s7[8*j +: 8])
+                .clk(clk), .num(wd_s3), .den(wt_s3), .q(feat_r[8*j +: 8])
             );
         end else if (KIND == `QG_KIND_OFI) begin : g_ofi
             qg_ratio #(.NUM_WIDTH(36), .DEN_WIDTH(36), .LO(LO), .HI(HI)) ratio_inst (
-                .clk(clk), .num(ofi_num_s3), .den(ofi_den_s3), .q(feat_s7[8*j +: 8])
+                .clk(clk), .num(ofi_num_s3), .den(ofi_den_s3), .q(feat_r[8*j +: 8])
             );
         end else if (KIND == `QG_KIND_TRADE_FLOW) begin : g_tf
             qg_ratio #(.NUM_WIDTH(ACC_W), .DEN_WIDTH(ACC_W), .LO(LO), .HI(HI)) ratio_inst (
-                .clk(clk), .num(tfs_s3), .den(tft_s3), .q(feat_s7[8*j +: 8])
+                .clk(clk), .num(tfs_s3), .den(tft_s3), .q(feat_r[8*j +: 8])
             );
         end else if (KIND == `QG_KIND_TOUCH_SHARE) begin : g_touch
             qg_ratio #(.NUM_WIDTH(SUM_W), .DEN_WIDTH(SUM_W), .LO(LO), .HI(HI)) ratio_inst (
                 .clk(clk),
                 .num(SIDE != 0 ? {{(SUM_W-34){1'b0}}, asz0_s3} : {{(SUM_W-34){1'b0}}, bsz0_s3}),
                 .den(SIDE != 0 ? asum_s3 : bsum_s3),
-                .q(feat_s7[8*j +: 8])
+                .q(feat_r[8*j +: 8])
             );
         end else if (KIND == `QG_KIND_SPREAD) begin : g_spread
             wire [7:0] v;
             reg  [7:0] v_s2 = 8'd0;
             qg_sat_scale #(.IN_WIDTH(34), .SHIFT(SHIFT), .LO(LO), .HI(HI)) sat_inst (.x(sp_s1), .y(v));
             always @(posedge clk) v_s2 <= v;
-            qg_delay #(.WIDTH(8), .DEPTH(5)) delay_inst (.clk(clk), .in(v_s2), .out(feat_s7[8*j +: 8]));
+            qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 2)) delay_inst (.clk(clk), .in(v_s2), .out(feat_out[8*j +: 8]));
+            assign feat_r[8*j +: 8] = 8'd0;
         end else if (KIND == `QG_KIND_MID_CHANGE) begin : g_dmid
             wire [7:0] v;
             reg  [7:0] v_s3 = 8'd0;
             qg_sat_scale #(.IN_WIDTH(35), .SHIFT(SHIFT), .LO(LO), .HI(HI)) sat_inst (.x(dmid2_s2), .y(v));
             always @(posedge clk) v_s3 <= v;
-            qg_delay #(.WIDTH(8), .DEPTH(4)) delay_inst (.clk(clk), .in(v_s3), .out(feat_s7[8*j +: 8]));
+            qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 3)) delay_inst (.clk(clk), .in(v_s3), .out(feat_out[8*j +: 8]));
+            assign feat_r[8*j +: 8] = 8'd0;
         end else if (KIND == `QG_KIND_VOLATILITY) begin : g_vol
             wire [7:0] v;
             reg  [7:0] v_s5 = 8'd0;
             qg_sat_scale #(.IN_WIDTH(ACC_W + 1), .SHIFT(SHIFT), .LO(LO), .HI(HI)) sat_inst (.x({1'b0, vol_s4}), .y(v));
             always @(posedge clk) v_s5 <= v;
-            qg_delay #(.WIDTH(8), .DEPTH(2)) delay_inst (.clk(clk), .in(v_s5), .out(feat_s7[8*j +: 8]));
+            qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 5)) delay_inst (.clk(clk), .in(v_s5), .out(feat_out[8*j +: 8]));
+            assign feat_r[8*j +: 8] = 8'd0;
         end else if (KIND == `QG_KIND_TRADE_ACTIVITY || KIND == `QG_KIND_MID_AGE || KIND == `QG_KIND_EVENT_GAP) begin : g_log
             wire [7:0] v;
             reg  [7:0] v_s5 = 8'd0;
             wire [6:0] bl = (KIND == `QG_KIND_TRADE_ACTIVITY) ? ta_bl_s4 : ((KIND == `QG_KIND_MID_AGE) ? age_bl_s4 : gap_bl_s4);
             qg_sat_scale #(.IN_WIDTH(8), .SHIFT(SHIFT), .LO(LO), .HI(HI)) sat_inst (.x({1'b0, bl}), .y(v));
             always @(posedge clk) v_s5 <= v;
-            qg_delay #(.WIDTH(8), .DEPTH(2)) delay_inst (.clk(clk), .in(v_s5), .out(feat_s7[8*j +: 8]));
+            qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 5)) delay_inst (.clk(clk), .in(v_s5), .out(feat_out[8*j +: 8]));
+            assign feat_r[8*j +: 8] = 8'd0;
         end else if (KIND == `QG_KIND_MICROPRICE) begin : g_micro
-            // s6 registers the product (a DSP), s7 the shifted, saturated value
-            reg  signed [42:0] prod_s6 = 43'sd0;
+            // mp_prod is registered at s<OUT_S - 1>, s<OUT_S> registers the shifted, saturated value
             wire        [7:0]  v;
-            reg         [7:0]  v_s7 = 8'd0;
-            always @(posedge clk) prod_s6 <= mp_prod;
-            qg_sat_scale #(.IN_WIDTH(43), .SHIFT(-1), .LO(LO), .HI(HI)) sat_inst (.x(prod_s6), .y(v));
-            always @(posedge clk) v_s7 <= v;
-            assign feat_s7[8*j +: 8] = v_s7;
+            reg         [7:0]  v_out = 8'd0;
+            qg_sat_scale #(.IN_WIDTH(42), .SHIFT(-1), .LO(LO), .HI(HI)) sat_inst (.x(mp_prod), .y(v));
+            always @(posedge clk) v_out <= v;
+            assign feat_out[8*j +: 8] = v_out;
+            assign feat_r[8*j +: 8] = 8'd0;
         end else begin : g_unknown
             initial begin
                 $error("Error: feature %0d has a kind this pipeline does not implement (instance %m)", j);
                 $finish;
             end
-            assign feat_s7[8*j +: 8] = 8'd0;
+            assign feat_out[8*j +: 8] = 8'd0;
+            assign feat_r[8*j +: 8] = 8'd0;
         end
     end
 endgenerate
 
-/* ---------------------------------------------------------------- valid and sideband to s7 */
-reg [3:0] valid_s7_pipe = 4'd0;    // s4 .. s7
+/* ratio features: s<3 + R_LAT> -> s<OUT_S> */
+generate
+    for (j = 0; j < F; j = j + 1) begin : g_ralign
+        localparam integer KIND = {24'd0, KIND_VEC[8*j +: 8]};
+        if (KIND == `QG_KIND_IMBALANCE || KIND == `QG_KIND_WEIGHTED_IMBALANCE || KIND == `QG_KIND_OFI
+                || KIND == `QG_KIND_TRADE_FLOW || KIND == `QG_KIND_TOUCH_SHARE) begin : g_ratio
+            qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 3 - R_LAT)) delay_inst (
+                .clk(clk), .in(feat_r[8*j +: 8]), .out(feat_out[8*j +: 8])
+            );
+        end
+    end
+endgenerate
+
+/* ---------------------------------------------------------------- valid and sideband to s<OUT_S> */
+reg [OUT_S-4:0] valid_out_pipe = 0;    // s4 .. s<OUT_S>
 
 always @(posedge clk) begin
-    valid_s7_pipe <= rst ? 4'd0 : {valid_s7_pipe[2:0], valid_s3};
+    valid_out_pipe <= rst ? {(OUT_S-3){1'b0}} : {valid_out_pipe[OUT_S-5:0], valid_s3};
 end
 
-wire [USER_WIDTH-1:0] user_s7;
-wire [1:0]            flags_s7;
+wire [USER_WIDTH-1:0] user_out;
+wire [1:0]            flags_out;
 
-qg_delay #(.WIDTH(USER_WIDTH), .DEPTH(LATENCY)) user_delay_inst (.clk(clk), .in(s_axis_tuser), .out(user_s7));
-qg_delay #(.WIDTH(2), .DEPTH(4)) flags_delay_inst (.clk(clk), .in({rstf_s3, inv_s3}), .out(flags_s7));
+qg_delay #(.WIDTH(USER_WIDTH), .DEPTH(LATENCY)) user_delay_inst (.clk(clk), .in(s_axis_tuser), .out(user_out));
+qg_delay #(.WIDTH(2), .DEPTH(OUT_S - 3)) flags_delay_inst (.clk(clk), .in({rstf_s3, inv_s3}), .out(flags_out));
 
-assign m_axis_tdata = feat_s7;
-assign m_axis_tvalid = valid_s7_pipe[3];
-assign m_axis_tuser = {user_s7, flags_s7};
+assign m_axis_tdata = feat_out;
+assign m_axis_tvalid = valid_out_pipe[OUT_S-4];
+assign m_axis_tuser = {user_out, flags_out};
 
 endmodule
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+from pathlib import Path
 
 import pytest
 
@@ -20,8 +21,11 @@ from control.backends.select import (
 )
 from control.firmware import manifest as mf
 
+REPO_ARTIFACTS = Path(__file__).resolve().parents[2] / "models" / "qg_mlp" / "artifacts"
+
 
 def _image(tmp_path, model_hash: str):
+    tmp_path.mkdir(parents=True, exist_ok=True)
     bit, hwh = tmp_path / "qg.bit", tmp_path / "qg.hwh"
     bit.write_bytes(b"\x00\x09\x0f\xf0" * 1000)
     hwh.write_text("<hwh/>")
@@ -89,3 +93,22 @@ def test_load_checks_the_manifest_before_the_board(tmp_path, model_artifacts):
     if importlib.util.find_spec("pynq") is None:
         with pytest.raises(BackendUnavailable, match="pynq is not installed"):
             load_fpga_image(bit, _hash(model_artifacts))
+
+
+def test_fw_load_verb(tmp_path):
+    """`quoteguard fw load`: refused on a manifest mismatch (exit 1) before any board access; with a good
+    image and no pynq here, a clear exit 2."""
+    from click.testing import CliRunner
+
+    from control.cli import main
+
+    meta = json.loads((REPO_ARTIFACTS / "metadata.json").read_text())
+    bad = _image(tmp_path / "bad", "f" * 64)
+    r = CliRunner().invoke(main, ["fw", "load", str(bad)])
+    assert r.exit_code == 1 and "refused" in r.output and "model-hash" in r.output
+    good = _image(tmp_path / "good", meta["model_hash"])
+    r = CliRunner().invoke(main, ["fw", "load", str(good)])
+    if importlib.util.find_spec("pynq") is None:
+        assert r.exit_code == 2 and "pynq is not installed" in r.output
+    r = CliRunner().invoke(main, ["fw", "load", str(tmp_path / "missing.bit")])
+    assert r.exit_code == 2
