@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from control.cli.run import backend_options
+from control.cli.options import backend_options, quoting_config_option
 from control.demo.orchestrate import (
     BACKEND_CHOICES,
     DEFAULT_DATA,
@@ -115,12 +115,7 @@ def _text(s: dict) -> list[str]:
     help="auto: card > RTL slice + CPU > CPU, by what is here; rtl: require the RTL slice.",
 )
 @backend_options
-@click.option(
-    "--quoting-config",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="Quoting policy YAML [default: control/quoting/default.yaml].",
-)
+@quoting_config_option
 @click.option(
     "--report",
     "report_dir",

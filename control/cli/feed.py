@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from control.cli.options import columns_table
 from control.marketdata.errors import LoaderError
 from control.marketdata.instruments import UnknownInstrumentError
 
@@ -42,13 +43,6 @@ def _streams(files: tuple[str, ...], venue: str | None, registry=None) -> list[l
 
 def _fmt_counter(c: dict) -> str:
     return ", ".join(f"{k} {v}" for k, v in c.items()) or "-"
-
-
-def _table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> str:
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    fmt = lambda r: "  ".join(str(v).ljust(w) if i == 0 else str(v).rjust(w)  # noqa: E731
-                              for i, (v, w) in enumerate(zip(r, widths, strict=True)))
-    return "\n".join([fmt(header), fmt(tuple("-" * w for w in widths)), *(fmt(r) for r in rows)])
 
 
 @click.group()
@@ -104,7 +98,7 @@ def replay(*, files: tuple[str, ...], venue: str | None, levels: int, show_stats
             rows.append((Path(f["name"]).name, entry["stream"], f["messages"], f["records"],
                          f["gaps"], f["resyncs"], f["rejected_total"], f["crossed"],
                          "yes" if f["in_sync"] else "no", f"{f['messages_per_s']:,.0f}"))
-    click.echo(_table(rows, ("file", "instrument", "messages", "records", "gaps", "resyncs",
+    click.echo(columns_table(rows, ("file", "instrument", "messages", "records", "gaps", "resyncs",
                              "rejected", "crossed", "in sync", "msg/s")))
     for entry in out:
         for f in entry["files"]:
@@ -129,7 +123,7 @@ def _echo_profile(name: str, b: dict) -> None:
         ("spread (ticks)", "spread_ticks"), ("touch bid (lots)", "touch_bid_lots"),
         ("touch ask (lots)", "touch_ask_lots"), ("depth bid (lots)", "depth_bid_lots"),
         ("depth ask (lots)", "depth_ask_lots"))]
-    click.echo(_table(rows, ("", *keys)))
+    click.echo(columns_table(rows, ("", *keys)))
 
 
 @feed.command()
@@ -250,7 +244,7 @@ def live(*, venue: str, symbol: str, market: str, levels: int, ws_url: str | Non
     if as_json:
         click.echo(json.dumps(result, indent=2))
     else:
-        click.echo(_table([(inst.name, result["messages"], result["records"], result["gaps"], result["resyncs"],
+        click.echo(columns_table([(inst.name, result["messages"], result["records"], result["gaps"], result["resyncs"],
                             result["rejected_total"], result["reconnects"], result["snapshot_requests"])],
                           ("instrument", "messages", "records", "gaps", "resyncs", "rejected", "reconnects",
                            "snapshots")))

@@ -8,19 +8,14 @@ from typing import Any
 
 import click
 
+from control.cli.options import REPO, fail, kv_table
 from control.firmware import manifest as mf
 
-REPO = Path(__file__).resolve().parents[2]
 DEFAULT_REGMAP = REPO / "firmware" / "regmap.yaml"
 
 
 def _metadata_path(model: str) -> Path:
     return REPO / "models" / model / "artifacts" / "metadata.json"
-
-
-def _table(rows: list[tuple[str, str]]) -> str:
-    width = max((len(k) for k, _ in rows), default=0)
-    return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
 
 
 def _summary_rows(manifest: dict[str, Any]) -> list[tuple[str, str]]:
@@ -43,11 +38,6 @@ def _summary_rows(manifest: dict[str, Any]) -> list[tuple[str, str]]:
     for tool, version in manifest.get("tools", {}).items():
         rows.append((f"tool {tool}", str(version)))
     return rows
-
-
-def _fail(message: str, code: int) -> None:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(code)
 
 
 @click.group()
@@ -78,19 +68,19 @@ def info(*, file: Path, as_json: bool) -> None:
         path = mf.resolve(file)
         manifest = mf.load(path)
     except mf.ManifestError as exc:
-        _fail(str(exc), 2)
+        fail(str(exc), 2)
     problems = mf.verify_files(manifest, path.parent)
     if as_json:
         click.echo(json.dumps({"manifest": manifest, "path": str(path),
                                "file_mismatches": [m.to_dict() for m in problems]}, indent=2, sort_keys=True))
     else:
-        click.echo(_table(_summary_rows(manifest)))
+        click.echo(kv_table(_summary_rows(manifest)))
         click.echo("")
         bad = {m.subject: m for m in problems}
         rows = [(name, f"{entry['sha256'][:16]}  {entry.get('size', '?'):>9}  "
                        f"{'ok' if name not in bad else bad[name].kind}")
                 for name, entry in sorted(manifest["files"].items())]
-        click.echo(_table([("file", "sha256            size       check"), *rows]))
+        click.echo(kv_table([("file", "sha256            size       check"), *rows]))
     if problems:
         for m in problems:
             click.echo(f"MISMATCH {m}", err=True)
@@ -130,7 +120,7 @@ def verify(*, file: Path | None, board: str | None, model: str, model_metadata: 
     else:
         targets = sorted(p.parent for p in (REPO / "firmware").glob(f"*/{mf.MANIFEST_NAME}"))
         if not targets:
-            _fail("no firmware/*/manifest.json in this checkout; give FILE or --board", 2)
+            fail("no firmware/*/manifest.json in this checkout; give FILE or --board", 2)
     metadata = model_metadata if model_metadata is not None else _metadata_path(model)
     want_model = mf.current_model_hash(metadata)
     want_regmap = mf.current_regmap_version(regmap)
@@ -140,7 +130,7 @@ def verify(*, file: Path | None, board: str | None, model: str, model_metadata: 
             path = mf.resolve(target)
             mf.load(path)
         except mf.ManifestError as exc:
-            _fail(str(exc), 2)
+            fail(str(exc), 2)
         results[str(path)] = mf.verify(path, model_hash=want_model, regmap_version=want_regmap,
                                        repo=REPO if sources else None)
     problems = [m for found in results.values() for m in found]
@@ -154,7 +144,7 @@ def verify(*, file: Path | None, board: str | None, model: str, model_metadata: 
                 click.echo(f"{path}: OK (files, model hash, regmap version)")
                 continue
             click.echo(f"{path}: REFUSED")
-            click.echo(_table([("kind", "subject / manifest / found"),
+            click.echo(kv_table([("kind", "subject / manifest / found"),
                                *[(m.kind, f"{m.subject} / {m.expected} / {m.actual}") for m in found]]))
     sys.exit(1 if problems else 0)
 
@@ -179,14 +169,14 @@ def load(*, image: Path, model: str, as_json: bool) -> None:
 
     want_model = mf.current_model_hash(_metadata_path(model))
     if want_model is None:
-        _fail(f"no model metadata at {_metadata_path(model)} (quoteguard model export)", 2)
+        fail(f"no model metadata at {_metadata_path(model)} (quoteguard model export)", 2)
     try:
         ident = load_fpga_image(image, want_model)
     except FirmwareRejected as exc:
-        _fail(str(exc), 1)
+        fail(str(exc), 1)
     except BackendUnavailable as exc:
-        _fail(str(exc), 2)
+        fail(str(exc), 2)
     except BackendError as exc:
-        _fail(str(exc), 1)
+        fail(str(exc), 1)
     info = ident.as_dict()
-    click.echo(json.dumps(info, indent=2) if as_json else _table([(k, str(v)) for k, v in info.items()]))
+    click.echo(json.dumps(info, indent=2) if as_json else kv_table([(k, str(v)) for k, v in info.items()]))

@@ -21,6 +21,7 @@ from typing import Any
 
 import click
 
+from control.cli.options import columns_table
 from models.config import ConfigError, ModelConfig, load_config
 
 log = logging.getLogger(__name__)
@@ -63,20 +64,11 @@ def load_training_streams(cfg: ModelConfig, data_root: Path, echo=None) -> list:
     return streams
 
 
-def _table(rows: list[tuple], header: tuple) -> str:
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-
-    def fmt(r: tuple) -> str:
-        return "  ".join(str(v).ljust(w) if i == 0 else str(v).rjust(w) for i, (v, w) in enumerate(zip(r, widths, strict=True)))
-
-    return "\n".join([fmt(header), fmt(tuple("-" * w for w in widths)), *(fmt(r) for r in rows)])
-
-
 def sizes_table(sizes: dict[str, dict[str, int]]) -> str:
     rows = [(name, d["records"], d["invalid"], d["train"], d["val"], d["test"]) for name, d in sizes.items()]
     tot = tuple(sum(r[i] for r in rows) for i in range(1, 6))
     rows.append(("total", *tot))
-    return _table(rows, ("stream", "records", "invalid", "train", "val", "test"))
+    return columns_table(rows, ("stream", "records", "invalid", "train", "val", "test"))
 
 
 def metrics_table(metrics: dict[str, Any], split: str) -> str:
@@ -88,7 +80,7 @@ def metrics_table(metrics: dict[str, Any], split: str) -> str:
                      *(f"{pc[c]['precision']:.2f}/{pc[c]['recall']:.2f}" for c in ("none", "up", "down")),
                      f"{w['macro_f1']:.3f}",
                      f"{w['per_class']['withdraw']['precision']:.2f}/{w['per_class']['withdraw']['recall']:.2f}"))
-    return _table(rows, ("model", "macro-F1", "none P/R", "up P/R", "down P/R", "wd macro-F1", "withdraw P/R"))
+    return columns_table(rows, ("model", "macro-F1", "none P/R", "up P/R", "down P/R", "wd macro-F1", "withdraw P/R"))
 
 
 def _config_option(f):
@@ -186,7 +178,7 @@ def train(*, config: str, data_dir: Path, work_dir: Path | None, network: str | 
         return
     click.echo(sizes_table(summary["sizes"]))
     click.echo("")
-    click.echo(_table([(n, b.get("labelled", 0), *(f"{b.get(k, 0):.1%}" for k in ("none", "up", "down", "withdraw")))
+    click.echo(columns_table([(n, b.get("labelled", 0), *(f"{b.get(k, 0):.1%}" for k in ("none", "up", "down", "withdraw")))
                        for n, b in summary["label_balance"].items()],
                       ("stream", "labelled", "none", "up", "down", "withdraw")))
     click.echo(f"\ntrained on {len(tr)} records in {summary['seconds']} s; kernel sparsity "
@@ -241,7 +233,7 @@ def render_report(cfg: ModelConfig, metrics: dict[str, Any]) -> str:
         by = metrics[split].get("by_stream", {})
         if by:
             names = list(next(iter(by.values())).keys())[1:]
-            lines += [f"{split} macro-F1 by stream (direction / withdraw):", _table(
+            lines += [f"{split} macro-F1 by stream (direction / withdraw):", columns_table(
                 [(s, d["records"], *(f"{d[n]['direction_macro_f1']:.3f}/{d[n]['withdraw_macro_f1']:.3f}"
                                      for n in names)) for s, d in by.items()],
                 ("stream", "records", *names)), ""]
@@ -253,7 +245,7 @@ def render_report(cfg: ModelConfig, metrics: dict[str, Any]) -> str:
                      f" float {c['float_macro_f1']:.3f} ({'within' if c['within_2pt_of_float'] else 'MORE than'}"
                      " 2 points)")
     if "by_horizon_test" in metrics:
-        lines += ["", "precision/recall by label horizon (test):", _table(
+        lines += ["", "precision/recall by label horizon (test):", columns_table(
             [(r["horizon_events"], r["horizon_ms"], f"{r['up_precision']:.2f}/{r['up_recall']:.2f}",
               f"{r['down_precision']:.2f}/{r['down_recall']:.2f}",
               f"{r['withdraw_precision']:.2f}/{r['withdraw_recall']:.2f}") for r in metrics["by_horizon_test"]],
@@ -307,5 +299,5 @@ def export(*, config: str, data_dir: Path, work_dir: Path | None, out_dir: Path 
     if as_json:
         click.echo(json.dumps(summary, indent=1))
     else:
-        click.echo(_table([(k, v if not isinstance(v, list) else ", ".join(v)) for k, v in summary.items()],
+        click.echo(columns_table([(k, v if not isinstance(v, list) else ", ".join(v)) for k, v in summary.items()],
                           ("item", "value")))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from control.cli.run import EXIT_FAILURE, EXIT_USAGE, REPO, fail
+from control.cli.options import EXIT_FAILURE, EXIT_USAGE, REPO, fail
 
 
 @contextmanager

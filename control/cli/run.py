@@ -10,46 +10,19 @@ from pathlib import Path
 
 import click
 
-REPO = Path(__file__).resolve().parents[2]
+from control.cli.options import (
+    EXIT_FAILURE,
+    EXIT_USAGE,
+    REPO,
+    backend_config,
+    backend_options,
+    fail,
+    quoting_config_option,
+)
+
 DEFAULT_STATUS = REPO / "build" / "quoteguard-status.json"
-EXIT_FAILURE, EXIT_USAGE = 1, 2
 
 log = logging.getLogger(__name__)
-
-
-def fail(message: str, code: int) -> None:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(code)
-
-
-def backend_options(f):
-    """--backend, --model, --artifacts, --firmware: shared by run, regs and status."""
-    f = click.option(
-        "--firmware",
-        type=click.Path(path_type=Path),
-        default=None,
-        help="fpga: bitstream (.bit with .hwh and manifest.json beside it).",
-    )(f)
-    f = click.option(
-        "--artifacts",
-        type=click.Path(path_type=Path),
-        default=None,
-        help="Model artifacts [default: models/<model>/artifacts].",
-    )(f)
-    f = click.option("--model", default="qg_mlp", show_default=True, help="Model name (models/<name>/).")(f)
-    return f
-
-
-def backend_config(model: str, artifacts: Path | None, firmware: Path | None, **kw):
-    from control.backends.select import BackendConfig
-    from models.config import ConfigError, load_config
-
-    try:
-        cfg = load_config(model)
-    except ConfigError as e:
-        fail(str(e), EXIT_USAGE)
-    art = artifacts or REPO / "models" / model / "artifacts"
-    return BackendConfig(artifacts=art, model=cfg, firmware=firmware, **kw)
 
 
 def _show(raw: bytes) -> str:
@@ -106,12 +79,7 @@ def _show(raw: bytes) -> str:
 @click.option("--rest-url", default=None, help="--live: REST depth URL [default: Binance's].")
 @click.option("--duration", type=float, default=None, help="--live: stop after this many seconds.")
 @click.option("--max-messages", type=int, default=None, help="--live: stop after this many frames.")
-@click.option(
-    "--quoting-config",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="Quoting policy YAML [default: control/quoting/default.yaml].",
-)
+@quoting_config_option
 @click.option(
     "--audit",
     "audit_dir",

@@ -11,12 +11,8 @@ from pathlib import Path
 
 import click
 
-from control.cli.run import DEFAULT_STATUS, EXIT_FAILURE, EXIT_USAGE, backend_config, backend_options, fail
-
-
-def _table(rows: list[tuple[str, str]]) -> str:
-    width = max((len(k) for k, _ in rows), default=0)
-    return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+from control.cli.options import EXIT_FAILURE, EXIT_USAGE, backend_config, backend_options, fail, kv_table
+from control.cli.run import DEFAULT_STATUS
 
 
 def _from_file(path: Path) -> dict:
@@ -104,12 +100,12 @@ def _human(st: dict) -> str:
             )
             for name, c in e.get("consumers", {}).items():
                 rows.append((f"  {name}", f"pending {c['pending']}, idle {c['idle_ms'] / 1e3:.1f} s"))
-        return _table(rows)
+        return kv_table(rows)
     if "metrics" in st:
         rows.append(("source", st["source"]))
         rows.append(("backend", str(st["backend"])))
         rows += [(k, f"{v:g}") for k, v in st["metrics"].items() if k.startswith("quoteguard_")]
-        return _table(rows)
+        return kv_table(rows)
     rows.append(("backend", st["backend"]))
     for k, v in st.get("identity", {}).items():
         rows.append((f"  {k}", str(v)))
@@ -148,7 +144,7 @@ def _human(st: dict) -> str:
     if drift:
         worst = sorted(drift.items(), key=lambda kv: -kv[1])[:5]
         rows.append(("drift PSI (worst)", ", ".join(f"{k} {v:.3f}" for k, v in worst)))
-    return _table(rows)
+    return kv_table(rows)
 
 
 @click.command("status")
