@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+import numpy as np
 
 from control.cli.options import columns_table
 from models.config import ConfigError, ModelConfig, load_config
@@ -36,9 +37,13 @@ def build_dir(cfg: ModelConfig) -> Path:
     return REPO / "build" / "models" / f"{cfg.name}{suffix}"
 
 
-def load_training_streams(cfg: ModelConfig, data_root: Path, echo=None) -> list:
+def load_training_streams(cfg: ModelConfig, data_root: Path, echo=None, audit_dirs: tuple[Path, ...] = (),
+                          audit_split: tuple[float, float] = (0.7, 0.85)) -> list:
     """Every configured source, loaded with control's loaders and chained into streams, as
-    models.dataset.StreamData (features, labels, split)."""
+    models.dataset.StreamData (features, labels, split); then each stream of each audit log (the
+    appliance's own Parquet record log: the feedback loop). An audit log is the newest data, so it is
+    split in time order too: the first `audit_split[0]` of its records train, up to `audit_split[1]`
+    validate, the rest test."""
     from control.book.replay import load_records
     from control.marketdata.lobster import load_lobster_stream
     from models.dataset import prepare_stream, split_codes, stream_groups
@@ -61,7 +66,29 @@ def load_training_streams(cfg: ModelConfig, data_root: Path, echo=None) -> list:
         streams.append(sd)
         if echo:
             echo(f"loaded {name}: {len(recs)} records in {time.perf_counter() - t0:.1f} s")
+    for directory in audit_dirs:
+        streams.extend(_audit_streams(cfg, directory, audit_split, echo))
     return streams
+
+
+def _audit_streams(cfg: ModelConfig, directory: Path, audit_split: tuple[float, float], echo) -> list:
+    from control.audit import read_records, streams
+    from models.dataset import SPLIT_CODE, prepare_stream
+
+    out = []
+    for stream in streams(directory):  # features are per stream: never train on the interleaved log
+        recs = read_records(directory, stream=stream)
+        if recs.dtype["bid_px"].shape[0] < cfg.levels:
+            raise ValueError(f"audit log {directory} stream {stream}: {recs.dtype['bid_px'].shape[0]} levels, "
+                             f"the model needs {cfg.levels}")
+        n = len(recs)
+        codes = np.full(n, SPLIT_CODE["test"], dtype=np.int8)
+        codes[: int(n * audit_split[1])] = SPLIT_CODE["val"]
+        codes[: int(n * audit_split[0])] = SPLIT_CODE["train"]
+        out.append(prepare_stream(f"audit {directory.name}/{stream}", recs, codes, cfg))
+        if echo:
+            echo(f"loaded audit {directory}/{stream}: {n} records")
+    return out
 
 
 def sizes_table(sizes: dict[str, dict[str, int]]) -> str:
@@ -117,10 +144,18 @@ def _load(config: str, network: str | None = None) -> ModelConfig:
     return cfg if network is None else replace(cfg, network=replace(cfg.network, kind=network))
 
 
-def _streams_or_exit(cfg: ModelConfig, data_dir: Path, quiet: bool) -> list:
+def _audit_option(f):
+    return click.option("--audit", "audit_dirs", multiple=True,
+                        type=click.Path(exists=True, file_okay=False, path_type=Path),
+                        help="Also learn from an appliance audit log (quoteguard run --audit DIR); "
+                             "repeatable; split in time order 70/15/15 like the other data.")(f)
+
+
+def _streams_or_exit(cfg: ModelConfig, data_dir: Path, quiet: bool, audit_dirs: tuple[Path, ...] = ()) -> list:
     try:
-        return load_training_streams(cfg, data_dir, echo=None if quiet else lambda m: click.echo(m, err=True))
-    except FileNotFoundError as e:
+        return load_training_streams(cfg, data_dir, echo=None if quiet else lambda m: click.echo(m, err=True),
+                                     audit_dirs=audit_dirs)
+    except (FileNotFoundError, ValueError) as e:
         click.echo(f"error: {e}", err=True)
         sys.exit(EXIT_USAGE)
 
@@ -143,11 +178,12 @@ def model() -> None:
 @model.command()
 @_config_option
 @_data_option
+@_audit_option
 @_work_option
 @_kind_option
 @click.option("--epochs", type=click.IntRange(1, 1000), default=None, help="Override training.epochs.")
 @_json_option
-def train(*, config: str, data_dir: Path, work_dir: Path | None, network: str | None, epochs: int | None,
+def train(*, config: str, data_dir: Path, audit_dirs: tuple[Path, ...], work_dir: Path | None, network: str | None, epochs: int | None,
           as_json: bool) -> None:
     """Train the quantized model (QAT + pruning) and its float twin on the time-ordered training
     part of the real data; save both under build/models/<name>/.
@@ -157,12 +193,13 @@ def train(*, config: str, data_dir: Path, work_dir: Path | None, network: str | 
       quoteguard model train
       quoteguard model train --epochs 2 --json
       quoteguard model train --network conv1d
+      quoteguard model train --audit audit/2026-11-26   # feedback: learn from the appliance's log
       quoteguard model train --config models/qg_mlp/config.yaml --data-dir ../shared/data
     """
     from models.dataset import part, sizes
 
     cfg = _load(config, network)
-    streams = _streams_or_exit(cfg, data_dir, as_json)
+    streams = _streams_or_exit(cfg, data_dir, as_json, audit_dirs)
     from models.export import save_trained  # TensorFlow: only once the data are known to load
     from models.train import train as run_train
 
@@ -188,10 +225,11 @@ def train(*, config: str, data_dir: Path, work_dir: Path | None, network: str | 
 @model.command()
 @_config_option
 @_data_option
+@_audit_option
 @_work_option
 @_kind_option
 @_json_option
-def evaluate(*, config: str, data_dir: Path, work_dir: Path | None, network: str | None, as_json: bool) -> None:
+def evaluate(*, config: str, data_dir: Path, audit_dirs: tuple[Path, ...], work_dir: Path | None, network: str | None, as_json: bool) -> None:
     """Score the trained quantized model, its float twin and the baselines on the later data
     (validation and test parts); write report.txt, metrics.json and PNG plots.
 
@@ -211,7 +249,7 @@ def evaluate(*, config: str, data_dir: Path, work_dir: Path | None, network: str
     from models.export import write_report
 
     qmodel, fmodel, _ = _trained_or_exit(work)
-    streams = _streams_or_exit(cfg, data_dir, as_json)
+    streams = _streams_or_exit(cfg, data_dir, as_json, audit_dirs)
     rdir = work / "report"
     metrics = run_eval(cfg, streams, qmodel, fmodel, rdir)
     metrics["sizes"] = sizes(streams)
@@ -258,11 +296,12 @@ def render_report(cfg: ModelConfig, metrics: dict[str, Any]) -> str:
 @model.command()
 @_config_option
 @_data_option
+@_audit_option
 @_work_option
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Artifacts directory (default models/<name>/artifacts).")
 @_json_option
-def export(*, config: str, data_dir: Path, work_dir: Path | None, out_dir: Path | None, as_json: bool) -> None:
+def export(*, config: str, data_dir: Path, audit_dirs: tuple[Path, ...], work_dir: Path | None, out_dir: Path | None, as_json: bool) -> None:
     """Export the trained model: QKeras model.json + weights.h5, integer weights, metadata (model
     hash, formats, labels, dataset sizes, drift histograms, metrics) and golden vectors from real
     records. Verifies the integer reference against QKeras predict on the golden vectors and on every
@@ -283,7 +322,7 @@ def export(*, config: str, data_dir: Path, work_dir: Path | None, out_dir: Path 
         click.echo(f"error: {mpath} missing (run `quoteguard model evaluate` first)", err=True)
         sys.exit(EXIT_USAGE)
     metrics = json.loads(mpath.read_text())
-    streams = _streams_or_exit(cfg, data_dir, as_json)
+    streams = _streams_or_exit(cfg, data_dir, as_json, audit_dirs)
     dest = out_dir or (cfg.path.parent / "artifacts")
     try:
         meta = export_artifacts(cfg, qmodel, streams, metrics, train_info, dest)
