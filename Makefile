@@ -20,7 +20,8 @@ export YOWASP_CACHE_DIR ?= $(HOME)/.cache/yowasp
 .DEFAULT_GOAL := all
 
 .PHONY: all help setup test demo lint unit sim hls hls-config hls-csim hls-accel model bitstream bitstream-smoke \
-        bitstream-vendor synth-check regmap regmap-check rtl-gen bench package fw-verify clean
+        bitstream-vendor synth-check regmap regmap-check rtl-gen bench bench-feed bench-cpu bench-fix bench-e2e \
+        bench-redis bench-failover test-board-runtime package fw-verify clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n",$$1,$$2}'
@@ -68,6 +69,31 @@ demo: setup  ## replay the bundled real Binance capture (RTL slice in Icarus + C
 
 bench: setup  ## every benchmark in one table: reports/bench/BENCH.md + bench.json (QUICK=1: small counts)
 	$(VENV)/bin/quoteguard bench $(if $(filter 1,$(QUICK)),--quick)
+
+bench-feed: setup  ## market-data replay (decode + book + top-N) vs json.loads / orjson loops
+	$(PY) bench/feed_replay.py tests/data/binance/btcusdt_20240718.gz
+
+bench-cpu: setup  ## CPU reference vs QKeras / tf.function / hls4ml C-sim (one core)
+	$(PY) bench/cpu_inference.py
+
+bench-fix: setup  ## FIX encode/send and receive/parse/validate vs raw simplefix
+	$(PY) bench/fix.py
+
+bench-e2e: setup  ## appliance end to end, CPU backend: per-stage us p50/p99/p99.9, events/s, RSS
+	$(PY) bench/end_to_end.py
+
+bench-redis: setup  ## events/s through Redis Streams (real redis-server on 127.0.0.1)
+	$(PY) bench/redis_throughput.py
+
+bench-failover: setup  ## rtl -> cpu failover: detection and switch time per injected fault
+	$(PY) bench/failover_switch.py
+
+# PYNQ 4.0 pins numpy<2: its transport is tested in a runtime-only venv, as on a board image.
+PYNQ_VENV ?= build/pynq-venv
+test-board-runtime: setup  ## PYNQ transport test in a separate runtime venv (pynq 4.0.0, numpy<2)
+	test -x $(PYNQ_VENV)/bin/python || $(PYTHON) -m venv $(PYNQ_VENV)
+	$(PYNQ_VENV)/bin/pip install -q "pynq==4.0.0" "numpy<2" pyyaml pytest
+	$(PYNQ_VENV)/bin/python -m pytest -o addopts="" --import-mode=importlib -p no:cacheprovider tests/control/test_driver_pynq.py
 
 model: setup  ## train, evaluate and export the quantized model -> models/$(MODEL)/artifacts
 	$(VENV)/bin/quoteguard model train --config $(MODEL)

@@ -235,7 +235,9 @@ class Appliance:
             self.cfg.symbol,
             rec,
             pred,
-            now_ns=int(rec["recv_ns"]),
+            # The prediction's age is measured on the exchange clock it was stamped with: the newest
+            # record's exchange time is "now" there (the local receive clock can be seconds off).
+            now_ns=int(rec["ts_ns"]),
             backend_healthy=True,
             prediction_invalid=invalid,
         )

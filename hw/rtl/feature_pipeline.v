@@ -254,8 +254,34 @@ wire                    a_dn_c = (a_s1 < pa_e), a_eq_c = (a_s1 == pa_e);
 wire signed [33:0]      eb_eq_c = bsz0_s1 - pbsz_e, ea_eq_c = asz0_s1 - pasz_e;
 wire signed [ACC_W-1:0] tdel_ext = {{(ACC_W-34){tdel_s1[33]}}, tdel_s1};
 wire signed [ACC_W-1:0] ttot_ext = {{(ACC_W-34){ttot_s1[33]}}, ttot_s1};
-wire signed [ACC_W-1:0] tfs_c = tfs_e - (tfs_e >>> `QG_TF_SHIFT) + (tdel_ext <<< `QG_TF_PRESCALE);
-wire signed [ACC_W-1:0] tft_c = tft_e - (tft_e >>> `QG_TF_SHIFT) + (ttot_ext <<< `QG_TF_PRESCALE);
+// Decaying accumulators x - (x >> S) + t (mod 2**ACC_W, as FEATURES.md's 48-bit RTL registers), written as
+// one carry-save level (a LUT per bit, the rstf zeroing folded in) and a single carry chain:
+//   x + ~(x >> S) + 1 + t = sum + carry with sum = x ^ ~xs ^ t, carry = {maj(x, ~xs, t), 1} (the +1).
+// The state register takes the value with the inv gate folded into the operands (xs = 0 -> ~xs + 1 = 0,
+// t = 0: the old value), so its one-cycle loop is LUT + chain; the feature takes the ungated value.
+function [ACC_W-1:0] decay_next;
+    input [ACC_W-1:0] x;      // state (already zeroed by RESET)
+    input [ACC_W-1:0] xs;     // x >> S (arithmetic or logical, as the feature defines)
+    input [ACC_W-1:0] t;      // the record's term, shifted
+    /* verilator lint_off UNUSEDSIGNAL */  // the top carry leaves the register
+    reg   [ACC_W-1:0] nxs, sm, cy;
+    /* verilator lint_on UNUSEDSIGNAL */
+    begin
+        nxs = ~xs;
+        sm = x ^ nxs ^ t;
+        cy = (x & nxs) | (x & t) | (nxs & t);
+        decay_next = sm + {cy[ACC_W-2:0], 1'b1};
+    end
+endfunction
+
+wire signed [ACC_W-1:0] tdel_t = tdel_ext <<< `QG_TF_PRESCALE;
+wire signed [ACC_W-1:0] ttot_t = ttot_ext <<< `QG_TF_PRESCALE;
+wire signed [ACC_W-1:0] tfs_sh = tfs_e >>> `QG_TF_SHIFT;     // arithmetic: signed wires, no mixed context
+wire signed [ACC_W-1:0] tft_sh = tft_e >>> `QG_TF_SHIFT;
+wire signed [ACC_W-1:0] tfs_c = decay_next(tfs_e, tfs_sh, tdel_t);
+wire signed [ACC_W-1:0] tft_c = decay_next(tft_e, tft_sh, ttot_t);
+wire signed [ACC_W-1:0] tfs_n = decay_next(tfs_e, inv_s1 ? {ACC_W{1'b0}} : tfs_sh, inv_s1 ? {ACC_W{1'b0}} : tdel_t);
+wire signed [ACC_W-1:0] tft_n = decay_next(tft_e, inv_s1 ? {ACC_W{1'b0}} : tft_sh, inv_s1 ? {ACC_W{1'b0}} : ttot_t);
 
 always @(posedge clk) begin
     if (rst) begin
@@ -268,6 +294,8 @@ always @(posedge clk) begin
         tfs_reg <= 0;
         tft_reg <= 0;
     end else if (valid_s1) begin
+        tfs_reg <= tfs_n;       // tfs_c, or tfs_e for an invalid record
+        tft_reg <= tft_n;
         if (!inv_s1) begin
             have_prev_reg <= 1'b1;
             p_b_reg <= b_s1;
@@ -275,8 +303,6 @@ always @(posedge clk) begin
             p_bsz_reg <= bsz0_s1;
             p_asz_reg <= asz0_s1;
             p_mid2_reg <= mid2_s1;
-            tfs_reg <= tfs_c;
-            tft_reg <= tft_c;
         end else begin
             have_prev_reg <= hp_e;
             p_b_reg <= pb_e;
@@ -284,8 +310,6 @@ always @(posedge clk) begin
             p_bsz_reg <= pbsz_e;
             p_asz_reg <= pasz_e;
             p_mid2_reg <= pmid2_e;
-            tfs_reg <= tfs_e;
-            tft_reg <= tft_e;
         end
     end
 end
@@ -409,13 +433,16 @@ end
 /* ---------------------------------------------------------------- s4: STATE C; bitlens */
 reg        [ACC_W-1:0]  vol_reg = 0;
 wire       [ACC_W-1:0]  vol_e = rstf_s3 ? {ACC_W{1'b0}} : vol_reg;
-wire       [ACC_W-1:0]  vol_c = vol_e - (vol_e >> `QG_VOL_SHIFT) + ({{(ACC_W-35){1'b0}}, absd_s3} << `QG_VOL_PRESCALE);
+wire       [ACC_W-1:0]  vol_t = {{(ACC_W-35){1'b0}}, absd_s3} << `QG_VOL_PRESCALE;
+wire       [ACC_W-1:0]  vol_sh = vol_e >> `QG_VOL_SHIFT;
+wire       [ACC_W-1:0]  vol_c = decay_next(vol_e, vol_sh, vol_t);
+wire       [ACC_W-1:0]  vol_n = decay_next(vol_e, inv_s3 ? {ACC_W{1'b0}} : vol_sh, inv_s3 ? {ACC_W{1'b0}} : vol_t);
 
 always @(posedge clk) begin
     if (rst) begin
         vol_reg <= 0;
     end else if (valid_s3) begin
-        vol_reg <= !inv_s3 ? vol_c : vol_e;
+        vol_reg <= vol_n;       // vol_c, or vol_e for an invalid record
     end
 end
 
@@ -461,9 +488,6 @@ qg_mul_wide #(.A_WIDTH(34), .B_WIDTH(8), .LATENCY(MP_LAT)) mp_mul_inst (
 
 /* ---------------------------------------------------------------- features */
 wire [8*F-1:0] feat_out;     // every feature registered at s<OUT_S>
-/* verilator lint_off UNUSEDSIGNAL */  // the non-ratio slots are zero and unused
-wire [8*F-1:0] feat_r;       // ratio features at s<3 + R_LAT> (zero elsewhere), delayed to s<OUT_S> below
-/* verilator lint_on UNUSEDSIGNAL */
 
 genvar j;
 generate
@@ -476,52 +500,59 @@ generate
         localparam integer SIDE = {24'd0, SIDE_VEC[8*j +: 8]};
 
         if (KIND == `QG_KIND_IMBALANCE) begin : g_imb
+            wire [7:0] rq;   // at s<3 + R_LAT>
             qg_ratio #(.NUM_WIDTH(SUM_W), .DEN_WIDTH(SUM_W), .LO(LO), .HI(HI)) ratio_inst (
                 .clk(clk),
                 .num(pd_s3[SUM_W*(NLEV-1) +: SUM_W]),
                 .den(pt_s3[SUM_W*(NLEV-1) +: SUM_W]),
-                .q(feat_r[8*j +: 8])
+                .q(rq)
             );
+            qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 3 - R_LAT)) delay_inst (.clk(clk), .in(rq), .out(feat_out[8*j +: 8]));
         end else if (KIND == `QG_KIND_WEIGHTED_IMBALANCE) begin : g_wimb
+            wire [7:0] rq;   // at s<3 + R_LAT>
             qg_ratio #(.NUM_WIDTH(SUM_W), .DEN_WIDTH(SUM_W), .LO(LO), .HI(HI)) ratio_inst (
-                .clk(clk), .num(wd_s3), .den(wt_s3), .q(feat_r[8*j +: 8])
+                .clk(clk), .num(wd_s3), .den(wt_s3), .q(rq)
             );
+            qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 3 - R_LAT)) delay_inst (.clk(clk), .in(rq), .out(feat_out[8*j +: 8]));
         end else if (KIND == `QG_KIND_OFI) begin : g_ofi
+            wire [7:0] rq;   // at s<3 + R_LAT>
             qg_ratio #(.NUM_WIDTH(36), .DEN_WIDTH(36), .LO(LO), .HI(HI)) ratio_inst (
-                .clk(clk), .num(ofi_num_s3), .den(ofi_den_s3), .q(feat_r[8*j +: 8])
+                .clk(clk), .num(ofi_num_s3), .den(ofi_den_s3), .q(rq)
             );
+            qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 3 - R_LAT)) delay_inst (.clk(clk), .in(rq), .out(feat_out[8*j +: 8]));
         end else if (KIND == `QG_KIND_TRADE_FLOW) begin : g_tf
+            wire [7:0] rq;   // at s<3 + R_LAT>
             qg_ratio #(.NUM_WIDTH(ACC_W), .DEN_WIDTH(ACC_W), .LO(LO), .HI(HI)) ratio_inst (
-                .clk(clk), .num(tfs_s3), .den(tft_s3), .q(feat_r[8*j +: 8])
+                .clk(clk), .num(tfs_s3), .den(tft_s3), .q(rq)
             );
+            qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 3 - R_LAT)) delay_inst (.clk(clk), .in(rq), .out(feat_out[8*j +: 8]));
         end else if (KIND == `QG_KIND_TOUCH_SHARE) begin : g_touch
+            wire [7:0] rq;   // at s<3 + R_LAT>
             qg_ratio #(.NUM_WIDTH(SUM_W), .DEN_WIDTH(SUM_W), .LO(LO), .HI(HI)) ratio_inst (
                 .clk(clk),
                 .num(SIDE != 0 ? {{(SUM_W-34){1'b0}}, asz0_s3} : {{(SUM_W-34){1'b0}}, bsz0_s3}),
                 .den(SIDE != 0 ? asum_s3 : bsum_s3),
-                .q(feat_r[8*j +: 8])
+                .q(rq)
             );
+            qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 3 - R_LAT)) delay_inst (.clk(clk), .in(rq), .out(feat_out[8*j +: 8]));
         end else if (KIND == `QG_KIND_SPREAD) begin : g_spread
             wire [7:0] v;
             reg  [7:0] v_s2 = 8'd0;
             qg_sat_scale #(.IN_WIDTH(34), .SHIFT(SHIFT), .LO(LO), .HI(HI)) sat_inst (.x(sp_s1), .y(v));
             always @(posedge clk) v_s2 <= v;
             qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 2)) delay_inst (.clk(clk), .in(v_s2), .out(feat_out[8*j +: 8]));
-            assign feat_r[8*j +: 8] = 8'd0;
         end else if (KIND == `QG_KIND_MID_CHANGE) begin : g_dmid
             wire [7:0] v;
             reg  [7:0] v_s3 = 8'd0;
             qg_sat_scale #(.IN_WIDTH(35), .SHIFT(SHIFT), .LO(LO), .HI(HI)) sat_inst (.x(dmid2_s2), .y(v));
             always @(posedge clk) v_s3 <= v;
             qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 3)) delay_inst (.clk(clk), .in(v_s3), .out(feat_out[8*j +: 8]));
-            assign feat_r[8*j +: 8] = 8'd0;
         end else if (KIND == `QG_KIND_VOLATILITY) begin : g_vol
             wire [7:0] v;
             reg  [7:0] v_s5 = 8'd0;
             qg_sat_scale #(.IN_WIDTH(ACC_W + 1), .SHIFT(SHIFT), .LO(LO), .HI(HI)) sat_inst (.x({1'b0, vol_s4}), .y(v));
             always @(posedge clk) v_s5 <= v;
             qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 5)) delay_inst (.clk(clk), .in(v_s5), .out(feat_out[8*j +: 8]));
-            assign feat_r[8*j +: 8] = 8'd0;
         end else if (KIND == `QG_KIND_TRADE_ACTIVITY || KIND == `QG_KIND_MID_AGE || KIND == `QG_KIND_EVENT_GAP) begin : g_log
             wire [7:0] v;
             reg  [7:0] v_s5 = 8'd0;
@@ -529,7 +560,6 @@ generate
             qg_sat_scale #(.IN_WIDTH(8), .SHIFT(SHIFT), .LO(LO), .HI(HI)) sat_inst (.x({1'b0, bl}), .y(v));
             always @(posedge clk) v_s5 <= v;
             qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 5)) delay_inst (.clk(clk), .in(v_s5), .out(feat_out[8*j +: 8]));
-            assign feat_r[8*j +: 8] = 8'd0;
         end else if (KIND == `QG_KIND_MICROPRICE) begin : g_micro
             // mp_prod is registered at s<OUT_S - 1>, s<OUT_S> registers the shifted, saturated value
             wire        [7:0]  v;
@@ -537,27 +567,12 @@ generate
             qg_sat_scale #(.IN_WIDTH(42), .SHIFT(-1), .LO(LO), .HI(HI)) sat_inst (.x(mp_prod), .y(v));
             always @(posedge clk) v_out <= v;
             assign feat_out[8*j +: 8] = v_out;
-            assign feat_r[8*j +: 8] = 8'd0;
         end else begin : g_unknown
             initial begin
                 $error("Error: feature %0d has a kind this pipeline does not implement (instance %m)", j);
                 $finish;
             end
             assign feat_out[8*j +: 8] = 8'd0;
-            assign feat_r[8*j +: 8] = 8'd0;
-        end
-    end
-endgenerate
-
-/* ratio features: s<3 + R_LAT> -> s<OUT_S> */
-generate
-    for (j = 0; j < F; j = j + 1) begin : g_ralign
-        localparam integer KIND = {24'd0, KIND_VEC[8*j +: 8]};
-        if (KIND == `QG_KIND_IMBALANCE || KIND == `QG_KIND_WEIGHTED_IMBALANCE || KIND == `QG_KIND_OFI
-                || KIND == `QG_KIND_TRADE_FLOW || KIND == `QG_KIND_TOUCH_SHARE) begin : g_ratio
-            qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 3 - R_LAT)) delay_inst (
-                .clk(clk), .in(feat_r[8*j +: 8]), .out(feat_out[8*j +: 8])
-            );
         end
     end
 endgenerate
