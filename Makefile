@@ -44,7 +44,7 @@ $(SETUP_STAMP): pyproject.toml
 	@touch $@
 
 # ---------------------------------------------------------------------------------------------------
-test: setup  ## the whole test suite (what CI runs; no vendor tools, no board)
+test: setup test-board-runtime  ## the whole test suite (what CI runs; no vendor tools, no board)
 	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
 
 lint: setup  ## ruff + Verilator lint

@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_ARTIFACTS = "models/qg_mlp/artifacts"
-DEFAULT_LATENCY_CUTOFF = 1.0   # in units of DEFAULT_DELAY_MODEL
+DEFAULT_LATENCY_CUTOFF = 1.5   # in units of DEFAULT_DELAY_MODEL: one carry chain + a LUT level per stage
 DEFAULT_DELAY_MODEL = "ecp5"    # "ecp5" (ECP5_DELAY below) or "da4ml" (da4ml's Xilinx model)
 GEN_DIR = "hw/rtl/gen"
 NN_DIR = "hw/rtl/gen/nn"
