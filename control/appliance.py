@@ -9,27 +9,27 @@ status file that `quoteguard status` reads.
 
 from __future__ import annotations
 
-import gzip
 import itertools
 import json
 import logging
 import os
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from control.backends.base import Backend, RecordRefused
+from control.backends.base import Backend, BackendError, Health, RecordRefused
 from control.book.stream import FeedProcessor
 from control.drift import DriftMonitor
 from control.fix.interface import InstrumentQuote, Pull, QuoteEvent, QuoteUpdate
 from control.fix.messages import encode_message, utc_timestamp
 from control.fix.quotes import QuoteWriter
 from control.marketdata.errors import DecodeError
+from control.marketdata.source import iter_lines  # noqa: F401  (re-exported: the replay's line reader)
 from control.metrics import LatencyWindow, Metrics
 from control.quoting.config import InstrumentConfig
 from control.quoting.engine import QuotingEngine
@@ -76,6 +76,14 @@ class DryRunSink:
         self.seq = 0
 
     def send(self, event: QuoteEvent, now_ns: int) -> None:
+        if type(event) is QuoteUpdate and len(event.quotes) == 1:   # one Quote: straight to bytes
+            self.seq += 1
+            raw = self.writer.encode_single(
+                event, now_ns, [(34, b"%d" % self.seq), (49, self.sender), (52, utc_timestamp(now_ns)), (56, self.target)]
+            )
+            if self.emit is not None:
+                self.emit(raw)
+            return
         for m in self.writer.messages(event, now_ns):
             self.seq += 1
             raw = encode_message(
@@ -103,7 +111,11 @@ class QueueSink:
 
 def to_fix_event(decision: QuoteDecision, inst: InstrumentConfig) -> QuoteEvent | None:
     """The FIX layer's view of a quoting decision: QuoteUpdate for QUOTE, Pull for PULL."""
-    if decision.action is Action.QUOTE:
+    action = decision.action
+    if action is Action.UNCHANGED:
+        return None
+    reason = ";".join([r.code for r in decision.reasons])   # ReasonCode is a StrEnum: its value
+    if action is Action.QUOTE:
         b, a = decision.bid, decision.ask
         return QuoteUpdate(
             (
@@ -115,10 +127,10 @@ def to_fix_event(decision: QuoteDecision, inst: InstrumentConfig) -> QuoteEvent 
                     inst.qty(a.lots) if a else None,
                 ),
             ),
-            reason=";".join(r.code.value for r in decision.reasons),
+            reason=reason,
         )
-    if decision.action is Action.PULL:
-        return Pull((decision.symbol,), reason=";".join(r.code.value for r in decision.reasons))
+    if action is Action.PULL:
+        return Pull((decision.symbol,), reason=reason)
     return None
 
 
@@ -131,6 +143,7 @@ class Counters:
     invalid_predictions: int = 0
     quotes: int = 0
     pulls: int = 0
+    backend_errors: int = 0   # submits that failed with no fallback (then the backend is out of service)
 
 
 class Appliance:
@@ -164,89 +177,142 @@ class Appliance:
         }
         self._events = metrics.events.labels(cfg.symbol)
         self._predictions: dict[str, object] = {}   # labelled children, per backend name
+        self._backend_error: BackendError | None = None   # set when the backend failed with no fallback
         metrics.set_active_backend(backend.name)
         metrics.backend_healthy.labels(backend.name).set(1.0)
 
     # -- the event path ----------------------------------------------------------------------------
+    # Each event's stages are timed between perf_counter_ns stamps from the start of decoding its line
+    # to its FIX bytes (`total`); the bookkeeping (histograms, recent-percentile window, counters,
+    # audit, drift, status) runs after its FIX bytes are out, from those stamps.
     def on_line(self, line: bytes | str, recv_ns: int | None = None) -> list[QuoteDecision]:
         """One recorded `<ts> <json>` line (recv_ns None) or one live frame received at recv_ns."""
         c = self.counters
         c.lines += 1
         t0 = perf_ns()
         raw = line.encode() if isinstance(line, str) else line
-        try:
-            ev = (
-                self.feed.decoder.decode_line(raw)
-                if recv_ns is None
-                else self.feed.decoder.decode(raw, recv_ns)
-            )
-        except DecodeError as err:
-            c.decode_errors += 1
-            self.metrics.rejects.labels("decode").inc()
-            self.feed.stats.reject(err.located(self.feed.source, c.lines, raw))
-            return []
-        t1 = perf_ns()
-        records = self.feed.process(ev)
-        t2 = perf_ns()
-        self._h["decode"].observe((t1 - t0) / 1e9)
-        self.latency.add("decode", t1 - t0)
-        self._h["book"].observe((t2 - t1) / 1e9)
-        self.latency.add("book", t2 - t1)
+        feed = self.feed
+        kind = feed.decode_one(raw, recv_ns)   # compiled decoder; 0: the line needs the Python path
+        if kind:
+            t1 = perf_ns()
+            records = feed.book_one(kind)
+            t2 = perf_ns()
+        else:
+            try:
+                ev = feed.decoder.decode_line(raw) if recv_ns is None else feed.decoder.decode(raw, recv_ns)
+            except DecodeError as err:
+                c.decode_errors += 1
+                self.metrics.rejects.labels("decode").inc()
+                feed.stats.reject(err.located(feed.source, c.lines, raw))
+                return []
+            t1 = perf_ns()
+            records = feed.process(ev)
+            t2 = perf_ns()
+        if records is feed.rec1:   # one record (the steady state): its touch came with it
+            d = self._one(records, feed.touch.tolist(), t0, t1, t2)
+            if self.audit is not None:
+                self.audit.events(records, self.cfg.symbol)
+            return [] if d is None else [d]
         if len(records) == 0:
+            self._line_stages(t1 - t0, t2 - t1, False)
             return []
-        self.latency.add("event_decode", t1 - t0)
-        self.latency.add("event_book", t2 - t1)
-        return self.on_records(records, t_start=t0)
+        return self.on_records(records, t_start=t0, line_ns=(t1, t2))
 
-    def on_records(self, records: np.ndarray, t_start: int | None = None) -> list[QuoteDecision]:
+    def on_records(
+        self, records: np.ndarray, t_start: int | None = None, line_ns: tuple[int, int] | None = None
+    ) -> list[QuoteDecision]:
+        """Records from the book (or a test); `t_start`/`line_ns`: when decoding their line started and
+        the decode and book stages ended (on_line)."""
         decisions = []
+        t1 = t2 = None
+        if line_ns is not None:
+            t1, t2 = line_ns
         for i in range(len(records)):
-            d = self._one(records[i : i + 1], t_start)
+            rec1 = records[i : i + 1]
+            r = rec1[0]
+            touch = [int(r["seq"]), int(r["ts_ns"]), int(r["recv_ns"]), int(r["bid_px"][0]),
+                     int(r["ask_px"][0]), int(r["flags"])]
+            d = self._one(rec1, touch, t_start, t1, t2)
             if d is not None:
                 decisions.append(d)
-            t_start = None
+            t_start = t1 = t2 = None
         if self.audit is not None:
             self.audit.events(records, self.cfg.symbol)
         return decisions
 
-    def _one(self, rec1: np.ndarray, t_start: int | None) -> QuoteDecision | None:
+    def _line_stages(self, decode_ns: int, book_ns: int, event: bool) -> None:
+        h, lat = self._h, self.latency
+        h["decode"].observe(decode_ns / 1e9)
+        lat.add("decode", decode_ns)
+        h["book"].observe(book_ns / 1e9)
+        lat.add("book", book_ns)
+        if event:
+            lat.add("event_decode", decode_ns)
+            lat.add("event_book", book_ns)
+
+    def _one(
+        self, rec1: np.ndarray, touch: list[int], t_start: int | None, t1: int | None = None, t2: int | None = None
+    ) -> QuoteDecision | None:
+        """One record: backend -> quoting -> FIX. `touch`: its seq, ts_ns, recv_ns, best bid, best ask,
+        flags; t_start/t1/t2: its line's decode start, decode end and book end (None: not timed here)."""
         c = self.counters
-        t0 = perf_ns()
-        try:
-            batch = self.backend.submit(rec1)
-        except RecordRefused as e:
-            c.refused_records += 1
-            self.metrics.rejects.labels("record_range").inc()
-            log.warning("refused record seq %d: %s", int(rec1["seq"][0]), e)
-            return None
-        t1 = perf_ns()
-        pred, invalid = batch[0], bool(batch.invalid[0])
-        stamps = batch.stage_ns
-        if "features" in stamps:
-            self._h["features"].observe(stamps["features"] / 1e9)
-            self.latency.add("features", stamps["features"])
-            self._h["inference"].observe(stamps["inference"] / 1e9)
-            self.latency.add("inference", stamps["inference"])
+        ta = perf_ns()
+        batch = None
+        if self._backend_error is None:
+            try:
+                batch = self.backend.submit(rec1)
+            except RecordRefused as e:
+                if t1 is not None:
+                    self._line_stages(t1 - t_start, t2 - t1, True)
+                c.refused_records += 1
+                self.metrics.rejects.labels("record_range").inc()
+                log.warning("refused record seq %d: %s", touch[0], e)
+                return None
+            except BackendError as e:   # no fallback left: quote nothing until the backend is replaced
+                self._backend_failed(e, touch[0])
+        tb = perf_ns()
+        seq, ts_ns, recv_ns, bid0, ask0, flags = touch
+        if batch is not None:
+            pred, invalid = batch.predictions[0], bool(batch.invalid[0])
         else:
-            self._h["inference"].observe((t1 - t0) / 1e9)
-            self.latency.add("inference", t1 - t0)
-        rec = rec1[0]
-        decision = self.engine.on_book(
+            pred, invalid = None, False
+        decision = self.engine.on_touch(
             self.cfg.symbol,
-            rec,
+            bid0,
+            ask0,
+            flags,
+            ts_ns,
             pred,
             # The prediction's age is measured on the exchange clock it was stamped with: the newest
             # record's exchange time is "now" there (the local receive clock can be seconds off).
-            now_ns=int(rec["ts_ns"]),
-            backend_healthy=True,
+            now_ns=ts_ns,
+            backend_healthy=self._backend_error is None,
             prediction_invalid=invalid,
         )
-        t2 = perf_ns()
-        self._h["quoting"].observe((t2 - t1) / 1e9)
-        self.latency.add("quoting", t2 - t1)
+        tc = perf_ns()
         event = to_fix_event(decision, self.inst)
         if event is not None:
-            self.sink.send(event, int(rec["recv_ns"]))
+            self.sink.send(event, recv_ns)
+        td = perf_ns()
+        # -- bookkeeping, after the FIX bytes -------------------------------------------------------
+        h, lat = self._h, self.latency
+        if t1 is not None:
+            self._line_stages(t1 - t_start, t2 - t1, True)
+        if batch is not None:
+            stamps = batch.stage_ns
+            if "features" in stamps:
+                h["features"].observe(stamps["features"] / 1e9)
+                lat.add("features", stamps["features"])
+                h["inference"].observe(stamps["inference"] / 1e9)
+                lat.add("inference", stamps["inference"])
+            else:
+                h["inference"].observe((tb - ta) / 1e9)
+                lat.add("inference", tb - ta)
+        h["quoting"].observe((tc - tb) / 1e9)
+        lat.add("quoting", tc - tb)
+        if event is not None:
+            h["fix_encode"].observe((td - tc) / 1e9)
+            lat.add("fix_encode", td - tc)
             if decision.action is Action.QUOTE:
                 c.quotes += 1
                 self.metrics.quotes.inc()
@@ -254,34 +320,43 @@ class Appliance:
                 c.pulls += 1
                 self.metrics.pulls.inc()
             if self.audit is not None:
-                self.audit.quotes([_quote_row(decision, pred.seq)])
-        t3 = perf_ns()
-        if event is not None:
-            self._h["fix_encode"].observe((t3 - t2) / 1e9)
-            self.latency.add("fix_encode", t3 - t2)
-        total = t3 - (t_start if t_start is not None else t0)
-        self.latency.add("total", total)
+                self.audit.quotes([_quote_row(decision, seq if pred is None else pred.seq)])
+        lat.add("total", td - (t_start if t_start is not None else ta))
         c.records += 1
-        c.invalid_predictions += invalid
         self._events.inc()
-        counter = self._predictions.get(pred.backend)
-        if counter is None:
-            counter = self._predictions[pred.backend] = self.metrics.predictions.labels(pred.backend)
-        counter.inc()
-        if invalid:
-            self.metrics.invalid.inc()
-        if self.audit is not None:
-            self.audit.predictions([pred], self.cfg.symbol)
-        if self.drift is not None:
-            self._drift_logits.append(pred.logits)
-            self._drift_probs.append((pred.p_up, pred.p_down, pred.p_withdraw))
-            if batch.features is not None:
-                self._drift_features.append(batch.features[0])
-            if len(self._drift_logits) >= self.cfg.drift_window:
-                self._evaluate_drift()
+        if pred is not None:
+            c.invalid_predictions += invalid
+            counter = self._predictions.get(pred.backend)
+            if counter is None:
+                counter = self._predictions[pred.backend] = self.metrics.predictions.labels(pred.backend)
+            counter.inc()
+            if invalid:
+                self.metrics.invalid.inc()
+            if self.audit is not None:
+                self.audit.predictions([pred], self.cfg.symbol)
+            if self.drift is not None:
+                self._drift_logits.append(pred.logits)
+                self._drift_probs.append((pred.p_up, pred.p_down, pred.p_withdraw))
+                if batch.features is not None:
+                    self._drift_features.append(batch.features[0])
+                if len(self._drift_logits) >= self.cfg.drift_window:
+                    self._evaluate_drift()
         if self.cfg.status_path is not None and c.records % self.cfg.status_every == 0:
             self.write_status()
         return decision
+
+    def _backend_failed(self, err: BackendError, seq: int) -> None:
+        """The backend raised with no fallback left (a hardware backend without failover, or a failover
+        whose CPU path failed too). Its stream state is unknown from here on, so it gets no more records:
+        every event is still counted and audited, and the engine pulls (`backend_unhealthy`)."""
+        self._backend_error = err
+        self.counters.backend_errors += 1
+        name = self.backend.name
+        log.error("backend %s failed (%s: %s) at record seq %d: quotes pulled until it is replaced",
+                  name, err.reason, err, seq)
+        self.metrics.backend_healthy.labels(name).set(0.0)
+        if self.audit is not None:
+            self.audit.control("backend_unhealthy", backend=name, reason=err.reason, detail=str(err), at_seq=seq)
 
     def _evaluate_drift(self) -> None:
         logits = np.array(self._drift_logits)
@@ -307,8 +382,16 @@ class Appliance:
         self.flush()
         return self.counters
 
+    @property
+    def backend_healthy(self) -> bool:
+        return self._backend_error is None
+
     def status(self) -> dict:
-        h = self.backend.health()
+        if self._backend_error is not None:   # the failed backend is not asked (its transport may be gone)
+            e = self._backend_error
+            h = Health(False, f"backend {self.backend.name} failed ({e.reason}: {e}); quotes pulled")
+        else:
+            h = self.backend.health()
         ident = self.backend.identity()
         drift = {}
         if self.drift is not None:
@@ -361,18 +444,6 @@ def _quote_row(d: QuoteDecision, seq: int) -> dict:
         "reasons": ";".join(r.code.value for r in d.reasons),
         "half_spread_bp": d.half_spread_bp,
     }
-
-
-def iter_lines(paths: Iterable[Path]) -> Iterator[bytes]:
-    """Lines of recorded captures (gzip or plain), streamed: replay holds one line at a time, like live."""
-    for path in paths:
-        with Path(path).open("rb") as fh:
-            gz = fh.read(2) == b"\x1f\x8b"
-        with (gzip.open if gz else open)(path, "rb") as fh:
-            for line in fh:
-                line = line.rstrip(b"\r\n")
-                if line:
-                    yield line
 
 
 def head_lines(path: Path, n: int = 200) -> list[bytes]:

@@ -317,5 +317,30 @@ def probabilities(logits: np.ndarray | tuple[int, ...], meta: OutputFormat | Map
     z = np.asarray(logits, dtype=np.float64)
     if z.shape[-1] != 4:
         raise ValueError(f"expected 4 outputs (none, up, down, withdraw), got shape {z.shape}")
+    if z.size == 4:   # one row: the scalar path, bit-identical (tests/models/test_reference.py)
+        return np.array(probabilities_one(z.ravel().tolist(), meta, calibrated=calibrated)).reshape(*z.shape[:-1], 3)
     z = z * 2.0 ** -_frac_bits(meta)
     return apply_calibration(z, _calibration(meta) if calibrated else None)
+
+
+def probabilities_one(logits: tuple[int, ...] | list[float], meta: OutputFormat | Mapping[str, Any] | int, *,
+                      calibrated: bool = True) -> tuple[float, float, float]:
+    """`probabilities` of one row of 4 outputs, as Python floats, for the single-event live path.
+
+    The same IEEE operations in the same order as the vectorized path (models.calibration:
+    adjusted_logits, _softmax, _sigmoid), so the floats are bit-identical: element-wise arithmetic in
+    Python floats, the softmax sum left to right as numpy sums three values, and the exponentials
+    from numpy's own np.exp in one call (the platform's math.exp differs from numpy's SIMD exp in
+    the last bit for a few percent of inputs)."""
+    z0, z1, z2, z3 = logits
+    scale = 2.0 ** -_frac_bits(meta)
+    z0, z1, z2, z3 = float(z0) * scale, float(z1) * scale, float(z2) * scale, float(z3) * scale
+    c = _calibration(meta) if calibrated else None
+    if c is not None:
+        (w0, w1, w2), t, (b0, b1, b2) = c.class_log_weights, c.class_temperature, c.class_bias
+        z0, z1, z2, z3 = ((z0 - w0) / t + b0, (z1 - w1) / t + b1, (z2 - w2) / t + b2,
+                          c.withdraw_scale * (z3 - c.withdraw_log_weight_ratio) + c.withdraw_bias)
+    m = max(z0, z1, z2)
+    e0, e1, e2, ez = np.exp(np.array((z0 - m, z1 - m, z2 - m, -z3))).tolist()
+    total = e0 + e1 + e2
+    return e1 / total, e2 / total, 1.0 / (1.0 + ez)

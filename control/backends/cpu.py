@@ -19,10 +19,13 @@ from control.backends.base import (
     RecordRefused,
     make_predictions,
 )
+from control.prediction import Prediction
 from models.config import ModelConfig
 from models.fixedpoint import FeatureInputError
-from models.reference import ReferenceModel
+from models.reference import ReferenceModel, probabilities_one
 from models.streaming import StreamingFeatures
+
+perf_ns = time.perf_counter_ns
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +41,7 @@ class CpuBackend(Backend):
         self.model, self.features = model, features
         self.processed = 0
         self.probs = ProbabilityCache(model.output_format)
+        self._p1: dict[tuple[int, ...], tuple[float, float, float]] = {}   # the single-event cache
 
     @classmethod
     def open(cls, artifacts_dir: Path, cfg: ModelConfig) -> CpuBackend:
@@ -63,6 +67,8 @@ class CpuBackend(Backend):
         return feats, invalid, logits, {"features": t1 - t0, "inference": time.perf_counter_ns() - t1}
 
     def submit(self, records: np.ndarray) -> PredictionBatch:
+        if len(records) == 1:
+            return self._submit_one(records)
         feats, invalid, logits, stage_ns = self.compute(records)
         self.processed += len(records)
         return make_predictions(
@@ -76,6 +82,28 @@ class CpuBackend(Backend):
             features=feats,
             stage_ns=stage_ns,
         )
+
+    def _submit_one(self, records: np.ndarray) -> PredictionBatch:
+        """submit() of one record: what compute() + make_predictions() give (tests/control/
+        test_backend_cpu.py holds it to that), without their per-batch array work."""
+        t0 = perf_ns()
+        try:
+            f, inv = self.features.update_at(records, 0)
+        except FeatureInputError as e:
+            raise RecordRefused(str(e)) from e
+        t1 = perf_ns()
+        logits = tuple(self.model.predict_one(f).tolist())
+        t2 = perf_ns()
+        p = self._p1.get(logits)
+        if p is None:
+            if len(self._p1) >= self.probs.max_entries:
+                self._p1.clear()
+            p = self._p1[logits] = probabilities_one(logits, self.model.output_format)
+        self.processed += 1
+        model = self.model
+        pred = Prediction(int(records["seq"][0]), int(records["ts_ns"][0]), logits, p[0], p[1], p[2],
+                          model.horizon_ns, model.model_hash, self.name)
+        return PredictionBatch([pred], np.array([inv]), f[None, :], {"features": t1 - t0, "inference": t2 - t1})
 
     def warm(self, records: np.ndarray) -> None:
         try:

@@ -2,7 +2,7 @@
 on-disk cache is invalidated only when the file that defines a function changes, so kernels that
 inline each other must live in one file or a stale cache keeps running old code.
 
-Three parts:
+Four parts:
 1. Canonical-message decoder (`decode_payload`): the exact byte layout Binance sends for depthUpdate,
    bookTicker and trade (compact JSON, fixed key order). It accelerates BinanceDecoder and never
    disagrees with it: for any line it produces exactly the fields BinanceDecoder would, or declines
@@ -21,6 +21,9 @@ Three parts:
    and stops at the first line that needs anything else, saying why. FeedProcessor then handles that
    line through BinanceDecoder and InstrumentBook (control/book/sync.py), which share the same state
    arrays, and calls it again.
+4. One line at a time (`decode_line`, `book_line`): the same decoder and book step as two calls, so
+   the appliance can time its decode and book stages separately; the record goes straight into a
+   reusable one-record array.
 
 All mutable per-stream scalars live in one int64 state vector `st`; the S_* constants name its slots.
 """
@@ -403,7 +406,7 @@ def _uint(buf, i, e):
     return v, j
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _dec(buf, i, e):
     """'"123.45"' -> (12345, 2, next) or (0, 0, -1): digits, optionally '.' and more digits, at most 18
     digits in all (so the value fits int64; a longer number may wrap here but is then declined)."""
@@ -436,7 +439,7 @@ def _dec(buf, i, e):
     return v, f, j + 1
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _units(v, f, mul, div):
     """Exact conversion to steps, or -1 (not exact, too many digits, overflow). v < 10**18 (at most
     18 digits), so a multiplier of 1 cannot overflow and a divisor of 1 needs no division: the common
@@ -452,13 +455,21 @@ def _units(v, f, mul, div):
     d = div[f]
     if d == 1:
         return x
-    q = x // d
+    # x >= 0; the usual divisors as constants, which compile to a multiply instead of a division
+    if d == 10:
+        q = x // 10
+    elif d == 100:
+        q = x // 100
+    elif d == 1000:
+        q = x // 1000
+    else:
+        q = x // d
     if q * d != x:
         return -1
     return q
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _price(buf, i, e, mul, div, max_ticks):
     v, f, j = _dec(buf, i, e)
     if j < 0:
@@ -469,7 +480,7 @@ def _price(buf, i, e, mul, div, max_ticks):
     return q, j
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _size(buf, i, e, mul, div, max_lots):
     v, f, j = _dec(buf, i, e)
     if j < 0:
@@ -695,6 +706,76 @@ R_FLUSH = 3     # line i needs a free output row
 
 
 @numba.njit(cache=True, nogil=True)
+def needs_python(k, st, futures, fields) -> bool:
+    """Whether a decoded message of kind `k` needs a decision the compiled loop does not take (an
+    unsynced or straddling depth book, a diff that does not chain, a BBO that does not advance, a
+    repeated trade id): the line then goes through BinanceDecoder and the Python sync rules. Reads
+    the state only."""
+    if k == K_DEPTH:
+        if st[S_BBO_MODE] == 0:
+            if st[S_SYNCED] == 0 or st[S_STRADDLE] != 0:
+                return True
+            if futures:
+                return fields[F_PU] != st[S_LAST_U]
+            return fields[F_U_FIRST] != st[S_LAST_U] + 1
+        return False
+    if k == K_BBO:
+        if st[S_BBO_MODE] != 0:
+            return st[S_SYNCED] == 0 or fields[F_BBO_U] <= st[S_LAST_U]
+        return False
+    return fields[F_TID] <= st[S_LAST_TRADE]
+
+
+@numba.njit(cache=True, nogil=True)
+def apply_decoded(k, i, recv, st, bk, bv, bix, ak, av, aix, out, cross_idx, futures, fields, lv_px,
+                  lv_sz):
+    """Apply decoded message `k` of line `i` (received at `recv`) to the book. Returns R_DONE when it
+    was applied (and counted), else R_PYTHON / R_GROW / R_FLUSH with nothing changed."""
+    if needs_python(k, st, futures, fields):
+        return R_PYTHON
+    if k == K_DEPTH:
+        if st[S_BBO_MODE] == 0:
+            nb = fields[F_NBID]
+            na = fields[F_NASK]
+            if bix[2] < nb + 1 or aix[2] < na + 1:      # worst case: one split per level
+                return R_GROW
+            if st[S_NOUT] >= len(out):
+                return R_FLUSH
+            apply_levels(st, bk, bv, bix, ak, av, aix, lv_px, lv_sz, nb, na)
+            st[S_LAST_U] = fields[F_U_FINAL]
+            if emit(st, bk, bv, bix, ak, av, aix, out, fields[F_TS], recv, fields[F_U_FINAL]):
+                c = st[S_NCROSS_IDX]
+                if c < len(cross_idx):
+                    cross_idx[c] = i
+                    st[S_NCROSS_IDX] = c + 1
+        st[S_EV_DEPTH] += 1
+    elif k == K_BBO:
+        if st[S_BBO_MODE] != 0:
+            if st[S_NOUT] >= len(out):
+                return R_FLUSH
+            side_clear(bix, bk.shape[0])
+            side_clear(aix, ak.shape[0])
+            side_set(bk, bv, bix, fields[F_BPX], fields[F_BSZ])
+            side_set(ak, av, aix, -fields[F_APX], fields[F_ASZ])
+            st[S_LAST_U] = fields[F_BBO_U]
+            if emit(st, bk, bv, bix, ak, av, aix, out, fields[F_TS], recv, fields[F_BBO_U]):
+                c = st[S_NCROSS_IDX]
+                if c < len(cross_idx):
+                    cross_idx[c] = i
+                    st[S_NCROSS_IDX] = c + 1
+        st[S_EV_BBO] += 1
+    else:
+        st[S_LAST_TRADE] = fields[F_TID]
+        if fields[F_TSIDE] > 0:
+            st[S_TBUY] += fields[F_TSZ]
+        else:
+            st[S_TSELL] += fields[F_TSZ]
+        st[S_EV_TRADE] += 1
+    st[S_MESSAGES] += 1
+    return R_DONE
+
+
+@numba.njit(cache=True, nogil=True)
 def run_lines(buf, starts, ends, i0, i1, recv_override, st, bk, bv, bix, ak, av, aix, out, cross_idx,
               futures, sym, pmul, pdiv, smul, sdiv, max_ticks, max_lots, fields, lv_px, lv_sz):
     """Returns (index of the first unhandled line, R_*). recv_override >= 0: lines are bare JSON
@@ -713,55 +794,85 @@ def run_lines(buf, starts, ends, i0, i1, recv_override, st, bk, bv, bix, ak, av,
                            fields, lv_px, lv_sz)
         if k == K_DECLINE:
             return i, R_PYTHON
-        if k == K_DEPTH:
-            if st[S_BBO_MODE] == 0:
-                if st[S_SYNCED] == 0 or st[S_STRADDLE] != 0:
-                    return i, R_PYTHON
-                if futures:
-                    chained = fields[F_PU] == st[S_LAST_U]
-                else:
-                    chained = fields[F_U_FIRST] == st[S_LAST_U] + 1
-                if not chained:
-                    return i, R_PYTHON
-                nb = fields[F_NBID]
-                na = fields[F_NASK]
-                if bix[2] < nb + 1 or aix[2] < na + 1:      # worst case: one split per level
-                    return i, R_GROW
-                if st[S_NOUT] >= len(out):
-                    return i, R_FLUSH
-                apply_levels(st, bk, bv, bix, ak, av, aix, lv_px, lv_sz, nb, na)
-                st[S_LAST_U] = fields[F_U_FINAL]
-                if emit(st, bk, bv, bix, ak, av, aix, out, fields[F_TS], recv, fields[F_U_FINAL]):
-                    c = st[S_NCROSS_IDX]
-                    if c < len(cross_idx):
-                        cross_idx[c] = i
-                        st[S_NCROSS_IDX] = c + 1
-            st[S_EV_DEPTH] += 1
-        elif k == K_BBO:
-            if st[S_BBO_MODE] != 0:
-                if st[S_SYNCED] == 0 or fields[F_BBO_U] <= st[S_LAST_U]:
-                    return i, R_PYTHON
-                if st[S_NOUT] >= len(out):
-                    return i, R_FLUSH
-                side_clear(bix, bk.shape[0])
-                side_clear(aix, ak.shape[0])
-                side_set(bk, bv, bix, fields[F_BPX], fields[F_BSZ])
-                side_set(ak, av, aix, -fields[F_APX], fields[F_ASZ])
-                st[S_LAST_U] = fields[F_BBO_U]
-                if emit(st, bk, bv, bix, ak, av, aix, out, fields[F_TS], recv, fields[F_BBO_U]):
-                    c = st[S_NCROSS_IDX]
-                    if c < len(cross_idx):
-                        cross_idx[c] = i
-                        st[S_NCROSS_IDX] = c + 1
-            st[S_EV_BBO] += 1
-        else:
-            if fields[F_TID] <= st[S_LAST_TRADE]:
-                return i, R_PYTHON
-            st[S_LAST_TRADE] = fields[F_TID]
-            if fields[F_TSIDE] > 0:
-                st[S_TBUY] += fields[F_TSZ]
-            else:
-                st[S_TSELL] += fields[F_TSZ]
-            st[S_EV_TRADE] += 1
-        st[S_MESSAGES] += 1
+        r = apply_decoded(k, i, recv, st, bk, bv, bix, ak, av, aix, out, cross_idx, futures, fields,
+                          lv_px, lv_sz)
+        if r != R_DONE:
+            return i, r
     return i1, R_DONE
+
+
+# ==== 4. one line at a time (the appliance's per-event path) ==================================
+# book_line results (R_GROW / R_FLUSH: nothing changed, make room and call again)
+B_NONE = 0        # applied, no record (a trade, or a message the book mode ignores)
+B_RECORD = 1      # applied, its record is in `rec` (and `touch`)
+B_ROWS = 4        # applied, its record is in the output buffer after earlier rows: take() them
+B_CROSSED = 8     # bit set with B_RECORD / B_ROWS: the update left the book crossed or locked
+B_PYTHON = 16     # the state changed since decode_line: nothing applied, the line needs Python
+
+T_SEQ, T_TS, T_RECV, T_BID, T_ASK, T_FLAGS = 0, 1, 2, 3, 4, 5   # touch[] layout
+N_TOUCH = 6
+
+
+@numba.njit(cache=True, nogil=True)
+def decode_line(buf, s, e, recv_override, st, futures, sym, pmul, pdiv, smul, sdiv, max_ticks, max_lots,
+                fields, lv_px, lv_sz):
+    """The decode stage of one line: its message kind (K_DEPTH / K_BBO / K_TRADE, fields in `fields`
+    and `lv_*`) when the compiled book step can apply it, else K_DECLINE: the line goes through
+    BinanceDecoder and the Python sync rules. Changes no book state."""
+    if recv_override >= 0:
+        recv = recv_override
+        p = s
+    else:
+        recv, p = recv_prefix(buf, s, e)
+        if p < 0:
+            return K_DECLINE
+    k = decode_payload(buf, p, e, recv, futures, sym, pmul, pdiv, smul, sdiv, max_ticks, max_lots,
+                       fields, lv_px, lv_sz)
+    if k == K_DECLINE or needs_python(k, st, futures, fields):
+        return K_DECLINE
+    return k
+
+
+@numba.njit(cache=True, nogil=True)
+def book_line(k, st, bk, bv, bix, ak, av, aix, out, cross_idx, futures, fields, lv_px, lv_sz, rec, touch):
+    """The book stage of one line decoded by decode_line: apply it, and when it made a record with
+    no earlier row pending, move that row out of the buffer into the one-record array `rec` (and its
+    touch: seq, ts, recv, best bid, best ask, flags into `touch`). Returns B_* or R_GROW / R_FLUSH."""
+    pending = st[S_NOUT]
+    ncross = st[S_NCROSS_IDX]
+    r = apply_decoded(k, 0, fields[F_RECV], st, bk, bv, bix, ak, av, aix, out, cross_idx, futures,
+                      fields, lv_px, lv_sz)
+    if r != R_DONE:
+        return B_PYTHON if r == R_PYTHON else r
+    if st[S_NOUT] == pending:
+        return B_NONE
+    crossed = B_CROSSED if st[S_NCROSS_IDX] != ncross else 0
+    if pending != 0:
+        return B_ROWS | crossed
+    L = st[S_LEVELS]
+    row = out[0]
+    x = rec[0]
+    x["seq"] = row[0]
+    x["ts_ns"] = row[1]
+    x["recv_ns"] = row[2]
+    x["update_id"] = row[3]
+    bpx = x["bid_px"]
+    bsz = x["bid_sz"]
+    apx = x["ask_px"]
+    asz = x["ask_sz"]
+    for j in range(L):
+        bpx[j] = row[4 + j]
+        bsz[j] = row[4 + L + j]
+        apx[j] = row[4 + 2 * L + j]
+        asz[j] = row[4 + 3 * L + j]
+    x["trade_buy"] = row[4 + 4 * L]
+    x["trade_sell"] = row[5 + 4 * L]
+    x["flags"] = row[6 + 4 * L]
+    touch[T_SEQ] = row[0]
+    touch[T_TS] = row[1]
+    touch[T_RECV] = row[2]
+    touch[T_BID] = row[4]
+    touch[T_ASK] = row[4 + 2 * L]
+    touch[T_FLAGS] = row[6 + 4 * L]
+    st[S_NOUT] = 0
+    return B_RECORD | crossed

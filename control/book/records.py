@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from control.book.kernels import S_NOUT, record_width
-from models.record import empty_records
+from models.record import record_dtype
 
 DEFAULT_ROWS = 8192
 
@@ -41,8 +41,19 @@ class RecordBuilder:
         return chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
 
 
+_DTYPES: dict[int, np.dtype] = {}
+
+
+def empty(n: int, levels: int) -> np.ndarray:
+    """models.record.empty_records(n, levels), with the dtype built once per level count."""
+    dt = _DTYPES.get(levels)
+    if dt is None:
+        dt = _DTYPES[levels] = record_dtype(levels)
+    return np.zeros(n, dtype=dt)
+
+
 def rows_to_records(a: np.ndarray, levels: int) -> np.ndarray:
-    out = empty_records(len(a), levels)
+    out = empty(len(a), levels)
     if not len(a):
         return out
     n = levels

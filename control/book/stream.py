@@ -15,16 +15,24 @@ import numpy as np
 from control.book import kernels as ab
 from control.book.counters import ReplayStats
 from control.book.kernels import (
+    B_CROSSED,
+    B_PYTHON,
+    B_RECORD,
+    B_ROWS,
     F_NASK,
     F_NBID,
     MAX_LEVELS,
     N_FIELDS,
+    N_TOUCH,
     R_DONE,
     R_FLUSH,
     R_GROW,
     FastSpec,
+    book_line,
+    decode_line,
     run_lines,
 )
+from control.book.records import empty
 from control.book.sync import InstrumentBook
 from control.marketdata.binance import BinanceDecoder
 from control.marketdata.errors import DecodeError
@@ -48,8 +56,9 @@ class FeedProcessor:
         self.instrument = instrument
         self.compiled = compiled
         self.decoder = BinanceDecoder(instrument)
-        self.stats = ReplayStats(instrument=instrument, name=source)
-        self.book = InstrumentBook(instrument, levels, self.stats)
+        self._stats = ReplayStats(instrument=instrument, name=source)
+        self._stale = False   # the per-line path leaves the stats to be synced when read
+        self.book = InstrumentBook(instrument, levels, self._stats)
         self.builder = self.book.out
         self.st = self.book.st
         self.source = source
@@ -62,10 +71,64 @@ class FeedProcessor:
         self._lv_sz = np.zeros(MAX_LEVELS, np.int64)
         self._cross_idx = np.zeros(_CROSS_REPORT, np.int64)
         self._one = (np.zeros(1, np.int64), np.zeros(1, np.int64))
+        # the per-line path (decode_one / book_one)
+        self.rec1 = empty(1, levels)          # the one record a line made (reused: copy to keep)
+        self.touch = np.zeros(N_TOUCH, np.int64)   # its seq, ts, recv, best bid, best ask, flags
+        self._none = empty(0, levels)
+        self._line = b""
+        self._recv = -1
+        self._book_args = self.book._arrays()
+
+    @property
+    def stats(self) -> ReplayStats:
+        if self._stale:
+            self._sync_stats()
+        return self._stats
 
     @property
     def needs_snapshot(self) -> bool:
         return self.book.needs_snapshot
+
+    # ------------------------------------------------------------------------------ one line, two stages
+    def decode_one(self, raw: bytes, recv_ns: int | None = None) -> int:
+        """Decode stage of the per-line path: the compiled decoder on one recorded line (recv_ns None)
+        or live frame. Returns the message kind (> 0) when `book_one` can apply it in compiled code,
+        0 when the line needs the Python path: BinanceDecoder (`decoder.decode_line` / `decode`, which
+        raise DecodeError) and `process(event)`. Changes no book state."""
+        self._line, self._recv = raw, -1 if recv_ns is None else recv_ns
+        if not self.compiled:
+            return 0
+        return decode_line(np.frombuffer(raw, np.uint8), 0, len(raw), self._recv, self.st, *self._spec,
+                           self._fields, self._lv_px, self._lv_sz)
+
+    def book_one(self, kind: int) -> np.ndarray:
+        """Book stage of the line `decode_one` accepted (kind > 0): the records it made, as `process`
+        would return them. One record comes back in `rec1`, reused by the next call (copy it to keep
+        it), with its touch in `touch`; none as a shared empty array."""
+        st = self.st
+        while True:
+            r = book_line(kind, st, *self._book_args, self.builder.out, self._cross_idx, self._spec[0],
+                          self._fields, self._lv_px, self._lv_sz, self.rec1, self.touch)
+            if r == R_GROW:
+                self.book.ensure_capacity(int(self._fields[F_NBID] + self._fields[F_NASK]))
+                self._book_args = self.book._arrays()
+            elif r == R_FLUSH:
+                self.builder.flush()
+            else:
+                break
+        self._stale = True
+        if r & B_CROSSED:
+            st[ab.S_NCROSS_IDX] = 0
+            self.book.note_crossed(self._line)
+        if r & B_RECORD:
+            return self.rec1
+        if r & B_ROWS:
+            return self.builder.take()
+        if r == B_PYTHON:   # the state moved since decode_one (not on the appliance's path)
+            self._slow(self._line, None if self._recv < 0 else self._recv, 0)
+            self._sync_stats()
+            return self.builder.take()
+        return self._none
 
     # ------------------------------------------------------------------------------ entry points
     def process(self, raw: bytes | str | Event, recv_ns: int | None = None, *, line: int = 0) -> np.ndarray:
@@ -149,7 +212,11 @@ class FeedProcessor:
             log.debug("rejected %s", located)
 
     def _sync_stats(self) -> None:
-        st, stats = self.st, self.stats
+        """Counters from the state vector; called at the end of every entry point but the per-line
+        one, so it also picks up book arrays the Python path or a R_GROW reallocated."""
+        self._stale = False
+        self._book_args = self.book._arrays()
+        st, stats = self.st, self._stats
         stats.messages = int(st[ab.S_MESSAGES])
         stats.records = int(st[ab.S_RECORDS])
         stats.crossed = int(st[ab.S_CROSSED])

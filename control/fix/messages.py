@@ -11,6 +11,7 @@ from __future__ import annotations
 import calendar
 import re
 import time
+import zlib
 from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
@@ -31,6 +32,13 @@ class GarbledMessage(ValueError):
 
 def fix_value(value: Value) -> bytes:
     """Wire form of a Python value: Y/N, integers, prices without exponent, UTC ms timestamps."""
+    enc = _ENCODERS.get(type(value))
+    if enc is not None:
+        return enc(value)
+    return _fix_value(value)
+
+
+def _fix_value(value: Value) -> bytes:
     if isinstance(value, bytes):
         return value
     if isinstance(value, str):
@@ -51,6 +59,23 @@ def fix_value(value: Value) -> bytes:
     if isinstance(value, datetime):
         return utc_timestamp(int(value.timestamp() * 1000) * 1_000_000)
     raise TypeError(f"cannot encode {type(value).__name__} as a FIX value")
+
+
+def _decimal(value: Decimal) -> bytes:
+    if not value.is_finite():
+        raise ValueError(f"cannot encode {value} as a FIX number")
+    return format(value, "f").encode()
+
+
+# exact types (subclasses such as enums take the isinstance chain of _fix_value)
+_ENCODERS = {
+    bytes: lambda v: v,
+    str: str.encode,
+    bool: lambda v: b"Y" if v else b"N",
+    int: lambda v: b"%d" % v,
+    Decimal: _decimal,
+}
+_TAG_BYTES = {t: b"%d" % t for t in range(1, 1000)}
 
 
 _ts_cache: tuple[int, bytes] = (-1, b"")
@@ -98,7 +123,9 @@ class Message(simplefix.FixMessage):
     def add(self, tag: int, value: Value | None) -> Message:
         """Append one field (skipped when value is None) and return self for chaining."""
         if value is not None:
-            self.pairs.append((b"%d" % tag, fix_value(value)))
+            enc = _ENCODERS.get(type(value))
+            wire = enc(value) if enc is not None else _fix_value(value)
+            self.pairs.append((_TAG_BYTES.get(tag) or b"%d" % tag, wire))
             self.tags.append(tag)
         return self
 
@@ -134,21 +161,32 @@ class Message(simplefix.FixMessage):
 def encode(msg_type: bytes, header: list[tuple[int, bytes]], body: Iterable[tuple[int, bytes]]) -> bytes:
     """Wire bytes: 8, 9, 35, ``header`` (already in order), ``body``, CheckSum."""
     parts = [b"35=", msg_type, SOH]
-    for tag, value in header:
-        parts.append(b"%d=%s\x01" % (tag, value))
-    for tag, value in body:
-        parts.append(b"%d=%s\x01" % (tag, value))
+    parts += [b"%d=%s\x01" % (tag, value) for tag, value in header]
+    parts += [b"%d=%s\x01" % (tag, value) for tag, value in body]
     payload = b"".join(parts)
     head = b"%s9=%d\x01" % (_BEGIN, len(payload))
-    checksum = (sum(head) + sum(payload)) & 0xFF
-    return b"%s%s10=%03d\x01" % (head, payload, checksum)
+    return b"%s%s10=%03d\x01" % (head, payload, (byte_sum(head) + byte_sum(payload)) & 0xFF)
+
+
+def byte_sum(data: bytes) -> int:
+    """sum(data), through zlib's Adler-32 (its low half is 1 + the byte sum mod 65521, exact for up
+    to 256 bytes a block)."""
+    n = len(data)
+    if n <= 256:
+        return (zlib.adler32(data) & 0xFFFF) - 1
+    view = memoryview(data)
+    return sum((zlib.adler32(view[i:i + 256]) & 0xFFFF) - 1 for i in range(0, n, 256))
+
+
+_NOT_BODY = HEADER_TAGS | {93, 89, 10}
 
 
 def encode_message(msg: Message, header: list[tuple[int, bytes]]) -> bytes:
     """Encode ``msg``'s body fields after the given ordered header fields."""
     if not msg.message_type:
         raise ValueError("message has no MsgType(35)")
-    return encode(msg.message_type, header, msg.body_fields())
+    return encode(msg.message_type, header,
+                  [(t, p[1]) for t, p in zip(msg.tags, msg.pairs, strict=True) if t not in _NOT_BODY])
 
 
 _DATA_MARKERS = tuple(b"\x01%d=" % t for t in DATA_LENGTH_TAGS)

@@ -23,11 +23,12 @@ from control.fix.interface import (
     QuoteUpdate,
     RejectDecision,
 )
-from control.fix.messages import Message, utc_timestamp
+from control.fix.messages import Message, encode, fix_value, utc_timestamp
 
 QUOTE_TYPE_TRADEABLE = 1
 QUOTE_CANCEL_FOR_SYMBOLS = 1
 QUOTE_CANCEL_ALL = 4
+_ZERO = Decimal(0)
 
 
 def _instrument(msg: Message, req: QuoteRequest) -> Message:
@@ -102,6 +103,32 @@ class QuoteWriter:
                 _stream_sides(msg, q)
             out.append(msg)
         return out
+
+    def encode_single(self, event: QuoteUpdate, now_ns: int, header: list[tuple[int, bytes]]) -> bytes:
+        """The wire bytes of ``update(event, now_ns)`` for a one-instrument update (a single Quote),
+        encoded after ``header`` as ``encode_message`` would, without building the Message (the
+        appliance's dry-run path; tests/control/fix/test_fix_quotes.py holds it byte-identical)."""
+        q = event.quotes[0]
+        if len(event.quotes) != 1:
+            raise ValueError("encode_single takes a one-instrument QuoteUpdate")
+        body = [(117, fix_value(self.next_id())), (537, b"1"), (55, fix_value(q.symbol))]
+        bid_px, offer_px = q.bid_px, q.offer_px
+        if bid_px is not None:
+            body.append((132, fix_value(bid_px)))
+        if offer_px is not None:
+            body.append((133, fix_value(offer_px)))
+        size = q.bid_size if bid_px is not None else _ZERO
+        if size is not None:
+            body.append((134, fix_value(size)))
+        size = q.offer_size if offer_px is not None else _ZERO
+        if size is not None:
+            body.append((135, fix_value(size)))
+        if event.valid_until_ns is not None:
+            body.append((62, utc_timestamp(event.valid_until_ns)))
+        body.append((60, utc_timestamp(now_ns)))
+        if event.reason:
+            body.append((58, fix_value(event.reason)))
+        return encode(b"S", header, body)
 
     def cancel(self, event: Pull) -> Message:
         msg = Message("Z").add(117, self.next_id())

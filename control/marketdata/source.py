@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import logging
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -50,13 +51,40 @@ def line_bounds(data: bytes) -> tuple[np.ndarray, np.ndarray]:
     return starts, ends
 
 
+_BLOCK = 1 << 20   # bytes decompressed per read while streaming
+
+
+def iter_lines(paths: Iterable[str | Path], *, keep_empty: bool = False) -> Iterator[bytes]:
+    """Lines of recorded captures (gzip-compressed or plain), files in order, streamed a block at a
+    time (replay holds one block, like live), without line terminators. Lines end at '\n'. By default
+    trailing '\r's are dropped and empty lines skipped (the appliance's replay); keep_empty=True keeps
+    every line, dropping one trailing '\r' (read_lines). An unreadable file raises LoaderError."""
+    for path in paths:
+        path = Path(path)
+        try:
+            with path.open("rb") as fh:
+                magic = fh.read(2)
+            with (gzip.open if magic == b"\x1f\x8b" else open)(path, "rb") as fh:
+                rest = b""
+                while block := fh.read(_BLOCK):
+                    lines = (rest + block).split(b"\n")
+                    rest = lines.pop()
+                    yield from _clean(lines, keep_empty)
+                if rest:
+                    yield from _clean([rest], keep_empty)
+        except (OSError, EOFError, gzip.BadGzipFile) as exc:
+            raise LoaderError(f"{path}: cannot read: {exc}") from exc
+
+
+def _clean(lines: list[bytes], keep_empty: bool) -> list[bytes]:
+    if keep_empty:
+        return [ln[:-1] if ln.endswith(b"\r") else ln for ln in lines]
+    return [ln for ln in (x.rstrip(b"\r") for x in lines) if ln]
+
+
 def read_lines(path: str | Path) -> list[bytes]:
     """All lines of a (gzip-compressed or plain) capture, without line terminators."""
-    data = read_bytes(path)
-    lines = data.split(b"\n")
-    if lines and not lines[-1]:
-        lines.pop()
-    return [ln[:-1] if ln.endswith(b"\r") else ln for ln in lines]
+    return list(iter_lines([path], keep_empty=True))
 
 
 def detect_format(path: str | Path, venue: str | None = None) -> str:

@@ -13,11 +13,14 @@ import numpy as np
 
 from control.prediction import Prediction
 from control.quoting.config import InstrumentConfig, QuotingConfig
-from control.quoting.policy import target_quote
-from control.quoting.risk import QuoteRateLimiter, max_lots_within_limits, pull_reasons
+from control.quoting.policy import target_tuple
+from control.quoting.risk import LotLimits, QuoteRateLimiter, pull_reasons
 from control.quoting.types import Action, QuoteDecision, Reason, ReasonCode, Side, SideQuote
 from control.quoting.volatility import VolEstimator
-from models.record import FLAG_RESET
+from models.record import FLAG_IN_SYNC, FLAG_RESET
+
+_QUOTE, _UNCHANGED = Action.QUOTE, Action.UNCHANGED
+_BID, _ASK = Side.BID, Side.ASK
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +40,7 @@ class InstrumentState:
     prediction_invalid: bool = False
     backend_healthy: bool = False
     counts: dict[str, int] = field(default_factory=dict)
+    lot_limits: LotLimits | None = None   # max_lots_within_limits of `inst`, in integers
 
 
 class QuotingEngine:
@@ -47,7 +51,7 @@ class QuotingEngine:
         sp = cfg.policy.spread
         self._state = {
             sym: InstrumentState(inst, VolEstimator(sp.vol_half_life_s, sp.vol_horizon_s),
-                                 QuoteRateLimiter(inst.limits.max_quotes_per_s))
+                                 QuoteRateLimiter(inst.limits.max_quotes_per_s), lot_limits=LotLimits(inst))
             for sym, inst in cfg.instruments.items()
         }
 
@@ -74,10 +78,17 @@ class QuotingEngine:
         `prediction` is the latest prediction for this instrument (normally from this record),
         `prediction_invalid` its INVALID flag, `now_ns` the decision time on the prediction's clock.
         """
-        st = self.state(symbol)
-        bid0 = int(record["bid_px"][0])
-        ask0 = int(record["ask_px"][0])
-        flags = int(record["flags"])
+        return self.on_touch(symbol, int(record["bid_px"][0]), int(record["ask_px"][0]), int(record["flags"]),
+                             int(record["ts_ns"]), prediction, now_ns=now_ns, backend_healthy=backend_healthy,
+                             prediction_invalid=prediction_invalid)
+
+    def on_touch(self, symbol: str, bid0: int, ask0: int, flags: int, ts_ns: int, prediction: Prediction | None,
+                 *, now_ns: int, backend_healthy: bool = True, prediction_invalid: bool = False) -> QuoteDecision:
+        """`on_book` from the fields it reads of the record: best bid and ask (ticks), flags and
+        exchange timestamp (the appliance's per-event path, which has them as integers)."""
+        st = self._state.get(symbol)
+        if st is None:
+            st = self.state(symbol)   # raises, naming the known symbols
         if flags & FLAG_RESET:
             st.vol.reset()
         book_ok = 0 < bid0 < ask0
@@ -86,38 +97,38 @@ class QuotingEngine:
         sigma = 0.0
         if book_ok:
             st.last_mid2 = bid0 + ask0
-            sigma = st.vol.update(int(record["ts_ns"]), st.last_mid2)
+            sigma = st.vol.update(ts_ns, st.last_mid2)
 
-        pulls = pull_reasons(bid_px=bid0, ask_px=ask0, flags=flags, prediction=prediction,
-                             prediction_invalid=prediction_invalid, backend_healthy=backend_healthy,
-                             now_ns=now_ns)
-        if pulls:
+        # pull_reasons() is empty exactly when all of this holds; it lists the reasons otherwise.
+        if not (book_ok and flags & FLAG_IN_SYNC and backend_healthy and prediction is not None
+                and not prediction_invalid and now_ns - prediction.ts_ns <= prediction.horizon_ns):
+            pulls = pull_reasons(bid_px=bid0, ask_px=ask0, flags=flags, prediction=prediction,
+                                 prediction_invalid=prediction_invalid, backend_healthy=backend_healthy,
+                                 now_ns=now_ns)
             return self._pull(st, symbol, now_ns, tuple(pulls))
-        assert prediction is not None   # pull_reasons pulls on a missing prediction
 
-        tq = target_quote(best_bid=bid0, best_ask=ask0, sigma_bp=sigma, p_up=prediction.p_up,
-                          p_down=prediction.p_down, p_withdraw=prediction.p_withdraw,
-                          position_lots=st.position_lots, inst=st.inst, policy=self.cfg.policy)
-        reasons = list(tq.reasons)
-        bid = self._limit_side(st, Side.BID, tq.bid_px, tq.bid_lots, reasons)
-        ask = self._limit_side(st, Side.ASK, tq.ask_px, tq.ask_lots, reasons)
+        bid_px, ask_px, bid_lots, ask_lots, half, widen_bid, widen_ask, policy_reasons = target_tuple(
+            bid0, ask0, sigma, prediction.p_up, prediction.p_down, prediction.p_withdraw, st.position_lots,
+            st.inst, self.cfg.policy)
+        reasons = list(policy_reasons)
+        bid = self._limit_side(st, _BID, bid_px, bid_lots, reasons)
+        ask = self._limit_side(st, _ASK, ask_px, ask_lots, reasons)
         if bid is None and ask is None:
-            return self._pull(st, symbol, now_ns, tuple(reasons), tq.half_spread_bp)
+            return self._pull(st, symbol, now_ns, tuple(reasons), half)
 
         mid = 0.5 * st.last_mid2
-        if (self._stands(st, Side.BID, bid, mid * tq.widen_bid_bp * 1e-4)
-                and self._stands(st, Side.ASK, ask, mid * tq.widen_ask_bp * 1e-4)):
-            return QuoteDecision(symbol, now_ns, Action.UNCHANGED, st.bid, st.ask, tuple(reasons),
-                                 tq.half_spread_bp)
+        if (self._stands(st, _BID, bid, mid * widen_bid * 1e-4)
+                and self._stands(st, _ASK, ask, mid * widen_ask * 1e-4)):
+            return QuoteDecision(symbol, now_ns, _UNCHANGED, st.bid, st.ask, tuple(reasons), half)
         if not st.rate.allow(now_ns):
             # Holding a quote the policy no longer wants is a risk; a cancel is always allowed.
             reasons.append(Reason(ReasonCode.RATE_LIMITED, None,
                                   f"{st.inst.limits.max_quotes_per_s} updates in the last second"))
-            return self._pull(st, symbol, now_ns, tuple(reasons), tq.half_spread_bp)
+            return self._pull(st, symbol, now_ns, tuple(reasons), half)
         st.rate.record(now_ns)
         st.bid, st.ask = bid, ask
-        _count(st, Action.QUOTE)
-        return QuoteDecision(symbol, now_ns, Action.QUOTE, bid, ask, tuple(reasons), tq.half_spread_bp)
+        _count(st, _QUOTE)
+        return QuoteDecision(symbol, now_ns, _QUOTE, bid, ask, tuple(reasons), half)
 
     def on_fill(self, symbol: str, side: Side, lots: int) -> None:
         """A quote of ours traded `lots` on `side`: update the position and the live remainder."""
@@ -144,7 +155,7 @@ class QuotingEngine:
         if px <= 0:
             reasons.append(Reason(ReasonCode.PRICE_NOT_POSITIVE, side, f"{px}"))
             return None
-        room, code = max_lots_within_limits(st.inst, side, px, st.position_lots)
+        room, code = st.lot_limits.room(side, px, st.position_lots)
         step = st.inst.size_step_lots
         if lots > room:
             lots = room // step * step
@@ -176,7 +187,7 @@ class QuotingEngine:
             return False
         if abs(live.lots - want.lots) > pol.requote_size_tolerance * st.inst.base_size_lots:
             return False
-        room, _ = max_lots_within_limits(st.inst, side, live.px, st.position_lots)
+        room, _ = st.lot_limits.room(side, live.px, st.position_lots)
         return live.lots <= room
 
     def _pull(self, st: InstrumentState, symbol: str, now_ns: int, reasons: tuple[Reason, ...],

@@ -37,6 +37,14 @@ def target_quote(*, best_bid: int, best_ask: int, sigma_bp: float, p_up: float, 
                  p_withdraw: float, position_lots: int, inst: InstrumentConfig,
                  policy: PolicyConfig) -> PolicyQuote:
     """Target quote for a valid book (0 < best_bid < best_ask, in ticks)."""
+    return PolicyQuote(*target_tuple(best_bid, best_ask, sigma_bp, p_up, p_down, p_withdraw, position_lots,
+                                     inst, policy))
+
+
+def target_tuple(best_bid: int, best_ask: int, sigma_bp: float, p_up: float, p_down: float, p_withdraw: float,
+                 position_lots: int, inst: InstrumentConfig, policy: PolicyConfig
+                 ) -> tuple[int, int, int, int, float, float, float, tuple[Reason, ...]]:
+    """target_quote's fields as a plain tuple, in PolicyQuote's order (the engine's per-event call)."""
     reasons: list[Reason] = []
     sp = policy.spread
     vol_half = sp.vol_multiplier * sigma_bp
@@ -72,4 +80,4 @@ def target_quote(*, best_bid: int, best_ask: int, sigma_bp: float, p_up: float, 
     if cut > 0:
         reasons.append(Reason(ReasonCode.WITHDRAW_CUT, None,
                               f"p_withdraw {p_withdraw:.2f} -> -{100 * cut:.0f}% -> {lots} lots"))
-    return PolicyQuote(bid_px, ask_px, lots, lots, half, widen_bid, widen_ask, tuple(reasons))
+    return bid_px, ask_px, lots, lots, half, widen_bid, widen_ask, tuple(reasons)

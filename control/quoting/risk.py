@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 from collections import deque
-from decimal import Decimal
+from decimal import Decimal, getcontext
 
 from control.prediction import Prediction
 from control.quoting.config import InstrumentConfig
@@ -52,6 +52,41 @@ def max_lots_within_limits(inst: InstrumentConfig, side: Side, px: int, position
     # |position + side x q| <= cap  ->  q <= cap - side x position
     room = cap - int(side) * position_lots
     return max(0, room), code
+
+
+class LotLimits:
+    """`max_lots_within_limits` for one instrument in exact integer arithmetic (the engine's per-event
+    path; same results, tests/control/quoting/test_quoting_engine.py). The notional bound
+    floor(max_notional / (px x tick_size x lot_size)) is a ratio of integers once the decimals are
+    written as fractions; prices where the Decimal path could round (more digits than the context
+    holds) or that are not positive go to that path."""
+
+    __slots__ = ("inst", "max_pos", "_num", "_den", "_px_exact", "_q_max")
+
+    def __init__(self, inst: InstrumentConfig) -> None:
+        self.inst = inst
+        lim = inst.limits
+        self.max_pos = lim.max_position_lots
+        n_num, n_den = Decimal(str(lim.max_notional)).as_integer_ratio()
+        p_num, p_den = (inst.tick_size * inst.lot_size).as_integer_ratio()
+        self._num, self._den = n_num * p_den, n_den * p_num
+        prec = getcontext().prec
+        digits = len(inst.tick_size.as_tuple().digits) + len(inst.lot_size.as_tuple().digits)
+        self._px_exact = 10 ** max(0, prec - digits)   # px x tick x lot stays exact below this
+        self._q_max = 10 ** prec                        # Decimal's integer division holds this many
+
+    def room(self, side: Side, px: int, position_lots: int) -> tuple[int, ReasonCode]:
+        if not 0 < px < self._px_exact:
+            return max_lots_within_limits(self.inst, side, px, position_lots)
+        notional_lots = self._num // (self._den * px)
+        if notional_lots >= self._q_max:
+            return max_lots_within_limits(self.inst, side, px, position_lots)
+        if self.max_pos <= notional_lots:
+            cap, code = self.max_pos, ReasonCode.POSITION_LIMIT
+        else:
+            cap, code = notional_lots, ReasonCode.NOTIONAL_LIMIT
+        room = cap - side * position_lots
+        return (room if room > 0 else 0), code
 
 
 class QuoteRateLimiter:

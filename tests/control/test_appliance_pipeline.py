@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from control.appliance import Appliance, ApplianceConfig, DryRunSink, head_lines, iter_lines
+from control.backends.base import BackendFault
 from control.backends.cpu import CpuBackend
 from control.book.stream import FeedProcessor
 from control.drift import DriftMonitor, load_config, load_reference
@@ -168,3 +169,102 @@ def test_fills_from_the_venue_move_the_position_and_are_audited(tmp_path, model_
         ("BID", 4, 640001, 4),
         ("ASK", 10, 640010, -6),
     ]
+
+
+class _DiesAfter(CpuBackend):
+    """A real cpu backend whose submit fails with the library's transport error after `n` records (as a
+    hardware backend does when its simulator or board goes away)."""
+
+    def __init__(self, inner: CpuBackend, n: int) -> None:
+        super().__init__(inner.model, inner.features)
+        self.left = n
+
+    def submit(self, records):
+        if self.left <= 0:
+            raise BackendFault("rtl: transport lost (simulator killed)")
+        self.left -= len(records)
+        return super().submit(records)
+
+
+def _failing_run(app, tmp_path):
+    from control.audit import AuditConfig, AuditWriter
+
+    out = _Recorder()
+    app.sink = DryRunSink(out)
+    app.audit = AuditWriter(AuditConfig(tmp_path), "m", "f")
+    decisions = []
+    for line in iter_lines([CAPTURE]):
+        decisions += app.on_line(line)
+    app.close()
+    return decisions, out.raw
+
+
+def _assert_pulled_after_failure(app, decisions, raw, n_ok, n_records, tmp_path):
+    from control.audit import read_table
+    from control.quoting.types import Action, ReasonCode
+
+    assert app.counters.records == len(decisions) == n_records       # every event accounted for
+    assert app.counters.backend_errors == 1 and not app.backend_healthy
+    before, after = decisions[:n_ok], decisions[n_ok:]
+    assert any(d.action is Action.QUOTE for d in before)
+    assert all(ReasonCode.BACKEND_UNHEALTHY in d.reason_codes() and d.pulled for d in after)
+    assert after[0].action is Action.PULL                              # the live quote is cancelled
+    assert all(d.action is Action.UNCHANGED for d in after[1:])        # and nothing is quoted again
+    cancels = [r for r in raw if b"\x0135=Z\x01" in r]
+    assert cancels and b"backend_unhealthy" in cancels[-1]
+    assert raw[-1] == cancels[-1]
+    m = app.metrics
+    assert m.value("quoteguard_events_total", {"stream": "BTCUSDT"}) == n_records
+    assert m.value("quoteguard_predictions_total", {"backend": "cpu"}) == n_ok
+    st = app.status()
+    assert not st["health"]["ok"] and "fault" in st["health"]["detail"]
+    assert st["counters"]["backend_errors"] == 1
+    assert read_table(tmp_path, "events").num_rows == n_records        # audited, predicted or not
+    assert read_table(tmp_path, "predictions").num_rows == n_ok
+    ctl = read_table(tmp_path, "control").to_pylist()
+    assert [r["event"] for r in ctl] == ["backend_unhealthy"] and ctl[0]["reason"] == "fault"
+
+
+def test_a_failed_backend_without_fallback_pulls_quotes(tmp_path, model_cfg, model_artifacts, binance_records):
+    app = _appliance(model_cfg, model_artifacts, DryRunSink())
+    n_ok = 1500
+    app.backend = _DiesAfter(app.backend, n_ok)
+    decisions, raw = _failing_run(app, tmp_path)
+    _assert_pulled_after_failure(app, decisions, raw, n_ok, len(binance_records), tmp_path)
+    assert app.metrics.value("quoteguard_backend_healthy", {"backend": "cpu"}) == 0.0
+
+
+def test_a_failover_whose_cpu_path_fails_too_pulls_quotes(tmp_path, model_cfg, model_artifacts, binance_records):
+    from control.backends.failover import FailoverBackend
+    from models.streaming import StreamingFeatures
+
+    app = _appliance(model_cfg, model_artifacts, DryRunSink())
+    n_ok = 1200
+    primary = _DiesAfter(app.backend, n_ok)
+    fallback = _DiesAfter(CpuBackend.open(model_artifacts, model_cfg), 0)
+    app.backend = FailoverBackend(primary, lambda shadow: fallback, StreamingFeatures(model_cfg))
+    decisions, raw = _failing_run(app, tmp_path)
+    _assert_pulled_after_failure(app, decisions, raw, n_ok, len(binance_records), tmp_path)
+
+
+def test_compiled_line_path_equals_the_python_path(model_cfg, model_artifacts):
+    """The appliance's per-line fast path (compiled decode_one/book_one, one-record array, cpu single-event
+    submit, on_touch, single-Quote encoder) against the same appliance on the Python reference path
+    (BinanceDecoder + InstrumentBook for every line): same decisions, predictions and FIX bytes."""
+    lines = list(iter_lines([CAPTURE]))
+    runs = []
+    for compiled in (True, False):
+        out = _Recorder()
+        app = _appliance(model_cfg, model_artifacts, DryRunSink(out))
+        app.feed = FeedProcessor(app.feed.instrument, levels=10, compiled=compiled)
+        seen = []
+        app.backend = _Spy(app.backend, seen)
+        decisions = [d for ln in lines for d in app.on_line(ln)]
+        app.flush()
+        runs.append((decisions, seen, out.raw, app.counters, app.feed.stats.to_dict()))
+    (d1, s1, r1, c1, f1), (d2, s2, r2, c2, f2) = runs
+    assert c1.records > 3000 and c1.quotes > 0
+    assert d1 == d2 and s1 == s2 and r1 == r2 and c1 == c2
+    for f in (f1, f2):
+        f.pop("elapsed_s"), f.pop("messages_per_s")
+    assert f1 == f2

@@ -50,3 +50,23 @@ def test_warm_then_submit_equals_continuous(model_cfg, model_artifacts, binance_
     b = CpuBackend.open(model_artifacts, model_cfg)
     b.warm(recs[:250])
     np.testing.assert_array_equal(b.submit(recs[250:]).logits(), ref[250:])
+
+
+def test_single_event_submit_equals_the_batch_path(model_cfg, model_artifacts, binance_records):
+    """submit() of one record (its own fast path) gives what compute() + make_predictions() give:
+    every Prediction field, the INVALID flags and the features, on the whole bundled capture."""
+    from control.backends.base import make_predictions
+
+    single = CpuBackend.open(model_artifacts, model_cfg)
+    ref = CpuBackend.open(model_artifacts, model_cfg)
+    for i in range(len(binance_records)):
+        rec = binance_records[i : i + 1]
+        got = single.submit(rec)
+        feats, invalid, logits, _ = ref.compute(rec)
+        want = make_predictions(rec, logits, invalid, ref.probs, horizon_ns=ref.model.horizon_ns,
+                                model_hash=ref.model.model_hash, backend="cpu", features=feats)
+        assert got.predictions == want.predictions, i
+        assert got.invalid.dtype == want.invalid.dtype and (got.invalid == want.invalid).all()
+        assert got.features.dtype == want.features.dtype and (got.features == want.features).all()
+        assert set(got.stage_ns) == {"features", "inference"}
+    assert single.processed == len(binance_records)

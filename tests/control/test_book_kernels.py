@@ -178,3 +178,37 @@ def test_streaming_per_line_equals_batch_on_every_line_kind() -> None:
         d.pop("name")
         d.pop("examples")                 # same records, but the batch run knows the file name
     assert a == b
+
+
+@pytest.mark.parametrize("paths", [[BUNDLED], *(STREAMS if SHARED.exists() else [])],
+                         ids=lambda ps: "+".join(p.name for p in ps))
+def test_two_stage_per_line_path_equals_process(paths: list[Path]) -> None:
+    """decode_one + book_one (the appliance's per-line path, with BinanceDecoder + process(event) for
+    the lines it declines) give the records and counters of process(line) on every line."""
+    from control.marketdata.errors import DecodeError
+
+    lines = [ln for p in paths for ln in read_lines(p)]
+    inst = load_records([paths[0]], levels=10)[1].instrument
+    ref, two = FeedProcessor(inst, levels=10), FeedProcessor(inst, levels=10)
+    want, got, fast = [], [], 0
+    for n, ln in enumerate(lines, 1):
+        want.append(ref.process(ln, line=n).copy())
+        kind = two.decode_one(ln)
+        if kind:
+            fast += 1
+            recs = two.book_one(kind)
+            if len(recs) == 1:
+                assert recs is two.rec1 and two.touch.tolist() == [
+                    int(recs["seq"][0]), int(recs["ts_ns"][0]), int(recs["recv_ns"][0]),
+                    int(recs["bid_px"][0, 0]), int(recs["ask_px"][0, 0]), int(recs["flags"][0])]
+        else:
+            try:
+                recs = two.process(two.decoder.decode_line(ln))
+            except DecodeError as err:   # process(line) counts the line as a message, then refuses it
+                two.st[K.S_MESSAGES] += 1
+                two.stats.reject(err.located(two.source, n, ln))
+                recs = two.take()
+        got.append(recs.copy())
+    assert fast > 0.5 * len(lines)
+    np.testing.assert_array_equal(np.concatenate(got), np.concatenate(want))
+    assert _counters(two.stats) == _counters(ref.stats)

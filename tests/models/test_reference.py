@@ -143,3 +143,33 @@ def test_runtime_never_imports_tensorflow(artifacts):
             "('tensorflow', 'tf_keras', 'keras', 'qkeras', 'tensorflow_model_optimization'))))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert json.loads(out.stdout.strip().splitlines()[-1]) == []
+
+
+def test_single_row_probabilities_are_bit_identical(ref, cfg):
+    """probabilities_one (the live single-event path, also taken by probabilities() for one row) gives
+    exactly the floats of the vectorized path: on every output of the bundled real capture and on random
+    and extreme integers, calibrated, uncalibrated and with a bare frac_bits."""
+    from pathlib import Path
+
+    from control.book.replay import load_records
+    from models.calibration import apply_calibration
+    from models.reference import _calibration, probabilities_one
+
+    capture = Path(__file__).resolve().parents[1] / "data" / "binance" / "btcusdt_20240718.gz"
+    recs, _ = load_records([capture], levels=10)
+    real = ref.predict_batch(compute_features(recs, cfg)[0])
+    rng = np.random.default_rng(7)
+    bound = 1 << (ref.output_format.bits - 1)
+    rand = rng.integers(-bound, bound, (20000, 4))
+    extreme = np.array([[bound - 1, -bound, -bound, bound - 1], [-bound, bound - 1, bound - 1, -bound],
+                        [0, 0, 0, 0], [5, 5, 5, 5]])
+    frac = ref.output_format.frac_bits
+    for logits in (real, rand, extreme):
+        for meta, cal in ((ref.output_format, True), (ref.output_format, False), (ref.meta, True), (frac, True)):
+            z = np.asarray(logits, dtype=np.float64) * 2.0 ** -frac
+            want = apply_calibration(z, _calibration(meta) if cal else None)  # the vectorized path itself
+            got = np.array([probabilities_one(tuple(r), meta, calibrated=cal) for r in logits.tolist()])
+            assert got.tobytes() == want.tobytes()
+            one = probabilities(logits[:1], meta, calibrated=cal)
+            assert one.shape == (1, 3) and one.tobytes() == want[:1].tobytes()
+            assert probabilities(logits[0], meta, calibrated=cal).tobytes() == want[0].tobytes()

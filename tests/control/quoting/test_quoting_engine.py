@@ -159,3 +159,62 @@ def test_limits_never_exceeded_after_any_fill(cfg, book, pred, steps):
         live = stt.bid if fill_side == 1 else stt.ask if fill_side == 2 else None
         if live is not None and fill_lots:
             eng.on_fill(SYM, Side.BID if fill_side == 1 else Side.ASK, min(fill_lots, live.lots))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(tick=st.sampled_from(["0.1", "0.01", "0.00001", "0.5", "25", "0.0000001"]),
+       lot=st.sampled_from(["0.001", "1", "0.00001", "0.1", "100"]),
+       notional=st.floats(min_value=1e-3, max_value=1e12, allow_nan=False, allow_infinity=False),
+       max_pos=st.integers(1, 10**7), px=st.integers(-10, 10**16), position=st.integers(-10**8, 10**8))
+def test_integer_lot_limits_equal_the_decimal_ones(cfg, tick, lot, notional, max_pos, px, position):
+    """LotLimits (the engine's integer path) == max_lots_within_limits (exact Decimals)."""
+    from control.quoting.risk import LotLimits, max_lots_within_limits
+
+    inst = dataclasses.replace(cfg.instruments[SYM], tick_size=Decimal(tick), lot_size=Decimal(lot),
+                               limits=RiskLimits(max_pos, notional, 20))
+    lim = LotLimits(inst)
+    for side in (Side.BID, Side.ASK):
+        assert lim.room(side, px, position) == max_lots_within_limits(inst, side, px, position)
+
+
+def test_engine_on_real_data_equals_the_decimal_limits_and_pull_reasons(cfg):
+    """Over the bundled real capture (with positions, unhealthy, invalid and stale moments mixed in):
+    the engine's decisions equal those of an engine whose size limits take the Decimal path, and every
+    pull lists exactly pull_reasons()."""
+    from pathlib import Path
+
+    import numpy as np
+
+    from control.book.replay import load_records
+    from control.prediction import Prediction
+    from control.quoting.risk import max_lots_within_limits, pull_reasons
+
+    class _DecimalLimits:
+        def __init__(self, inst):
+            self.inst = inst
+
+        def room(self, side, px, position):
+            return max_lots_within_limits(self.inst, side, px, position)
+
+    capture = Path(__file__).resolve().parents[2] / "data" / "binance" / "btcusdt_20240718.gz"
+    recs, _ = load_records([capture], levels=10)
+    fast, ref = QuotingEngine(cfg), QuotingEngine(cfg)
+    ref.state(SYM).lot_limits = _DecimalLimits(cfg.instruments[SYM])
+    rng = np.random.default_rng(3)
+    p = rng.random((len(recs), 3)) * [0.6, 0.6, 0.9]
+    for i, r in enumerate(recs):
+        ts = int(r["ts_ns"])
+        pred = None if i % 501 == 0 else Prediction(int(r["seq"]), ts, (0, 0, 0, 0), *p[i], 2_000_000_000, "h", "cpu")
+        kw = dict(now_ns=ts + (3_000_000_000 if i % 307 == 0 else 0), backend_healthy=i % 211 != 0,
+                  prediction_invalid=i % 97 == 0)
+        if i % 50 == 0:
+            pos = int(rng.integers(-120, 120))
+            for e in (fast, ref):
+                e.set_position(SYM, pos)
+        d = fast.on_book(SYM, r, pred, **kw)
+        assert d == ref.on_book(SYM, r, pred, **kw), i
+        pulls = pull_reasons(bid_px=int(r["bid_px"][0]), ask_px=int(r["ask_px"][0]), flags=int(r["flags"]),
+                             prediction=pred, prediction_invalid=kw["prediction_invalid"],
+                             backend_healthy=kw["backend_healthy"], now_ns=kw["now_ns"])
+        if pulls:
+            assert d.pulled and d.reasons == tuple(pulls)
