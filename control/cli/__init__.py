@@ -49,7 +49,8 @@ def main(verbose: int) -> None:
     \b
     Start here:
       quoteguard feed replay tests/data/binance/btcusdt_20240718.gz --stats
-      quoteguard run --dry-run tests/data/binance/btcusdt_20240718.gz
+      quoteguard run --backend cpu --dry-run --quiet tests/data/binance/btcusdt_20240718.gz
+      quoteguard demo
       quoteguard status
     \b
     Exit codes: 0 ok, 1 failure (e.g. verification mismatch), 2 usage error or missing tool.
