@@ -15,7 +15,9 @@ Four parts:
    the last block). An insert or delete shifts at most one block plus the short block order on a
    split: on the recorded BTCUSDT stream a flat sorted array moved ~600 entries per insert/delete,
    because futures diffs touch levels across the whole depth. The top N is read backwards from the
-   end. All int64 ticks and lots.
+   end. Block search reads a contiguous per-position last-key array; a price-indexed hint window
+   (see BookSideArrays) turns the common case, a size change of an existing level, into one checked
+   lookup. All int64 ticks and lots.
 3. The batch loop (`run_lines`): handles, without returning to Python, exactly the cases whose outcome
    needs no decision (a canonical chained diff on a synced book, a trade with a new id, a bookTicker)
    and stops at the first line that needs anything else, saying why. FeedProcessor then handles that
@@ -81,20 +83,27 @@ def record_width(levels: int) -> int:
 
 
 BLOCK = 64            # levels per block of the blocked sorted book side
+HINT_W = 1 << 18      # ticks in the price-indexed hint window of a book side
 
 
 class BookSideArrays:
     """One side of the blocked book: `keys`/`vals` (max_blocks, BLOCK) and the index vector `ix`:
     ix[0] levels, ix[1] blocks in use, ix[2] free blocks, then per-block counts, the block order
-    (ascending keys) and the free-block stack. Bids use key = price, asks key = -price, so on both
-    sides the best level is the last key of the last block."""
+    (ascending keys), the free-block stack and, per order position, that block's last key (so the
+    block search reads one small contiguous array instead of one scattered block per probe), then the
+    hint window: its base key (set by the first level) and HINT_W slots, one per key from the base,
+    holding block * BLOCK + slot + 1 of that key's level, or anything stale: a hint is only trusted
+    after checking that slot holds that key in a block in use (free blocks have count 0), so a size
+    update of an existing level near the touch, most of a diff, costs one lookup instead of two
+    searches. Bids use key = price, asks key = -price, so on both sides the best level is the last
+    key of the last block."""
 
     __slots__ = ("keys", "vals", "ix")
 
     def __init__(self, max_blocks: int = 64) -> None:
         self.keys = np.zeros((max_blocks, BLOCK), np.int64)
         self.vals = np.zeros((max_blocks, BLOCK), np.int64)
-        self.ix = np.zeros(3 + 3 * max_blocks, np.int64)
+        self.ix = np.zeros(3 + 4 * max_blocks + 1 + HINT_W, np.int64)
         side_clear(self.ix, max_blocks)
 
     @property
@@ -113,7 +122,7 @@ class BookSideArrays:
         vals = np.zeros((new_b, BLOCK), np.int64)
         keys[:old_b] = self.keys
         vals[:old_b] = self.vals
-        ix = np.zeros(3 + 3 * new_b, np.int64)
+        ix = np.zeros(3 + 4 * new_b + 1 + HINT_W, np.int64)
         ix[:3] = self.ix[:3]
         ix[3:3 + old_b] = self.ix[3:3 + old_b]                              # counts
         ix[3 + new_b:3 + new_b + old_b] = self.ix[3 + old_b:3 + 2 * old_b]  # order
@@ -122,6 +131,8 @@ class BookSideArrays:
         free = list(range(new_b - 1, old_b - 1, -1)) + free                 # new blocks first-out last
         ix[3 + 2 * new_b:3 + 2 * new_b + len(free)] = free
         ix[2] = len(free)
+        ix[3 + 3 * new_b:3 + 3 * new_b + old_b] = self.ix[3 + 3 * old_b:3 + 4 * old_b]  # last keys
+        ix[3 + 4 * new_b:] = self.ix[3 + 4 * old_b:]                        # hint window
         self.keys, self.vals, self.ix = keys, vals, ix
 
 
@@ -130,6 +141,8 @@ def side_clear(ix, max_blocks):
     ix[0] = 0
     ix[1] = 0
     ix[2] = max_blocks
+    for k in range(max_blocks):                  # free blocks have count 0 (hints check it)
+        ix[3 + k] = 0
     f0 = 3 + 2 * max_blocks
     for k in range(max_blocks):
         ix[f0 + k] = max_blocks - 1 - k
@@ -143,7 +156,23 @@ def side_set(keys, vals, ix, key, size) -> None:
     cnt0 = 3
     ord0 = 3 + mb
     free0 = 3 + 2 * mb
+    last0 = 3 + 3 * mb
+    hb = 3 + 4 * mb                              # ix[hb]: hint base; ix[hb + 1 + t]: hint of base + t
     nblk = ix[1]
+    if ix[hb] == 0:
+        ix[hb] = key - (HINT_W >> 1)
+        if ix[hb] == 0:
+            ix[hb] = 1
+    t = key - ix[hb]
+    inwin = t >= 0 and t < HINT_W
+    if inwin and size != 0:
+        h = ix[hb + 1 + t] - 1
+        if h >= 0:
+            hbk = h // BLOCK
+            hs = h - hbk * BLOCK
+            if hbk < mb and hs < ix[cnt0 + hbk] and keys[hbk, hs] == key:
+                vals[hbk, hs] = size
+                return
     if nblk == 0:
         if size == 0:
             return
@@ -153,45 +182,56 @@ def side_set(keys, vals, ix, key, size) -> None:
         vals[b, 0] = size
         ix[cnt0 + b] = 1
         ix[ord0] = b
+        ix[last0] = key
         ix[1] = 1
         ix[0] += 1
+        if inwin:
+            ix[hb + 1 + t] = b * BLOCK + 1
         return
-    # block: the first (in key order) whose last key >= key, else the last block
-    lo = 0
-    hi = nblk
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        bm = ix[ord0 + mid]
-        if keys[bm, ix[cnt0 + bm] - 1] < key:
-            lo = mid + 1
-        else:
-            hi = mid
+    # block: the first (in key order) whose last key >= key, else the last block. Both searches are
+    # branch-free lower bounds (a fixed number of steps, no mispredicted jumps; keys are distinct, so
+    # the position is the same as any binary search's)
+    base = 0
+    n = nblk
+    while n > 1:
+        half = n >> 1
+        base += half * (ix[last0 + base + half] < key)
+        n -= half
+    lo = base + (ix[last0 + base] < key)
     pos = lo if lo < nblk else nblk - 1
     b = ix[ord0 + pos]
     c = ix[cnt0 + b]
-    lo = 0
-    hi = c
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if keys[b, mid] < key:
-            lo = mid + 1
-        else:
-            hi = mid
+    base = 0
+    n = c
+    while n > 1:
+        half = n >> 1
+        base += half * (keys[b, base + half] < key)
+        n -= half
+    lo = base + (keys[b, base] < key)
     if lo < c and keys[b, lo] == key:
         if size != 0:
             vals[b, lo] = size
+            if inwin:
+                ix[hb + 1 + t] = b * BLOCK + lo + 1
             return
         for j in range(lo, c - 1):
-            keys[b, j] = keys[b, j + 1]
+            kj = keys[b, j + 1]
+            keys[b, j] = kj
             vals[b, j] = vals[b, j + 1]
+            tj = kj - ix[hb]
+            if tj >= 0 and tj < HINT_W:
+                ix[hb + 1 + tj] = b * BLOCK + j + 1
         ix[cnt0 + b] = c - 1
         ix[0] -= 1
         if c == 1:                               # block emptied: unlink and free it
             for j in range(pos, nblk - 1):
                 ix[ord0 + j] = ix[ord0 + j + 1]
+                ix[last0 + j] = ix[last0 + j + 1]
             ix[1] = nblk - 1
             ix[free0 + ix[2]] = b
             ix[2] += 1
+        elif lo == c - 1:
+            ix[last0 + pos] = keys[b, c - 2]
         return
     if size == 0:
         return
@@ -200,25 +240,41 @@ def side_set(keys, vals, ix, key, size) -> None:
         ix[2] -= 1
         nb = ix[free0 + ix[2]]
         for j in range(half, c):
-            keys[nb, j - half] = keys[b, j]
+            kj = keys[b, j]
+            keys[nb, j - half] = kj
             vals[nb, j - half] = vals[b, j]
+            tj = kj - ix[hb]
+            if tj >= 0 and tj < HINT_W:
+                ix[hb + 1 + tj] = nb * BLOCK + j - half + 1
         ix[cnt0 + b] = half
         ix[cnt0 + nb] = c - half
         for j in range(nblk, pos + 1, -1):
             ix[ord0 + j] = ix[ord0 + j - 1]
+            ix[last0 + j] = ix[last0 + j - 1]
         ix[ord0 + pos + 1] = nb
+        ix[last0 + pos + 1] = ix[last0 + pos]
+        ix[last0 + pos] = keys[b, half - 1]
         ix[1] = nblk + 1
         if lo > half:
             b = nb
             lo -= half
+            pos += 1
         c = ix[cnt0 + b]
     for j in range(c, lo, -1):
-        keys[b, j] = keys[b, j - 1]
+        kj = keys[b, j - 1]
+        keys[b, j] = kj
         vals[b, j] = vals[b, j - 1]
+        tj = kj - ix[hb]
+        if tj >= 0 and tj < HINT_W:
+            ix[hb + 1 + tj] = b * BLOCK + j + 1
     keys[b, lo] = key
     vals[b, lo] = size
     ix[cnt0 + b] = c + 1
     ix[0] += 1
+    if inwin:
+        ix[hb + 1 + t] = b * BLOCK + lo + 1
+    if lo == c:
+        ix[last0 + pos] = key
 
 
 @numba.njit(cache=True, nogil=True)
@@ -373,7 +429,7 @@ _LIM = _b(b"9223372036854775807")
 _FALSE = _b(b'false')
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _lit(buf, i, e, pat):
     m = len(pat)
     if i < 0 or i + m > e:
@@ -384,7 +440,7 @@ def _lit(buf, i, e, pat):
     return i + m
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _uint(buf, i, e):
     """JSON non-negative integer (no sign, no leading zero, <= 18 digits) -> (value, next) or (0, -1)."""
     if i < 0 or i >= e:
@@ -491,7 +547,7 @@ def _size(buf, i, e, mul, div, max_lots):
     return q, j
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _ts(buf, i, e):
     v, j = _uint(buf, i, e)
     if j < 0 or v > MAX_TS_MS:
@@ -499,7 +555,7 @@ def _ts(buf, i, e):
     return v * 1_000_000, j
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _plain_str(buf, i, e):
     """Skip a JSON string body of plain printable ASCII (no escapes, no control characters, no
     bytes >= 0x80, which could be invalid UTF-8 that the reference refuses); returns the index of
@@ -517,7 +573,7 @@ def _plain_str(buf, i, e):
     return -1
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _levels(buf, i, e, lv_px, lv_sz, k, pmul, pdiv, smul, sdiv, max_ticks, max_lots):
     """`["p","q"],["p","q"]` up to the closing ']' (not consumed). Returns (count, next) or (0, -1)."""
     n = 0
