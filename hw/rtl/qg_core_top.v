@@ -69,7 +69,7 @@ module qg_core_top #
 
 localparam F = `QG_FEAT_COUNT;
 localparam N_OUT = `QG_NN_N_OUTPUTS;
-localparam FEAT_LATENCY = 14;                           // feature_pipeline
+localparam FEAT_LATENCY = 12;                           // feature_pipeline
 localparam NN_LATENCY = `QG_NN_LATENCY;                 // qg_nn_core
 localparam LATENCY = FEAT_LATENCY + NN_LATENCY + 1;     // + output FIFO register
 localparam CREDITS = (1 << FIFO_ADDR_WIDTH) + 1;

@@ -1,5 +1,5 @@
 gen/qg_recip_rom.v
 qg_bitlen.v
 qg_delay.v
-qg_mul_wide.v
+qg_mul_lut.v
 qg_ratio.v

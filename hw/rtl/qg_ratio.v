@@ -6,9 +6,10 @@
  * ratio(num, den) of models/FEATURES.md, then saturation to [LO, HI]:
  *     0 if den <= 0, else sat(num * RECIP[m - 128] >> (s + 9)) with s = bitlen(den) - 8,
  *     m = den normalized to 128..255. No division.
- * Free-running pipeline, LATENCY = 8 cycles (inputs registered by the caller):
- *     R1 leading one of den   R2 normalize (ROM index)   R3 RECIP ROM into the multiplier's input registers
- *     R4 partial products (registered DSPs)   R5, R6 partial sums   R7 shift + fit   R8 saturate
+ * Free-running pipeline, LATENCY = 7 cycles (inputs registered by the caller):
+ *     R1 leading one of den   R2 normalize (ROM index), 3 * num   R3 RECIP ROM
+ *     R4, R5 multiply (qg_mul_lut: radix-4 partial products, pair sums; carry-save + one chain)
+ *     R6 shift + fit   R7 saturate
  */
 module qg_ratio #
 (
@@ -67,17 +68,20 @@ wire [DEN_WIDTH+5:0] m_wide = den_up >> r1_msb_reg;                          // 
 wire [6:0]           idx = m_wide[6:0];
 
 reg signed [NUM_WIDTH-1:0] r2_num_reg = 0;
+reg signed [NUM_WIDTH+1:0] r2_num3_reg = 0;
 reg        [6:0]           r2_idx_reg = 0;
 reg        [BL_WIDTH-1:0]  r2_sh_reg = 0;
 reg                        r2_zero_reg = 1'b1;
 
 always @(posedge clk) begin
     r2_num_reg <= r1_num_reg;
+    r2_num3_reg <= {{2{r1_num_reg[NUM_WIDTH-1]}}, r1_num_reg} + {r1_num_reg[NUM_WIDTH-1], r1_num_reg, 1'b0};
     r2_idx_reg <= idx;
     r2_sh_reg <= r1_msb_reg + 7'd2;   // s + 9 = bitlen(den) + 1
     r2_zero_reg <= r1_zero_reg;
 end
 
+/* R3: RECIP ROM */
 wire [9:0] recip_c;
 
 qg_recip_rom recip_inst (
@@ -85,30 +89,48 @@ qg_recip_rom recip_inst (
     .recip(recip_c)
 );
 
-/* R3 .. R6: product num * recip, qg_mul_wide (registered 18x18 partial products, one sum per stage);
- * R3 is the multiplier's input register (the ROM output goes straight into it) */
-localparam MUL_LAT = 4;
+reg signed [NUM_WIDTH-1:0] r3_num_reg = 0;
+reg signed [NUM_WIDTH+1:0] r3_num3_reg = 0;
+reg        [9:0]           r3_recip_reg = 0;
+reg        [BL_WIDTH-1:0]  r3_sh_reg = 0;
+reg                        r3_zero_reg = 1'b1;
+
+always @(posedge clk) begin
+    r3_num_reg <= r2_num_reg;
+    r3_num3_reg <= r2_num3_reg;
+    r3_recip_reg <= recip_c;
+    r3_sh_reg <= r2_sh_reg;
+    r3_zero_reg <= r2_zero_reg;
+end
+
+/* R4, R5: product num * recip in LUTs and carry chains (qg_mul_lut: radix-4 partial products) */
 wire signed [P_WIDTH-1:0] prod;
 
-qg_mul_wide #(
+qg_mul_lut #(
     .A_WIDTH(NUM_WIDTH),
     .B_WIDTH(11),
-    .LATENCY(MUL_LAT)
+    .B_SIGNED(0)
 )
 mul_inst (
     .clk(clk),
-    .a(r2_num_reg),
-    .b({1'b0, recip_c}),
+    .a(r3_num_reg),
+    .a3(r3_num3_reg),
+    .b({1'b0, r3_recip_reg}),
     .p(prod)
 );
 
-wire [BL_WIDTH-1:0] sh_d;     // shift and zero flag, aligned with prod (R6)
-wire                zero_d;
-qg_delay #(.WIDTH(BL_WIDTH + 1), .DEPTH(MUL_LAT - 1)) sh_delay_inst (
-    .clk(clk), .in({r2_sh_reg, r2_zero_reg}), .out({sh_d, zero_d})
-);
+reg [BL_WIDTH-1:0] r4_sh_reg = 0;
+reg                r4_zero_reg = 1'b1;
 
-/* R6 (beside the product): mask of the product bits below sh + 7 (the ones that do not decide the fit) */
+always @(posedge clk) begin
+    r4_sh_reg <= r3_sh_reg;
+    r4_zero_reg <= r3_zero_reg;
+end
+
+wire [BL_WIDTH-1:0] sh_d = r4_sh_reg;
+wire                zero_d = r4_zero_reg;
+
+/* R5 (beside the product): mask of the product bits below sh + 7 (the ones that do not decide the fit) */
 reg [P_WIDTH-1:0]  r6_mask_reg = 0;
 /* verilator lint_off UNUSEDSIGNAL */  // the top shift bit may not reach into px
 reg [BL_WIDTH-1:0] r6_sh_reg = 0;
@@ -124,7 +146,7 @@ always @(posedge clk) begin
     r6_zero_reg <= zero_d;
 end
 
-/* R7: floor shift, 8 bits of it, and the fit: the shifted value fits int8 iff the product's bits from
+/* R6: floor shift, 8 bits of it, and the fit: the shifted value fits int8 iff the product's bits from
  * sh + 7 up all equal its sign */
 wire [P_WIDTH+7:0] px = {{8{prod[P_WIDTH-1]}}, prod};
 /* verilator lint_off WIDTH */  // px may need fewer index bits than the shift has
@@ -142,7 +164,7 @@ always @(posedge clk) begin
     r7_zero_reg <= r6_zero_reg;
 end
 
-/* R8: saturation to int8, then to [LO, HI] with 8-bit compares */
+/* R7: saturation to int8, then to [LO, HI] with 8-bit compares */
 wire signed [7:0]  s8 = r7_fits_reg ? r7_s8_reg : (r7_neg_reg ? 8'sh80 : 8'sh7f);
 localparam [7:0] LO_B = LO[7:0];
 localparam [7:0] HI_B = HI[7:0];
