@@ -14,16 +14,16 @@
  * hw/rtl/gen/feature_params.vh (generated from models/<name>/config.yaml), the record layout from
  * hw/rtl/gen/regmap.vh (generated from firmware/regmap.yaml).
  *
- * Stages (each ends in a register; see hw/README.md for the table):
+ * Stages (each ends in a register; see hw/README.md for the diagram):
  *   s0  capture the record
  *   s1  record-only arithmetic: validity, a-b, a+b, per-level B-A and B+A, trade delta/total
  *   s2  level partial sums; STATE A (have_prev, touch prices/sizes, trade-flow accumulators):
  *       dmid2, OFI terms, updated trade-flow accumulators; spread
  *   s3  level sums complete (ratio inputs); STATE B (previous ts, last mid change ts): ages; |dmid2|
  *   s4  STATE C (volatility accumulator); bitlen of ages and of the trade total
- *   s5  scale/saturate the bitlen and volatility features
- *   s2 .. s8   imb_l1 ratio (qg_ratio, R_LAT stages from s1); s9 .. s10 microprice product; s11 microprice
- *   s4 .. s10  ratio features (qg_ratio from s3); every feature registered at s<OUT_S> = s11
+ *   s5  scale/saturate the bitlen and volatility features; imb_l1 ratio done (microprice input)
+ *   s6  microprice
+ *   s7  ratio features done (qg_ratio, 4 stages from s3); every feature registered here
  * Each state register sits at the one stage that reads it, so its feedback loop is one cycle long
  * (mux, or mux + two adders for the decaying accumulators) at one record per clock. A record updates
  * state only when valid (FEATURES.md, "Invalid records"); RESET (or the first record after rst)
@@ -59,10 +59,7 @@ localparam H = (L + 1) / 2;          // levels summed in s2 (the rest in s3)
 localparam SUM_W = 42;               // level sums: 34-bit terms x 4-bit weights x up to 8 levels
 localparam ACC_W = 48;               // decaying accumulators (FEATURES.md: 48 bits in the RTL)
 localparam AGE_W = 54;               // (ts difference) >> 10
-localparam R_LAT = 7;                // qg_ratio
-localparam MP_LAT = 2;               // microprice product (qg_mul_lut, 10 x 8 bits)
-localparam OUT_S = 1 + R_LAT + MP_LAT + 1;   // output stage: imb_l1 ratio from s1, product, saturation
-localparam LATENCY = OUT_S + 1;      // s_axis beat to m_axis beat, cycles (s0 .. s<OUT_S>)
+localparam LATENCY = 8;              // s_axis beat to m_axis beat, cycles
 
 localparam [8*F-1:0] KIND_VEC = `QG_FEAT_KIND;
 localparam [8*F-1:0] SHIFT_VEC = `QG_FEAT_SHIFT;
@@ -88,24 +85,13 @@ integer i, k;   // loop indices of clocked blocks
 reg                     valid_s0 = 1'b0;
 reg                     first_reg = 1'b1;    // next record is the first after rst: treat as RESET
 reg                     rstf_s0 = 1'b0;
-reg                     clr_s0 = 1'b0;       // valid RESET record in s0 (then s1, s2)
 reg signed [31:0]       b_s0 = 0, a_s0 = 0;
 reg        [32*L-1:0]   bsz_s0 = 0, asz_s0 = 0;
 reg        [31:0]       tb_s0 = 0, tsl_s0 = 0;
 reg        [63:0]       ts_s0 = 0;
-// validity b > 0, a > 0, a > b as compare halves at the capture (the input side has the slack), so s1
-// only combines five bits instead of a 32-bit compare chain
-reg                     b_pos_s0 = 1'b0, a_pos_s0 = 1'b0, a_gt_hi_s0 = 1'b0, a_eq_hi_s0 = 1'b0, a_gt_lo_s0 = 1'b0;
-wire signed [31:0]      b_in = s_axis_tdata[`QG_BOOK_RECORD_BID_PX_LSB +: 32];
-wire signed [31:0]      a_in = s_axis_tdata[`QG_BOOK_RECORD_ASK_PX_LSB +: 32];
 
 always @(posedge clk) begin
     b_s0 <= s_axis_tdata[`QG_BOOK_RECORD_BID_PX_LSB +: 32];
-    b_pos_s0 <= !b_in[31] && (|b_in[30:0]);
-    a_pos_s0 <= !a_in[31] && (|a_in[30:0]);
-    a_gt_hi_s0 <= $signed(a_in[31:16]) > $signed(b_in[31:16]);
-    a_eq_hi_s0 <= a_in[31:16] == b_in[31:16];
-    a_gt_lo_s0 <= a_in[15:0] > b_in[15:0];
     a_s0 <= s_axis_tdata[`QG_BOOK_RECORD_ASK_PX_LSB +: 32];
     bsz_s0 <= s_axis_tdata[`QG_BOOK_RECORD_BID_SZ_LSB +: 32*L];
     asz_s0 <= s_axis_tdata[`QG_BOOK_RECORD_ASK_SZ_LSB +: 32*L];
@@ -113,7 +99,6 @@ always @(posedge clk) begin
     tsl_s0 <= s_axis_tdata[`QG_BOOK_RECORD_TRADE_SELL_LSB +: 32];
     ts_s0 <= s_axis_tdata[`QG_BOOK_RECORD_TS_NS_LSB +: 64];
     rstf_s0 <= s_axis_tdata[`QG_BOOK_RECORD_FLAGS_LSB + `QG_BOOK_RECORD_FLAG_RESET] || first_reg;
-    clr_s0 <= !rst && s_axis_tvalid && (s_axis_tdata[`QG_BOOK_RECORD_FLAGS_LSB + `QG_BOOK_RECORD_FLAG_RESET] || first_reg);
     if (rst) begin
         valid_s0 <= 1'b0;
         first_reg <= 1'b1;
@@ -128,7 +113,6 @@ end
 /* ---------------------------------------------------------------- s1: record-only arithmetic */
 reg                     valid_s1 = 1'b0;
 reg                     rstf_s1 = 1'b0;
-reg                     clr_s1 = 1'b0;
 reg                     inv_s1 = 1'b0;
 reg signed [31:0]       b_s1 = 0, a_s1 = 0;
 reg signed [33:0]       bsz0_s1 = 0, asz0_s1 = 0;     // touch sizes, as non-negative signed
@@ -139,9 +123,8 @@ reg signed [33:0]       tdel_s1 = 0, ttot_s1 = 0;
 reg        [63:0]       ts_s1 = 0;
 
 always @(posedge clk) begin
-    inv_s1 <= !(b_pos_s0 && a_pos_s0 && (a_gt_hi_s0 || (a_eq_hi_s0 && a_gt_lo_s0)));
+    inv_s1 <= !((b_s0 > 0) && (a_s0 > 0) && (a_s0 > b_s0));
     rstf_s1 <= rstf_s0;
-    clr_s1 <= rst ? 1'b0 : clr_s0;
     b_s1 <= b_s0;
     a_s1 <= a_s0;
     bsz0_s1 <= {2'b00, bsz_s0[31:0]};
@@ -250,19 +233,14 @@ reg signed [31:0]       p_b_reg = 0, p_a_reg = 0;
 reg signed [33:0]       p_bsz_reg = 0, p_asz_reg = 0, p_mid2_reg = 0;
 reg signed [ACC_W-1:0]  tfs_reg = 0, tft_reg = 0;
 
-// RESET clears the state the record sees. Instead of a mux after every state register (a ~400-load net
-// in front of the compare/adder chains), the state is cleared (or, for state B, loaded) at the clock edge
-// where the RESET record enters the stage that reads it: the record leaving that stage then has already
-// read the state, and its own update would be overwritten by the RESET record's anyway. clr_s<k> = a
-// valid RESET record in s<k>; it drives the registers' synchronous reset.
-wire                    hp_e = have_prev_reg;
-wire signed [31:0]      pb_e = p_b_reg;
-wire signed [31:0]      pa_e = p_a_reg;
-wire signed [33:0]      pbsz_e = p_bsz_reg;
-wire signed [33:0]      pasz_e = p_asz_reg;
-wire signed [33:0]      pmid2_e = p_mid2_reg;
-wire signed [ACC_W-1:0] tfs_e = tfs_reg;
-wire signed [ACC_W-1:0] tft_e = tft_reg;
+wire                    hp_e = rstf_s1 ? 1'b0 : have_prev_reg;
+wire signed [31:0]      pb_e = rstf_s1 ? 32'sd0 : p_b_reg;
+wire signed [31:0]      pa_e = rstf_s1 ? 32'sd0 : p_a_reg;
+wire signed [33:0]      pbsz_e = rstf_s1 ? 34'sd0 : p_bsz_reg;
+wire signed [33:0]      pasz_e = rstf_s1 ? 34'sd0 : p_asz_reg;
+wire signed [33:0]      pmid2_e = rstf_s1 ? 34'sd0 : p_mid2_reg;
+wire signed [ACC_W-1:0] tfs_e = rstf_s1 ? {ACC_W{1'b0}} : tfs_reg;
+wire signed [ACC_W-1:0] tft_e = rstf_s1 ? {ACC_W{1'b0}} : tft_reg;
 
 wire signed [34:0]      dmid2_c = hp_e ? ({mid2_s1[33], mid2_s1} - {pmid2_e[33], pmid2_e}) : 35'sd0;
 wire                    nz_c = hp_e && (mid2_s1 != pmid2_e);
@@ -273,37 +251,11 @@ wire                    a_dn_c = (a_s1 < pa_e), a_eq_c = (a_s1 == pa_e);
 wire signed [33:0]      eb_eq_c = bsz0_s1 - pbsz_e, ea_eq_c = asz0_s1 - pasz_e;
 wire signed [ACC_W-1:0] tdel_ext = {{(ACC_W-34){tdel_s1[33]}}, tdel_s1};
 wire signed [ACC_W-1:0] ttot_ext = {{(ACC_W-34){ttot_s1[33]}}, ttot_s1};
-// Decaying accumulators x - (x >> S) + t (mod 2**ACC_W, as FEATURES.md's 48-bit RTL registers), written as
-// one carry-save level (a LUT per bit, the rstf zeroing folded in) and a single carry chain:
-//   x + ~(x >> S) + 1 + t = sum + carry with sum = x ^ ~xs ^ t, carry = {maj(x, ~xs, t), 1} (the +1).
-// The state register takes the value with the inv gate folded into the operands (xs = 0 -> ~xs + 1 = 0,
-// t = 0: the old value), so its one-cycle loop is LUT + chain; the feature takes the ungated value.
-function [ACC_W-1:0] decay_next;
-    input [ACC_W-1:0] x;      // state (already zeroed by RESET)
-    input [ACC_W-1:0] xs;     // x >> S (arithmetic or logical, as the feature defines)
-    input [ACC_W-1:0] t;      // the record's term, shifted
-    /* verilator lint_off UNUSEDSIGNAL */  // the top carry leaves the register
-    reg   [ACC_W-1:0] nxs, sm, cy;
-    /* verilator lint_on UNUSEDSIGNAL */
-    begin
-        nxs = ~xs;
-        sm = x ^ nxs ^ t;
-        cy = (x & nxs) | (x & t) | (nxs & t);
-        decay_next = sm + {cy[ACC_W-2:0], 1'b1};
-    end
-endfunction
-
-wire signed [ACC_W-1:0] tdel_t = tdel_ext <<< `QG_TF_PRESCALE;
-wire signed [ACC_W-1:0] ttot_t = ttot_ext <<< `QG_TF_PRESCALE;
-wire signed [ACC_W-1:0] tfs_sh = tfs_e >>> `QG_TF_SHIFT;     // arithmetic: signed wires, no mixed context
-wire signed [ACC_W-1:0] tft_sh = tft_e >>> `QG_TF_SHIFT;
-wire signed [ACC_W-1:0] tfs_c = decay_next(tfs_e, tfs_sh, tdel_t);
-wire signed [ACC_W-1:0] tft_c = decay_next(tft_e, tft_sh, ttot_t);
-wire signed [ACC_W-1:0] tfs_n = decay_next(tfs_e, inv_s1 ? {ACC_W{1'b0}} : tfs_sh, inv_s1 ? {ACC_W{1'b0}} : tdel_t);
-wire signed [ACC_W-1:0] tft_n = decay_next(tft_e, inv_s1 ? {ACC_W{1'b0}} : tft_sh, inv_s1 ? {ACC_W{1'b0}} : ttot_t);
+wire signed [ACC_W-1:0] tfs_c = tfs_e - (tfs_e >>> `QG_TF_SHIFT) + (tdel_ext <<< `QG_TF_PRESCALE);
+wire signed [ACC_W-1:0] tft_c = tft_e - (tft_e >>> `QG_TF_SHIFT) + (ttot_ext <<< `QG_TF_PRESCALE);
 
 always @(posedge clk) begin
-    if (rst || clr_s0) begin
+    if (rst) begin
         have_prev_reg <= 1'b0;
         p_b_reg <= 0;
         p_a_reg <= 0;
@@ -313,8 +265,6 @@ always @(posedge clk) begin
         tfs_reg <= 0;
         tft_reg <= 0;
     end else if (valid_s1) begin
-        tfs_reg <= tfs_n;       // tfs_c, or tfs_e for an invalid record
-        tft_reg <= tft_n;
         if (!inv_s1) begin
             have_prev_reg <= 1'b1;
             p_b_reg <= b_s1;
@@ -322,6 +272,8 @@ always @(posedge clk) begin
             p_bsz_reg <= bsz0_s1;
             p_asz_reg <= asz0_s1;
             p_mid2_reg <= mid2_s1;
+            tfs_reg <= tfs_c;
+            tft_reg <= tft_c;
         end else begin
             have_prev_reg <= hp_e;
             p_b_reg <= pb_e;
@@ -329,18 +281,19 @@ always @(posedge clk) begin
             p_bsz_reg <= pbsz_e;
             p_asz_reg <= pasz_e;
             p_mid2_reg <= pmid2_e;
+            tfs_reg <= tfs_e;
+            tft_reg <= tft_e;
         end
     end
 end
 
 reg                     valid_s2 = 1'b0;
 reg                     rstf_s2 = 1'b0, inv_s2 = 1'b0, hp_s2 = 1'b0, nz_s2 = 1'b0;
-reg                     clr_s2 = 1'b0;
 reg [SUM_W*L-1:0]       dlo_s2 = 0, dhi_s2 = 0, tlo_s2 = 0, thi_s2 = 0;
 reg signed [SUM_W-1:0]  bslo_s2 = 0, bshi_s2 = 0, aslo_s2 = 0, ashi_s2 = 0;
 reg [SUM_W*NP-1:0]      wdp_s2 = 0, wtp_s2 = 0;
 reg signed [34:0]       dmid2_s2 = 0;
-reg signed [33:0]       eb_eq_s2 = 0, ea_eq_s2 = 0, npbsz_s2 = 0, npasz_s2 = 0;
+reg signed [33:0]       eb_eq_s2 = 0, ea_eq_s2 = 0, pbsz_s2 = 0, pasz_s2 = 0;
 reg                     b_up_s2 = 1'b0, b_eq_s2 = 1'b0, a_dn_s2 = 1'b0, a_eq_s2 = 1'b0;
 reg signed [33:0]       pbasz_s2 = 0, t0_s2 = 0, bsz0_s2 = 0, asz0_s2 = 0;
 reg signed [ACC_W-1:0]  tfs_s2 = 0, tft_s2 = 0;
@@ -349,7 +302,6 @@ reg        [63:0]       ts_s2 = 0;
 always @(posedge clk) begin
     valid_s2 <= rst ? 1'b0 : valid_s1;
     rstf_s2 <= rstf_s1;
-    clr_s2 <= rst ? 1'b0 : clr_s1;
     inv_s2 <= inv_s1;
     hp_s2 <= hp_e;
     nz_s2 <= nz_c;
@@ -370,8 +322,8 @@ always @(posedge clk) begin
     a_eq_s2 <= a_eq_c;
     eb_eq_s2 <= eb_eq_c;
     ea_eq_s2 <= ea_eq_c;
-    npbsz_s2 <= -pbsz_e;
-    npasz_s2 <= -pasz_e;
+    pbsz_s2 <= pbsz_e;
+    pasz_s2 <= pasz_e;
     pbasz_s2 <= pbsz_e + pasz_e;
     t0_s2 <= t_s1[33:0];
     bsz0_s2 <= bsz0_s1;
@@ -406,25 +358,22 @@ generate
     end
 endgenerate
 
-wire signed [33:0]      eb_s3_c = b_up_s2 ? bsz0_s2 : (b_eq_s2 ? eb_eq_s2 : npbsz_s2);   // muxes only:
-wire signed [33:0]      ea_s3_c = a_dn_s2 ? asz0_s2 : (a_eq_s2 ? ea_eq_s2 : npasz_s2);   // negations in s2
+wire signed [33:0]      eb_s3_c = b_up_s2 ? bsz0_s2 : (b_eq_s2 ? eb_eq_s2 : -pbsz_s2);
+wire signed [33:0]      ea_s3_c = a_dn_s2 ? asz0_s2 : (a_eq_s2 ? ea_eq_s2 : -pasz_s2);
 
 reg        [63:0]       lmc_reg = 0;      // last_mid_change_ts
 reg        [63:0]       pts_reg = 0;      // p_ts
-wire       [63:0]       lmc_e = lmc_reg;      // = ts_s2 for a RESET record (loaded from s1, see state A)
-wire       [63:0]       pts_e = pts_reg;
+wire       [63:0]       lmc_e = rstf_s2 ? ts_s2 : lmc_reg;
+wire       [63:0]       pts_e = rstf_s2 ? ts_s2 : pts_reg;
 /* verilator lint_off UNUSEDSIGNAL */  // ages are kept in 1.024 us units (>> 10)
-wire       [64:0]       age_c = {1'b0, ts_s2} - {1'b0, lmc_reg};
-wire       [64:0]       gap_c = {1'b0, ts_s2} - {1'b0, pts_reg};
+wire       [64:0]       age_c = {1'b0, ts_s2} - {1'b0, lmc_e};
+wire       [64:0]       gap_c = {1'b0, ts_s2} - {1'b0, pts_e};
 /* verilator lint_on UNUSEDSIGNAL */
 
 always @(posedge clk) begin
     if (rst) begin
         lmc_reg <= 0;
         pts_reg <= 0;
-    end else if (clr_s1) begin
-        lmc_reg <= ts_s1;
-        pts_reg <= ts_s1;
     end else if (valid_s2) begin
         lmc_reg <= (!inv_s2 && nz_s2) ? ts_s2 : lmc_e;
         pts_reg <= !inv_s2 ? ts_s2 : pts_e;
@@ -456,17 +405,14 @@ end
 
 /* ---------------------------------------------------------------- s4: STATE C; bitlens */
 reg        [ACC_W-1:0]  vol_reg = 0;
-wire       [ACC_W-1:0]  vol_e = vol_reg;    // cleared from s2 for a RESET record
-wire       [ACC_W-1:0]  vol_t = {{(ACC_W-35){1'b0}}, absd_s3} << `QG_VOL_PRESCALE;
-wire       [ACC_W-1:0]  vol_sh = vol_e >> `QG_VOL_SHIFT;
-wire       [ACC_W-1:0]  vol_c = decay_next(vol_e, vol_sh, vol_t);
-wire       [ACC_W-1:0]  vol_n = decay_next(vol_e, inv_s3 ? {ACC_W{1'b0}} : vol_sh, inv_s3 ? {ACC_W{1'b0}} : vol_t);
+wire       [ACC_W-1:0]  vol_e = rstf_s3 ? {ACC_W{1'b0}} : vol_reg;
+wire       [ACC_W-1:0]  vol_c = vol_e - (vol_e >> `QG_VOL_SHIFT) + ({{(ACC_W-35){1'b0}}, absd_s3} << `QG_VOL_PRESCALE);
 
 always @(posedge clk) begin
-    if (rst || clr_s2) begin
+    if (rst) begin
         vol_reg <= 0;
     end else if (valid_s3) begin
-        vol_reg <= vol_n;       // vol_c, or vol_e for an invalid record
+        vol_reg <= !inv_s3 ? vol_c : vol_e;
     end
 end
 
@@ -487,7 +433,7 @@ always @(posedge clk) begin
 end
 
 /* ---------------------------------------------------------------- microprice input: imb_l1 */
-wire [7:0] imb1_q;      // ratio(B - A, B + A), inputs at s1 -> result at s<1 + R_LAT>
+wire [7:0] imb1_s5;     // ratio(B - A, B + A), inputs at s1 -> result at s5
 
 qg_ratio #(
     .NUM_WIDTH(34),
@@ -497,34 +443,17 @@ imb1_ratio_inst (
     .clk(clk),
     .num(d_s1[33:0]),
     .den(t_s1[33:0]),
-    .q(imb1_q)
+    .q(imb1_s5)
 );
 
-// microprice = sat((ab * imb_l1) >> 1) with imb_l1 an int8: clamping ab to [-512, 511] first changes no
-// result (|ab| >= 512 and imb_l1 != 0 saturate either way, with the same sign; imb_l1 = 0 gives 0), so
-// the product is 10 x 8 bits (qg_mul_lut, 2 stages; 3 * ab computed at s3).
-reg signed [9:0]  ab_cl_s2 = 10'sd0;
-reg signed [11:0] ab3_s3 = 12'sd0;
+wire [33:0] ab_s5;
 
-always @(posedge clk) begin
-    ab_cl_s2 <= ($signed(ab_s1) > 34'sd511) ? 10'sd511 : (($signed(ab_s1) < -34'sd512) ? -10'sd512 : ab_s1[9:0]);
-    ab3_s3 <= {{2{ab_cl_s2[9]}}, ab_cl_s2} + {ab_cl_s2[9], ab_cl_s2, 1'b0};
-end
+qg_delay #(.WIDTH(34), .DEPTH(4)) ab_delay_inst (.clk(clk), .in(ab_s1), .out(ab_s5));
 
-wire [9:0]  ab_q;
-wire [11:0] ab3_q;
-
-qg_delay #(.WIDTH(10), .DEPTH(R_LAT - 1)) ab_delay_inst (.clk(clk), .in(ab_cl_s2), .out(ab_q));
-qg_delay #(.WIDTH(12), .DEPTH(R_LAT - 2)) ab3_delay_inst (.clk(clk), .in(ab3_s3), .out(ab3_q));
-
-wire signed [17:0] mp_prod;     // clamp(a - b) * imb_l1, registered, at s<1 + R_LAT + MP_LAT>
-
-qg_mul_lut #(.A_WIDTH(10), .B_WIDTH(8), .B_SIGNED(1)) mp_mul_inst (
-    .clk(clk), .a(ab_q), .a3(ab3_q), .b(imb1_q), .p(mp_prod)
-);
+wire signed [42:0] mp_prod = $signed(ab_s5) * $signed(imb1_s5);
 
 /* ---------------------------------------------------------------- features */
-wire [8*F-1:0] feat_out;     // every feature registered at s<OUT_S>
+wire [8*F-1:0] feat_s7;
 
 genvar j;
 generate
@@ -537,99 +466,91 @@ generate
         localparam integer SIDE = {24'd0, SIDE_VEC[8*j +: 8]};
 
         if (KIND == `QG_KIND_IMBALANCE) begin : g_imb
-            wire [7:0] rq;   // at s<3 + R_LAT>
             qg_ratio #(.NUM_WIDTH(SUM_W), .DEN_WIDTH(SUM_W), .LO(LO), .HI(HI)) ratio_inst (
                 .clk(clk),
                 .num(pd_s3[SUM_W*(NLEV-1) +: SUM_W]),
                 .den(pt_s3[SUM_W*(NLEV-1) +: SUM_W]),
-                .q(rq)
+                .q(feat_s7[8*j +: 8])
             );
-            qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 3 - R_LAT)) delay_inst (.clk(clk), .in(rq), .out(feat_out[8*j +: 8]));
         end else if (KIND == `QG_KIND_WEIGHTED_IMBALANCE) begin : g_wimb
-            wire [7:0] rq;   // at s<3 + R_LAT>
             qg_ratio #(.NUM_WIDTH(SUM_W), .DEN_WIDTH(SUM_W), .LO(LO), .HI(HI)) ratio_inst (
-                .clk(clk), .num(wd_s3), .den(wt_s3), .q(rq)
+                .clk(clk), .num(wd_s3), .den(wt_s3), .q(feat_s7[8*j +: 8])
             );
-            qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 3 - R_LAT)) delay_inst (.clk(clk), .in(rq), .out(feat_out[8*j +: 8]));
         end else if (KIND == `QG_KIND_OFI) begin : g_ofi
-            wire [7:0] rq;   // at s<3 + R_LAT>
             qg_ratio #(.NUM_WIDTH(36), .DEN_WIDTH(36), .LO(LO), .HI(HI)) ratio_inst (
-                .clk(clk), .num(ofi_num_s3), .den(ofi_den_s3), .q(rq)
+                .clk(clk), .num(ofi_num_s3), .den(ofi_den_s3), .q(feat_s7[8*j +: 8])
             );
-            qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 3 - R_LAT)) delay_inst (.clk(clk), .in(rq), .out(feat_out[8*j +: 8]));
         end else if (KIND == `QG_KIND_TRADE_FLOW) begin : g_tf
-            wire [7:0] rq;   // at s<3 + R_LAT>
             qg_ratio #(.NUM_WIDTH(ACC_W), .DEN_WIDTH(ACC_W), .LO(LO), .HI(HI)) ratio_inst (
-                .clk(clk), .num(tfs_s3), .den(tft_s3), .q(rq)
+                .clk(clk), .num(tfs_s3), .den(tft_s3), .q(feat_s7[8*j +: 8])
             );
-            qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 3 - R_LAT)) delay_inst (.clk(clk), .in(rq), .out(feat_out[8*j +: 8]));
         end else if (KIND == `QG_KIND_TOUCH_SHARE) begin : g_touch
-            wire [7:0] rq;   // at s<3 + R_LAT>
             qg_ratio #(.NUM_WIDTH(SUM_W), .DEN_WIDTH(SUM_W), .LO(LO), .HI(HI)) ratio_inst (
                 .clk(clk),
                 .num(SIDE != 0 ? {{(SUM_W-34){1'b0}}, asz0_s3} : {{(SUM_W-34){1'b0}}, bsz0_s3}),
                 .den(SIDE != 0 ? asum_s3 : bsum_s3),
-                .q(rq)
+                .q(feat_s7[8*j +: 8])
             );
-            qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 3 - R_LAT)) delay_inst (.clk(clk), .in(rq), .out(feat_out[8*j +: 8]));
         end else if (KIND == `QG_KIND_SPREAD) begin : g_spread
             wire [7:0] v;
             reg  [7:0] v_s2 = 8'd0;
             qg_sat_scale #(.IN_WIDTH(34), .SHIFT(SHIFT), .LO(LO), .HI(HI)) sat_inst (.x(sp_s1), .y(v));
             always @(posedge clk) v_s2 <= v;
-            qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 2)) delay_inst (.clk(clk), .in(v_s2), .out(feat_out[8*j +: 8]));
+            qg_delay #(.WIDTH(8), .DEPTH(5)) delay_inst (.clk(clk), .in(v_s2), .out(feat_s7[8*j +: 8]));
         end else if (KIND == `QG_KIND_MID_CHANGE) begin : g_dmid
             wire [7:0] v;
             reg  [7:0] v_s3 = 8'd0;
             qg_sat_scale #(.IN_WIDTH(35), .SHIFT(SHIFT), .LO(LO), .HI(HI)) sat_inst (.x(dmid2_s2), .y(v));
             always @(posedge clk) v_s3 <= v;
-            qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 3)) delay_inst (.clk(clk), .in(v_s3), .out(feat_out[8*j +: 8]));
+            qg_delay #(.WIDTH(8), .DEPTH(4)) delay_inst (.clk(clk), .in(v_s3), .out(feat_s7[8*j +: 8]));
         end else if (KIND == `QG_KIND_VOLATILITY) begin : g_vol
             wire [7:0] v;
             reg  [7:0] v_s5 = 8'd0;
             qg_sat_scale #(.IN_WIDTH(ACC_W + 1), .SHIFT(SHIFT), .LO(LO), .HI(HI)) sat_inst (.x({1'b0, vol_s4}), .y(v));
             always @(posedge clk) v_s5 <= v;
-            qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 5)) delay_inst (.clk(clk), .in(v_s5), .out(feat_out[8*j +: 8]));
+            qg_delay #(.WIDTH(8), .DEPTH(2)) delay_inst (.clk(clk), .in(v_s5), .out(feat_s7[8*j +: 8]));
         end else if (KIND == `QG_KIND_TRADE_ACTIVITY || KIND == `QG_KIND_MID_AGE || KIND == `QG_KIND_EVENT_GAP) begin : g_log
             wire [7:0] v;
             reg  [7:0] v_s5 = 8'd0;
             wire [6:0] bl = (KIND == `QG_KIND_TRADE_ACTIVITY) ? ta_bl_s4 : ((KIND == `QG_KIND_MID_AGE) ? age_bl_s4 : gap_bl_s4);
             qg_sat_scale #(.IN_WIDTH(8), .SHIFT(SHIFT), .LO(LO), .HI(HI)) sat_inst (.x({1'b0, bl}), .y(v));
             always @(posedge clk) v_s5 <= v;
-            qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 5)) delay_inst (.clk(clk), .in(v_s5), .out(feat_out[8*j +: 8]));
+            qg_delay #(.WIDTH(8), .DEPTH(2)) delay_inst (.clk(clk), .in(v_s5), .out(feat_s7[8*j +: 8]));
         end else if (KIND == `QG_KIND_MICROPRICE) begin : g_micro
-            // mp_prod is registered at s<OUT_S - 1>, s<OUT_S> registers the shifted, saturated value
+            // s6 registers the product (a DSP), s7 the shifted, saturated value
+            reg  signed [42:0] prod_s6 = 43'sd0;
             wire        [7:0]  v;
-            reg         [7:0]  v_out = 8'd0;
-            qg_sat_scale #(.IN_WIDTH(18), .SHIFT(-1), .LO(LO), .HI(HI)) sat_inst (.x(mp_prod), .y(v));
-            always @(posedge clk) v_out <= v;
-            assign feat_out[8*j +: 8] = v_out;
+            reg         [7:0]  v_s7 = 8'd0;
+            always @(posedge clk) prod_s6 <= mp_prod;
+            qg_sat_scale #(.IN_WIDTH(43), .SHIFT(-1), .LO(LO), .HI(HI)) sat_inst (.x(prod_s6), .y(v));
+            always @(posedge clk) v_s7 <= v;
+            assign feat_s7[8*j +: 8] = v_s7;
         end else begin : g_unknown
             initial begin
                 $error("Error: feature %0d has a kind this pipeline does not implement (instance %m)", j);
                 $finish;
             end
-            assign feat_out[8*j +: 8] = 8'd0;
+            assign feat_s7[8*j +: 8] = 8'd0;
         end
     end
 endgenerate
 
-/* ---------------------------------------------------------------- valid and sideband to s<OUT_S> */
-reg [OUT_S-4:0] valid_out_pipe = 0;    // s4 .. s<OUT_S>
+/* ---------------------------------------------------------------- valid and sideband to s7 */
+reg [3:0] valid_s7_pipe = 4'd0;    // s4 .. s7
 
 always @(posedge clk) begin
-    valid_out_pipe <= rst ? {(OUT_S-3){1'b0}} : {valid_out_pipe[OUT_S-5:0], valid_s3};
+    valid_s7_pipe <= rst ? 4'd0 : {valid_s7_pipe[2:0], valid_s3};
 end
 
-wire [USER_WIDTH-1:0] user_out;
-wire [1:0]            flags_out;
+wire [USER_WIDTH-1:0] user_s7;
+wire [1:0]            flags_s7;
 
-qg_delay #(.WIDTH(USER_WIDTH), .DEPTH(LATENCY)) user_delay_inst (.clk(clk), .in(s_axis_tuser), .out(user_out));
-qg_delay #(.WIDTH(2), .DEPTH(OUT_S - 3)) flags_delay_inst (.clk(clk), .in({rstf_s3, inv_s3}), .out(flags_out));
+qg_delay #(.WIDTH(USER_WIDTH), .DEPTH(LATENCY)) user_delay_inst (.clk(clk), .in(s_axis_tuser), .out(user_s7));
+qg_delay #(.WIDTH(2), .DEPTH(4)) flags_delay_inst (.clk(clk), .in({rstf_s3, inv_s3}), .out(flags_s7));
 
-assign m_axis_tdata = feat_out;
-assign m_axis_tvalid = valid_out_pipe[OUT_S-4];
-assign m_axis_tuser = {user_out, flags_out};
+assign m_axis_tdata = feat_s7;
+assign m_axis_tvalid = valid_s7_pipe[3];
+assign m_axis_tuser = {user_s7, flags_s7};
 
 endmodule
 

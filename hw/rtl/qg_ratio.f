@@ -1,5 +1,3 @@
 gen/qg_recip_rom.v
 qg_bitlen.v
-qg_delay.v
-qg_mul_lut.v
 qg_ratio.v
