@@ -44,7 +44,8 @@ $(SETUP_STAMP): pyproject.toml
 	@touch $@
 
 # ---------------------------------------------------------------------------------------------------
-test: setup test-board-runtime  ## the whole test suite (what CI runs; no vendor tools, no board)
+test: setup test-board-runtime  ## ruff + the whole test suite (what CI runs; no vendor tools, no board)
+	$(VENV)/bin/ruff check control models hls hw firmware sim bench tests
 	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
 
 lint: setup  ## ruff + Verilator lint
