@@ -528,17 +528,26 @@ class FillHandler:
 
 
 async def quote_events(
-    app: Appliance, lines: Iterable[bytes], sink: QueueSink, progress: Callable[[int], None] | None = None
+    app: Appliance,
+    lines: Iterable[bytes],
+    sink: QueueSink,
+    progress: Callable[[int], None] | None = None,
+    *,
+    progress_every: int = 1000,
+    on_line: Callable[[list[QuoteDecision]], None] | None = None,
 ) -> AsyncIterator[QuoteEvent]:
     """Run the appliance over `lines` and yield its quote events for the FIX initiator
-    (control.fix.initiator.QuoteStreamer), giving the session's event loop a turn after every line."""
+    (control.fix.initiator.QuoteStreamer), giving the session's event loop a turn after every line.
+    `on_line` sees each line's decisions before its events are yielded (the demo traces them)."""
     import asyncio
 
     for n, line in enumerate(lines, 1):
-        app.on_line(line)
+        decisions = app.on_line(line)
+        if on_line is not None:
+            on_line(decisions)
         while sink.events:
             yield sink.events.popleft()
-        if progress is not None and n % 1000 == 0:
-            progress(1000)
+        if progress is not None and n % progress_every == 0:
+            progress(progress_every)
         await asyncio.sleep(0)
     app.flush()

@@ -18,7 +18,15 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from control.appliance import Appliance, ApplianceConfig, Counters, QueueSink, head_lines, iter_lines
+from control.appliance import (
+    Appliance,
+    ApplianceConfig,
+    Counters,
+    QueueSink,
+    head_lines,
+    iter_lines,
+    quote_events,
+)
 from control.backends.base import Backend, BackendError
 from control.demo.slice import SliceBackend
 from control.demo.trace import DecisionTrace, PredictionTrace
@@ -207,20 +215,15 @@ def run_demo(
     )
     slice_window: list[LatencyWindow] = []
 
-    async def events(lines: Iterable[bytes]) -> AsyncIterator[QuoteEvent]:
-        sink: QueueSink = app.sink  # type: ignore[assignment]
-        for n, line in enumerate(lines, 1):
-            decisions.add(app.on_line(line))
-            if plan.primary is not None and not backend.in_slice and not slice_window:
-                # the slice is over: its stage times (simulator round trips) are kept apart
-                slice_window.append(app.latency)
-                app.latency = LatencyWindow()
-            while sink.events:
-                yield sink.events.popleft()
-            if progress is not None and n % 500 == 0:
-                progress(500)
-            await asyncio.sleep(0)
-        app.flush()
+    def after_line(line_decisions: list) -> None:
+        decisions.add(line_decisions)
+        if plan.primary is not None and not backend.in_slice and not slice_window:
+            # the slice is over: its stage times (simulator round trips) are kept apart
+            slice_window.append(app.latency)
+            app.latency = LatencyWindow()
+
+    def events(lines: Iterable[bytes]) -> AsyncIterator[QuoteEvent]:
+        return quote_events(app, lines, app.sink, progress, progress_every=500, on_line=after_line)
 
     def listening(host: str, port: int) -> None:
         say(f"venue acceptor (our FIX 4.4 acceptor in venue role) listening on {host}:{port}")
