@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numba
 import numpy as np
 import orjson
 import pytest
@@ -212,3 +213,47 @@ def test_two_stage_per_line_path_equals_process(paths: list[Path]) -> None:
     assert fast > 0.5 * len(lines)
     np.testing.assert_array_equal(np.concatenate(got), np.concatenate(want))
     assert _counters(two.stats) == _counters(ref.stats)
+
+
+@numba.njit(cache=False)
+def _dec_at(arr, i, e):
+    return K._dec(K._ptr(arr), i, e)
+
+
+def _dec_reference(b: bytes, i: int, e: int) -> tuple[int, int, int]:
+    """Plain-Python statement of _dec's contract: '"' digits ['.' digits] '"', at most 18 digits."""
+    if i >= e or b[i] != 0x22:
+        return 0, 0, -1
+    j = i + 1
+    while j < e and 0x30 <= b[j] <= 0x39:
+        j += 1
+    ip = b[i + 1:j]
+    fp = b""
+    if j < e and b[j] == 0x2E:
+        k = j + 1
+        while k < e and 0x30 <= b[k] <= 0x39:
+            k += 1
+        fp, j = b[j + 1:k], k
+        if not fp:
+            return 0, 0, -1
+    if not ip or len(ip) + len(fp) > 18 or j >= e or b[j] != 0x22:
+        return 0, 0, -1
+    return int(ip + fp), len(fp), j + 1
+
+
+# bytes next to the digits in ASCII and their high-bit twins: the SWAR range test must refuse them all
+_NEAR_DIGITS = b'0123456789."/:' + bytes([0xB0, 0xB9, 0xBA, 0xAF, 0x00, 0xFF, 0x7F])
+
+
+@settings(max_examples=3000, deadline=None)
+@given(body=st.lists(st.sampled_from(list(_NEAR_DIGITS)), min_size=0, max_size=40),
+       digits=st.integers(0, 24), cut=st.integers(0, 50))
+def test_swar_number_scanner_matches_its_contract(body: list[int], digits: int, cut: int) -> None:
+    """The 8-bytes-at-a-time digit scanner against a byte-by-byte reference, on near-digit garbage and
+    on well-formed numbers of every length, with the message end anywhere (the 8-byte loads must stop
+    at the end; the scalar tail takes over)."""
+    numeric = b'"' + b"7" * digits + b"." + b"3" * (digits % 7) + b'"'
+    for data in (b'"' + bytes(body), numeric + bytes(body)):
+        e = max(0, len(data) - cut % (len(data) + 1))
+        arr = np.frombuffer(data + b"9" * 16, np.uint8)   # digits after e must not count
+        assert tuple(_dec_at(arr, 0, e)) == _dec_reference(data, 0, e), (data, e)
