@@ -4,6 +4,13 @@ Timeline (all on the receive clock):
 - Trades that arrive at or before a record are processed before the decision on that record.
 - The decision on record i uses only records <= i and prediction i (no look-ahead) and becomes live
   at recv_ns[i] + latency_ns; until then the previous quote stands (cancel/replace latency).
+- Trades meet the quote that was live at the venue when they matched: at `trade_match_times` (the
+  trade's exchange stamp on the receive clock, never later than its arrival), not at the arrival of
+  the trade message (`fill_clock="receive"`, the old rule, kept for comparison). The difference is
+  the trade feed's extra delay, which in the 2023 captures reaches seconds during bursts: deciding
+  fills on arrival let a policy requote on records that arrived after the match and dodge fills.
+  `latency_ns` is therefore the time from receiving a record to the quote being live at the venue,
+  plus the feed's fastest delivery (absorbed by the offset estimate).
 - A live quote fills when a trade prints at or through it on the right side: a buyer-initiated trade
   at px >= our ask fills our ask, a seller-initiated trade at px <= our bid fills our bid, for
   min(trade size, our remaining size), at our price. A replacement that goes live is reduced by what
@@ -20,13 +27,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from control.backtest.arrays import BUY, FILL_DTYPE, QUOTE_TRACE_DTYPE, check_inputs, decision_times
+from control.backtest.arrays import (
+    BUY,
+    FILL_DTYPE,
+    QUOTE_TRACE_DTYPE,
+    check_inputs,
+    decision_times,
+    trade_match_times,
+)
 from control.prediction import Prediction
 from control.quoting.engine import QuotingEngine
 from control.quoting.types import Action, Side
 
 log = logging.getLogger(__name__)
 
+FILL_CLOCKS = ("match", "receive")
 _ACTION_CODE = {Action.UNCHANGED: 0, Action.QUOTE: 1, Action.PULL: 2}
 
 
@@ -40,17 +55,27 @@ class SimResult:
 
 def simulate(records: np.ndarray, preds: np.ndarray, trades: np.ndarray, engine: QuotingEngine,
              symbol: str, *, latency_ns: int, horizon_ns: int, model_hash: str = "",
-             backend: str = "cpu", backend_healthy: np.ndarray | None = None) -> SimResult:
-    """Replay `records` with `preds` (one per record) and `trades` through `engine`."""
+             backend: str = "cpu", backend_healthy: np.ndarray | None = None,
+             fill_clock: str = "match") -> SimResult:
+    """Replay `records` with `preds` (one per record) and `trades` through `engine`.
+
+    `fill_clock`: "match" (default) decides each trade against the quote live when it matched
+    (`trade_match_times`); "receive" against the quote live when its message arrived."""
     check_inputs(records, preds, trades)
     if latency_ns < 0:
         raise ValueError(f"latency_ns must be >= 0, got {latency_ns}")
+    if fill_clock not in FILL_CLOCKS:
+        raise ValueError(f"fill_clock must be one of {FILL_CLOCKS}, got {fill_clock!r}")
     n, m = len(records), len(trades)
     rec_recv = decision_times(records)
     rec_ts = records["ts_ns"]
     seqs = records["seq"]
     p_up, p_down, p_wd, invalid = preds["p_up"], preds["p_down"], preds["p_withdraw"], preds["invalid"]
     t_recv, t_px, t_lots, t_side = trades["recv_ns"], trades["px"], trades["lots"], trades["side"]
+    # The time each trade meets our quote, and the order in which they do (stable: arrival order on ties).
+    t_meet = trades["recv_ns"].astype(np.int64) if fill_clock == "receive" else trade_match_times(trades)
+    order = np.argsort(t_meet, kind="stable")
+    t_meet_sorted = t_meet[order]
     healthy = np.ones(n, dtype=bool) if backend_healthy is None else backend_healthy
 
     tr_bid_px = np.zeros(n, np.int64)
@@ -70,8 +95,9 @@ def simulate(records: np.ndarray, preds: np.ndarray, trades: np.ndarray, engine:
 
     def run_trades_until(limit_ns: int, last_record: int) -> None:
         nonlocal j, bid_px, bid_lots, ask_px, ask_lots, bid_filled, ask_filled
-        while j < m and t_recv[j] <= limit_ns:
-            tau = int(t_recv[j])
+        while j < m and t_meet_sorted[j] <= limit_ns:
+            k = int(order[j])
+            tau = int(t_meet_sorted[j])
             while pending and pending[0][0] <= tau:
                 _, bid_px, bid_lots, ask_px, ask_lots, b0, a0 = pending.popleft()
                 # The replacement was sized on the position at decision time; what the old quote
@@ -80,19 +106,20 @@ def simulate(records: np.ndarray, preds: np.ndarray, trades: np.ndarray, engine:
                 # the engine's limits.
                 bid_lots = max(0, bid_lots - (bid_filled - b0))
                 ask_lots = max(0, ask_lots - (ask_filled - a0))
-            px = int(t_px[j])
-            if t_side[j] == BUY:
+            px = int(t_px[k])
+            # A fill is stamped with the trade message's arrival (when we see it; the metrics' clock).
+            if t_side[k] == BUY:
                 if ask_lots > 0 and px >= ask_px:
-                    q = min(ask_lots, int(t_lots[j]))
+                    q = min(ask_lots, int(t_lots[k]))
                     ask_lots -= q
                     ask_filled += q
-                    fills.append((tau, ask_px, q, -1, j, last_record))
+                    fills.append((int(t_recv[k]), ask_px, q, -1, k, last_record))
                     engine.on_fill(symbol, Side.ASK, q)
             elif bid_lots > 0 and px <= bid_px:
-                q = min(bid_lots, int(t_lots[j]))
+                q = min(bid_lots, int(t_lots[k]))
                 bid_lots -= q
                 bid_filled += q
-                fills.append((tau, bid_px, q, 1, j, last_record))
+                fills.append((int(t_recv[k]), bid_px, q, 1, k, last_record))
                 engine.on_fill(symbol, Side.BID, q)
             j += 1
 
@@ -126,5 +153,6 @@ def simulate(records: np.ndarray, preds: np.ndarray, trades: np.ndarray, engine:
     trace["action"], trace["position"] = tr_action, tr_pos
 
     out = np.array(fills, dtype=FILL_DTYPE) if fills else np.zeros(0, dtype=FILL_DTYPE)
+    out = out[np.argsort(out["recv_ns"], kind="stable")]   # match order can differ from arrival order
     log.info("%s: %d records, %d trades -> %d fills", symbol, n, m, len(out))
     return SimResult(out, trace, reason_counts, actions)

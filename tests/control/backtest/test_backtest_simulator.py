@@ -180,3 +180,36 @@ def test_position_limit_holds_through_latency(seed, latency_ms, max_pos):
     pos = np.cumsum(res.fills["side"].astype(np.int64) * res.fills["lots"])
     assert np.all(np.abs(pos) <= max_pos)
     assert np.all(res.fills["lots"] <= tr["lots"][res.fills["trade"]])
+
+
+def test_trade_match_times_never_later_than_arrival():
+    from control.backtest.arrays import trade_match_times
+    # clock offset -1000 ns (receive clock behind the venue's), one message delayed by 700 ns more
+    tr = trades([(1000, 0, 1, BUY), (2000, 0, 1, BUY), (3000, 0, 1, BUY)])
+    tr["ts_ns"] = [2000, 2300, 4000]
+    np.testing.assert_array_equal(trade_match_times(tr), [1000, 1300, 3000])
+    # the offset is local: a clock step far away (beyond the window) does not leak in
+    far = trades([(1000, 0, 1, BUY), (10**12, 0, 1, BUY)])
+    far["ts_ns"] = [1000, 10**12 - 5000]
+    np.testing.assert_array_equal(trade_match_times(far, window_ns=10**9), [1000, 10**12])
+    assert len(trade_match_times(trades([]))) == 0
+
+
+def test_late_trade_message_meets_the_quote_live_at_the_match():
+    """A trade matched at 2500 whose message arrives at 3600, after r1 (received at 3000) moved the
+    market down 50 bp: at the venue it hit the r0 bid (99990), live since 1000. Deciding fills on the
+    message's arrival (the old rule) would let r1's requote (live at 3100) dodge it."""
+    rows = [(1000, 99_999, 100_001), (3000, 99_499, 99_501)]
+    tr = trades([(1500, 99_995, 1, SELL), (3600, 99_600, 4, SELL)])
+    tr["ts_ns"][1] = 2500
+    res, _ = run(recs(rows), tr, latency_ns=100)
+    assert res.fills["px"].tolist() == [99_990] and res.fills["lots"].tolist() == [4]
+    assert res.fills["recv_ns"].tolist() == [3600]          # stamped when we see it
+    assert res.fills["record"].tolist() == [0]              # the last decision before the match
+    eng = QuotingEngine(config_1bp())
+    old = simulate(recs(rows), neutral_predictions(2), tr, eng, SYM, latency_ns=100, horizon_ns=10**9,
+                   fill_clock="receive")
+    assert len(old.fills) == 0
+    with pytest.raises(ValueError, match="fill_clock"):
+        simulate(recs(rows), neutral_predictions(2), tr, QuotingEngine(config_1bp()), SYM, latency_ns=0,
+                 horizon_ns=10**9, fill_clock="exchange")
