@@ -160,10 +160,15 @@ class Message(simplefix.FixMessage):
 
 def encode(msg_type: bytes, header: list[tuple[int, bytes]], body: Iterable[tuple[int, bytes]]) -> bytes:
     """Wire bytes: 8, 9, 35, ``header`` (already in order), ``body``, CheckSum."""
-    parts = [b"35=", msg_type, SOH]
-    parts += [b"%d=%s\x01" % (tag, value) for tag, value in header]
+    parts = [b"%d=%s\x01" % (tag, value) for tag, value in header]
     parts += [b"%d=%s\x01" % (tag, value) for tag, value in body]
-    payload = b"".join(parts)
+    return frame(msg_type, b"".join(parts))
+
+
+def frame(msg_type: bytes, fields: bytes) -> bytes:
+    """Wire bytes of a message whose fields after MsgType (header, then body) are already encoded:
+    BeginString, BodyLength, MsgType, the fields, CheckSum."""
+    payload = b"35=%s\x01%s" % (msg_type, fields)
     head = b"%s9=%d\x01" % (_BEGIN, len(payload))
     return b"%s%s10=%03d\x01" % (head, payload, (byte_sum(head) + byte_sum(payload)) & 0xFF)
 

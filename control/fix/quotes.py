@@ -23,7 +23,7 @@ from control.fix.interface import (
     QuoteUpdate,
     RejectDecision,
 )
-from control.fix.messages import Message, encode, fix_value, utc_timestamp
+from control.fix.messages import Message, fix_value, frame, utc_timestamp
 
 QUOTE_TYPE_TRADEABLE = 1
 QUOTE_CANCEL_FOR_SYMBOLS = 1
@@ -107,28 +107,31 @@ class QuoteWriter:
     def encode_single(self, event: QuoteUpdate, now_ns: int, header: list[tuple[int, bytes]]) -> bytes:
         """The wire bytes of ``update(event, now_ns)`` for a one-instrument update (a single Quote),
         encoded after ``header`` as ``encode_message`` would, without building the Message (the
-        appliance's dry-run path; tests/control/fix/test_fix_quotes.py holds it byte-identical)."""
-        q = event.quotes[0]
+        appliance's dry-run path; tests/control/fix/test_fix_quotes.py holds it byte-identical).
+        Written as few Python operations as it takes: it runs on a few percent of events, with cold
+        caches, inside the measured per-event latency."""
         if len(event.quotes) != 1:
             raise ValueError("encode_single takes a one-instrument QuoteUpdate")
-        body = [(117, fix_value(self.next_id())), (537, b"1"), (55, fix_value(q.symbol))]
+        q = event.quotes[0]
         bid_px, offer_px = q.bid_px, q.offer_px
+        bid_sz = q.bid_size if bid_px is not None else _ZERO
+        offer_sz = q.offer_size if offer_px is not None else _ZERO
+        parts = [b"%d=%s\x01" % f for f in header]
+        parts.append(b"117=%s\x01537=1\x0155=%s\x01" % (self.next_id().encode(), fix_value(q.symbol)))
         if bid_px is not None:
-            body.append((132, fix_value(bid_px)))
+            parts.append(b"132=%s\x01" % fix_value(bid_px))
         if offer_px is not None:
-            body.append((133, fix_value(offer_px)))
-        size = q.bid_size if bid_px is not None else _ZERO
-        if size is not None:
-            body.append((134, fix_value(size)))
-        size = q.offer_size if offer_px is not None else _ZERO
-        if size is not None:
-            body.append((135, fix_value(size)))
+            parts.append(b"133=%s\x01" % fix_value(offer_px))
+        if bid_sz is not None:
+            parts.append(b"134=%s\x01" % fix_value(bid_sz))
+        if offer_sz is not None:
+            parts.append(b"135=%s\x01" % fix_value(offer_sz))
         if event.valid_until_ns is not None:
-            body.append((62, utc_timestamp(event.valid_until_ns)))
-        body.append((60, utc_timestamp(now_ns)))
+            parts.append(b"62=%s\x01" % utc_timestamp(event.valid_until_ns))
+        parts.append(b"60=%s\x01" % utc_timestamp(now_ns))
         if event.reason:
-            body.append((58, fix_value(event.reason)))
-        return encode(b"S", header, body)
+            parts.append(b"58=%s\x01" % fix_value(event.reason))
+        return frame(b"S", b"".join(parts))
 
     def cancel(self, event: Pull) -> Message:
         msg = Message("Z").add(117, self.next_id())

@@ -7,7 +7,7 @@ setting stops the engine at start-up instead of producing odd quotes later; noth
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -29,11 +29,19 @@ class Curve:
 
     xs: tuple[float, ...]
     ys: tuple[float, ...]
+    x_flat: float = field(init=False, repr=False, compare=False)   # y == ys[0] for every x <= this
+
+    def __post_init__(self) -> None:
+        k = 0
+        while k + 1 < len(self.xs) and self.ys[k + 1] == self.ys[0]:
+            k += 1
+        object.__setattr__(self, "x_flat", self.xs[k])
 
     def __call__(self, x: float) -> float:
+        # The policy's curves start flat well above the base rates: most calls end at the first test.
+        if x <= self.x_flat:
+            return self.ys[0]
         xs, ys = self.xs, self.ys
-        if x <= xs[0]:
-            return ys[0]
         if x >= xs[-1]:
             return ys[-1]
         # A handful of points: a linear scan beats bisect's call overhead.

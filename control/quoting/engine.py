@@ -153,15 +153,16 @@ class QuotingEngine:
     def _limit_side(self, st: InstrumentState, side: Side, px: int, lots: int,
                     reasons: list[Reason]) -> SideQuote | None:
         if px <= 0:
-            reasons.append(Reason(ReasonCode.PRICE_NOT_POSITIVE, side, f"{px}"))
+            reasons.append(Reason(ReasonCode.PRICE_NOT_POSITIVE, side, "%d", (px,)))
             return None
+        inst = st.inst
         room, code = st.lot_limits.room(side, px, st.position_lots)
-        step = st.inst.size_step_lots
         if lots > room:
+            step = inst.size_step_lots
             lots = room // step * step
-            reasons.append(Reason(code, side, f"size cut to {lots} lots at position {st.position_lots}"))
-        if lots < st.inst.min_size_lots:
-            reasons.append(Reason(ReasonCode.SIZE_BELOW_MIN, side, f"{lots} < {st.inst.min_size_lots} lots"))
+            reasons.append(Reason(code, side, "size cut to %d lots at position %d", (lots, st.position_lots)))
+        if lots < inst.min_size_lots:
+            reasons.append(Reason(ReasonCode.SIZE_BELOW_MIN, side, "%d < %d lots", (lots, inst.min_size_lots)))
             return None
         return SideQuote(px, lots)
 
@@ -177,12 +178,14 @@ class QuotingEngine:
         the widening curve is steep (15 bp over 0.4 of probability), so chasing each move burns the
         quote-rate limit, and a rate-limited update is a pull. Protection needs the quote to widen at
         once (the aggressive side of the band stays tight); narrowing again can wait."""
-        live = st.bid if side is Side.BID else st.ask
+        live = st.bid if side is _BID else st.ask
         if want is None or live is None:
             return want is None and live is None
+        if live == want:    # the common case once quoted: same price and size, already within limits
+            return True
         pol = self.cfg.policy
         tol = 0.5 * st.last_mid2 * pol.requote_tolerance_bp * 1e-4
-        gap = (want.px - live.px) * int(side)   # > 0: the live side is less aggressive than the target
+        gap = (want.px - live.px) * side   # > 0: the live side is less aggressive than the target
         if not -tol <= gap <= tol + pol.requote_widen_fraction * widen_ticks:
             return False
         if abs(live.lots - want.lots) > pol.requote_size_tolerance * st.inst.base_size_lots:

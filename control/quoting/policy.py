@@ -48,36 +48,39 @@ def target_tuple(best_bid: int, best_ask: int, sigma_bp: float, p_up: float, p_d
     reasons: list[Reason] = []
     sp = policy.spread
     vol_half = sp.vol_multiplier * sigma_bp
-    half = max(sp.floor_bp, vol_half)
-    if vol_half > sp.floor_bp:
-        reasons.append(Reason(ReasonCode.VOL_SPREAD, None, f"sigma {sigma_bp:.2f} bp -> half {half:.2f} bp"))
+    half = sp.floor_bp
+    if vol_half > half:
+        half = vol_half
+        reasons.append(Reason(ReasonCode.VOL_SPREAD, None, "sigma %.2f bp -> half %.2f bp", (sigma_bp, half)))
 
     widen_ask = policy.move_widen_bp(p_up)     # an up move would lift the price through our ask
     widen_bid = policy.move_widen_bp(p_down)   # a down move would hit our bid
     if widen_ask > 0:
-        reasons.append(Reason(ReasonCode.MOVE_WIDEN, Side.ASK, f"p_up {p_up:.2f} -> +{widen_ask:.2f} bp"))
+        reasons.append(Reason(ReasonCode.MOVE_WIDEN, Side.ASK, "p_up %.2f -> +%.2f bp", (p_up, widen_ask)))
     if widen_bid > 0:
-        reasons.append(Reason(ReasonCode.MOVE_WIDEN, Side.BID, f"p_down {p_down:.2f} -> +{widen_bid:.2f} bp"))
+        reasons.append(Reason(ReasonCode.MOVE_WIDEN, Side.BID, "p_down %.2f -> +%.2f bp", (p_down, widen_bid)))
 
-    max_pos = inst.limits.max_position_lots
-    skew = policy.skew_bp_at_max_position * max(-1.0, min(1.0, position_lots / max_pos))
+    skew = 0.0
+    if position_lots:
+        frac = position_lots / inst.limits.max_position_lots
+        skew = policy.skew_bp_at_max_position * (1.0 if frac > 1.0 else -1.0 if frac < -1.0 else frac)
     if skew != 0:
-        reasons.append(Reason(ReasonCode.INVENTORY_SKEW, None, f"position {position_lots} lots -> {-skew:+.2f} bp"))
+        reasons.append(Reason(ReasonCode.INVENTORY_SKEW, None, "position %d lots -> %+.2f bp", (position_lots, -skew)))
 
     mid = 0.5 * (best_bid + best_ask)
     bid_px = math.floor(mid - mid * (half + widen_bid + skew) * 1e-4)
     ask_px = math.ceil(mid + mid * (half + widen_ask - skew) * 1e-4)
     if bid_px > best_ask - 1:
         bid_px = best_ask - 1
-        reasons.append(Reason(ReasonCode.PASSIVE_CLAMP, Side.BID, f"held at best ask - 1 = {bid_px}"))
+        reasons.append(Reason(ReasonCode.PASSIVE_CLAMP, Side.BID, "held at best ask - 1 = %d", (bid_px,)))
     if ask_px < best_bid + 1:
         ask_px = best_bid + 1
-        reasons.append(Reason(ReasonCode.PASSIVE_CLAMP, Side.ASK, f"held at best bid + 1 = {ask_px}"))
+        reasons.append(Reason(ReasonCode.PASSIVE_CLAMP, Side.ASK, "held at best bid + 1 = %d", (ask_px,)))
 
     cut = policy.withdraw_size_cut(p_withdraw)
     step = inst.size_step_lots
     lots = int(inst.base_size_lots * (1.0 - cut) // step) * step
     if cut > 0:
         reasons.append(Reason(ReasonCode.WITHDRAW_CUT, None,
-                              f"p_withdraw {p_withdraw:.2f} -> -{100 * cut:.0f}% -> {lots} lots"))
+                              "p_withdraw %.2f -> -%.0f%% -> %d lots", (p_withdraw, 100 * cut, lots)))
     return bid_px, ask_px, lots, lots, half, widen_bid, widen_ask, tuple(reasons)

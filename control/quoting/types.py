@@ -47,9 +47,18 @@ class ReasonCode(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Reason:
+    """Why a decision looks the way it does. `detail` is formatted only when read (`fmt % args`): the
+    per-event path creates a few reasons on almost every book update and reads them rarely (FIX Text
+    carries only the codes), so formatting floats eagerly was a measurable share of the quoting stage."""
+
     code: ReasonCode
     side: Side | None = None   # None: applies to the whole instrument
-    detail: str = ""
+    fmt: str = ""              # the detail, or its %-template when `args` is given
+    args: tuple = ()
+
+    @property
+    def detail(self) -> str:
+        return self.fmt % self.args if self.args else self.fmt
 
     def __str__(self) -> str:
         side = f"[{self.side.name.lower()}]" if self.side is not None else ""

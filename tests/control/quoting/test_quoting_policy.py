@@ -3,11 +3,14 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from control.quoting.config import Curve
 from control.quoting.policy import target_quote
-from control.quoting.types import ReasonCode, Side
+from control.quoting.types import Reason, ReasonCode, Side
 
 # BTCUSDT in the default config: tick 0.1, so a mid of 100000 ticks (10,000.0) makes 1 bp = 10 ticks.
 BID, ASK = 99_999, 100_001     # mid exactly 100000 ticks
@@ -102,3 +105,19 @@ def test_monotone_in_probabilities(cfg, p1, p2, p_w1, p_w2):
     assert b.ask_px >= a.ask_px and b.bid_px <= a.bid_px     # more danger never narrows
     wlo, whi = sorted((p_w1, p_w2))
     assert quote(cfg, p_withdraw=whi).bid_lots <= quote(cfg, p_withdraw=wlo).bid_lots
+
+
+@settings(max_examples=500, deadline=None)
+@given(ys=st.lists(st.sampled_from([0.0, 0.0, 0.3, 15.0, 25.0]), min_size=2, max_size=5),
+       x=st.floats(-0.5, 1.5, allow_nan=False))
+def test_curve_equals_linear_interpolation(ys: list[float], x: float) -> None:
+    """Curve's flat-start shortcut changes nothing: the same value as np.interp (flat outside)."""
+    xs = tuple(np.linspace(0.0, 1.0, len(ys)).tolist())
+    assert Curve(xs, tuple(ys))(x) == pytest.approx(float(np.interp(x, xs, ys)), abs=1e-12)
+
+
+def test_reason_detail_is_formatted_when_read() -> None:
+    r = Reason(ReasonCode.MOVE_WIDEN, Side.ASK, "p_up %.2f -> +%.2f bp", (0.7349, 15.0))
+    assert r.detail == "p_up 0.73 -> +15.00 bp"
+    assert str(r) == "move_widen[ask]: p_up 0.73 -> +15.00 bp"
+    assert Reason(ReasonCode.BOOK_INVALID, None, "100% literal").detail == "100% literal"
