@@ -1,8 +1,12 @@
 """Framing by BodyLength and CheckSum; encode/parse round trips against simplefix."""
 from __future__ import annotations
 
+import time
+
 import pytest
 import simplefix
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from control.fix.framing import Frame, Framer, Garbled
 from control.fix.messages import GarbledMessage, Message, encode, parse, utc_timestamp
@@ -85,3 +89,12 @@ def test_message_builder_values():
     assert m.fields() == [(132, b"64000.5"), (133, b"0.0000001"), (141, b"Y"), (38, b"3")]
     with pytest.raises(ValueError):
         Message("S").add(132, float("nan"))
+
+
+@settings(max_examples=2000, deadline=None)
+@given(ns=st.integers(0, 4_102_444_800 * 10**9 - 1))   # 1970 .. 2099
+def test_utc_timestamp_equals_strftime(ns: int) -> None:
+    """The cached-day arithmetic formatter against the library: same bytes at every instant."""
+    sec, rem = divmod(ns, 10**9)
+    want = time.strftime("%Y%m%d-%H:%M:%S", time.gmtime(sec)).encode() + b".%03d" % (rem // 10**6)
+    assert utc_timestamp(ns) == want
