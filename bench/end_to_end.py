@@ -32,6 +32,7 @@ FALLBACK_FILES = [REPO / "tests" / "data" / "binance" / "btcusdt_20240718.gz"]
 STAGES = (
     "decode",
     "book",
+    "book_deferred",
     "event_decode",
     "event_book",
     "features",

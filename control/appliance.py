@@ -173,7 +173,7 @@ class Appliance:
         self._drift_probs: list[tuple[float, float, float]] = []
         self._h = {
             s: metrics.stage_latency.labels(s)
-            for s in ("decode", "book", "features", "inference", "quoting", "fix_encode")
+            for s in ("decode", "book", "book_deferred", "features", "inference", "quoting", "fix_encode")
         }
         self._events = metrics.events.labels(cfg.symbol)
         self._predictions: dict[str, object] = {}   # labelled children, per backend name
@@ -210,13 +210,25 @@ class Appliance:
             t2 = perf_ns()
         if records is feed.rec1:   # one record (the steady state): its touch came with it
             d = self._one(records, feed.touch.tolist(), t0, t1, t2)
+            self._finish_book()
             if self.audit is not None:
                 self.audit.events(records, self.cfg.symbol)
             return [] if d is None else [d]
         if len(records) == 0:
+            self._finish_book()
             self._line_stages(t1 - t0, t2 - t1, False)
             return []
-        return self.on_records(records, t_start=t0, line_ns=(t1, t2))
+        decisions = self.on_records(records, t_start=t0, line_ns=(t1, t2))
+        self._finish_book()
+        return decisions
+
+    def _finish_book(self) -> None:
+        """The deep levels of the last diff, which the book stage left for after the quote."""
+        t = perf_ns()
+        if self.feed.finish():
+            dt = perf_ns() - t
+            self._h["book_deferred"].observe(dt / 1e9)
+            self.latency.add("book_deferred", dt)
 
     def on_records(
         self, records: np.ndarray, t_start: int | None = None, line_ns: tuple[int, int] | None = None

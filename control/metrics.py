@@ -11,7 +11,9 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 
 log = logging.getLogger(__name__)
 
-STAGES = ("decode", "book", "features", "inference", "quoting", "fix_encode")
+# book_deferred: deep-level book updates applied after the event's FIX bytes are out (they cannot
+# change its record; control/book/kernels.py apply_levels_deferring), not part of its latency.
+STAGES = ("decode", "book", "book_deferred", "features", "inference", "quoting", "fix_encode")
 # 1 µs .. ~1 s, roughly x2 per bucket: single-event stages live in the µs range, the rtl backend in ms.
 LATENCY_BUCKETS = tuple(1e-6 * 2**k for k in range(21))
 

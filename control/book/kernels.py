@@ -25,7 +25,8 @@ Four parts:
    arrays, and calls it again.
 4. One line at a time (`decode_line`, `book_line`): the same decoder and book step as two calls, so
    the appliance can time its decode and book stages separately; the record goes straight into a
-   reusable one-record array.
+   reusable one-record array. `book_line` defers a diff's deep levels, which cannot change the record,
+   until after the quote (`apply_levels_deferring` / `apply_deferred`).
 
 All mutable per-stream scalars live in one int64 state vector `st`; the S_* constants name its slots.
 The per-level inner loops (number scanning, `_side_set`) work on raw pointers (`_ptr`): numba pays a
@@ -97,6 +98,8 @@ S_NCROSS_IDX = 17     # crossed-line indices written to the report buffer by the
 S_FUTURES = 18        # 1: futures (pu chain), 0: spot (U == u + 1)
 S_BBO_MODE = 19       # 1: the book is the BBO (no depth)
 S_LEVELS = 20         # N of the top-N record
+S_DEFER_B = 21        # bid updates deferred by book_line (in the deferred arrays, first)
+S_DEFER_A = 22        # ask updates deferred by book_line (after the bids)
 N_STATE = 24
 
 FLAG_IN_SYNC = 1
@@ -354,6 +357,94 @@ def apply_levels(st, bk, bv, bix, ak, av, aix, lv_px, lv_sz, nbid, nask) -> None
         _side_set(bkp, bvp, bxp, bmb, lv_px[k], lv_sz[k])
     for k in range(nbid, nbid + nask):
         _side_set(akp, avp, axp, amb, -lv_px[k], lv_sz[k])
+
+
+_KEY_MIN = -(2**63)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _kth_key(kp, xp, mb, m):
+    """Key of the m-th best level of a side (m >= 1), or _KEY_MIN when it has fewer levels."""
+    p = xp[1] - 1
+    while p >= 0:
+        b = xp[3 + mb + p]
+        c = xp[3 + b]
+        if m <= c:
+            return kp[b * BLOCK + c - m]
+        m -= c
+        p -= 1
+    return _KEY_MIN
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _near_threshold(kp, xp, mb, lv_px, lv_sz, k0, k1, sign, n):
+    """The lowest key the top `n` of this side can hold after applying updates lv[k0:k1] (key = sign
+    x price), or _KEY_MIN (apply everything now). With T the m-th best key today and d the deletions
+    at keys >= T, at least m - d levels stay at >= T, so m >= n + d puts the whole top n at >= T:
+    updates below T cannot change the record. Iterated from m = n to the smallest such m."""
+    m = n
+    while True:
+        t = _kth_key(kp, xp, mb, m)
+        if t == _KEY_MIN:
+            return _KEY_MIN
+        d = 0
+        for k in range(k0, k1):
+            if lv_sz[k] == 0 and sign * lv_px[k] >= t:
+                d += 1
+        if m >= n + d:
+            return t
+        m = n + d
+
+
+@numba.njit(cache=True, nogil=True)
+def apply_levels_deferring(st, bk, bv, bix, ak, av, aix, lv_px, lv_sz, nbid, nask, dkey, dsz) -> None:
+    """apply_levels for the latency-critical path: the updates that can reach the top-N record now,
+    the rest (deep levels; on the large diffs most of them) into dkey/dsz (keys, bids first) for
+    apply_deferred once the record's quote is out. The record is the one apply_levels would give
+    (see _near_threshold); apply_decoded applies the deferred updates before anything else touches
+    the book, and no diff has two updates of one price on a side, so the final book is the same."""
+    n = st[S_LEVELS]
+    bkp, bvp, bxp, bmb = _ptr(bk), _ptr(bv), _ptr(bix), bk.shape[0]
+    akp, avp, axp, amb = _ptr(ak), _ptr(av), _ptr(aix), ak.shape[0]
+    tb = _near_threshold(bkp, bxp, bmb, lv_px, lv_sz, 0, nbid, 1, n)
+    ta = _near_threshold(akp, axp, amb, lv_px, lv_sz, nbid, nbid + nask, -1, n)
+    nd = 0
+    for k in range(nbid):
+        key = lv_px[k]
+        if key >= tb:
+            _side_set(bkp, bvp, bxp, bmb, key, lv_sz[k])
+        else:
+            dkey[nd] = key
+            dsz[nd] = lv_sz[k]
+            nd += 1
+    st[S_DEFER_B] = nd
+    for k in range(nbid, nbid + nask):
+        key = -lv_px[k]
+        if key >= ta:
+            _side_set(akp, avp, axp, amb, key, lv_sz[k])
+        else:
+            dkey[nd] = key
+            dsz[nd] = lv_sz[k]
+            nd += 1
+    st[S_DEFER_A] = nd - st[S_DEFER_B]
+
+
+@numba.njit(cache=True, nogil=True)
+def apply_deferred(st, bk, bv, bix, ak, av, aix, dkey, dsz) -> int:
+    """Apply the updates apply_levels_deferring left pending; returns how many."""
+    nb = st[S_DEFER_B]
+    na = st[S_DEFER_A]
+    if nb + na == 0:
+        return 0
+    bkp, bvp, bxp, bmb = _ptr(bk), _ptr(bv), _ptr(bix), bk.shape[0]
+    akp, avp, axp, amb = _ptr(ak), _ptr(av), _ptr(aix), ak.shape[0]
+    for k in range(nb):
+        _side_set(bkp, bvp, bxp, bmb, dkey[k], dsz[k])
+    for k in range(nb, nb + na):
+        _side_set(akp, avp, axp, amb, dkey[k], dsz[k])
+    st[S_DEFER_B] = 0
+    st[S_DEFER_A] = 0
+    return nb + na
 
 
 @numba.njit(cache=True, nogil=True)
@@ -878,11 +969,14 @@ def needs_python(k, st, futures, fields) -> bool:
 
 @numba.njit(cache=True, nogil=True)
 def apply_decoded(k, i, recv, st, bk, bv, bix, ak, av, aix, out, cross_idx, futures, fields, lv_px,
-                  lv_sz):
-    """Apply decoded message `k` of line `i` (received at `recv`) to the book. Returns R_DONE when it
-    was applied (and counted), else R_PYTHON / R_GROW / R_FLUSH with nothing changed."""
+                  lv_sz, dkey, dsz, defer):
+    """Apply decoded message `k` of line `i` (received at `recv`) to the book, after any updates a
+    previous line deferred. Returns R_DONE when it was applied (and counted), else R_PYTHON / R_GROW /
+    R_FLUSH with nothing of this message applied. `defer`: deep levels of a diff go to dkey/dsz
+    (apply_levels_deferring) instead of into the book."""
     if needs_python(k, st, futures, fields):
         return R_PYTHON
+    apply_deferred(st, bk, bv, bix, ak, av, aix, dkey, dsz)   # capacity for them was checked with their diff
     if k == K_DEPTH:
         if st[S_BBO_MODE] == 0:
             nb = fields[F_NBID]
@@ -891,7 +985,10 @@ def apply_decoded(k, i, recv, st, bk, bv, bix, ak, av, aix, out, cross_idx, futu
                 return R_GROW
             if st[S_NOUT] >= len(out):
                 return R_FLUSH
-            apply_levels(st, bk, bv, bix, ak, av, aix, lv_px, lv_sz, nb, na)
+            if defer:
+                apply_levels_deferring(st, bk, bv, bix, ak, av, aix, lv_px, lv_sz, nb, na, dkey, dsz)
+            else:
+                apply_levels(st, bk, bv, bix, ak, av, aix, lv_px, lv_sz, nb, na)
             st[S_LAST_U] = fields[F_U_FINAL]
             if emit(st, bk, bv, bix, ak, av, aix, out, fields[F_TS], recv, fields[F_U_FINAL]):
                 c = st[S_NCROSS_IDX]
@@ -927,7 +1024,7 @@ def apply_decoded(k, i, recv, st, bk, bv, bix, ak, av, aix, out, cross_idx, futu
 
 @numba.njit(cache=True, nogil=True)
 def run_lines(buf, starts, ends, i0, i1, recv_override, st, bk, bv, bix, ak, av, aix, out, cross_idx,
-              futures, sym, pmul, pdiv, smul, sdiv, max_ticks, max_lots, fields, lv_px, lv_sz):
+              futures, sym, pmul, pdiv, smul, sdiv, max_ticks, max_lots, fields, lv_px, lv_sz, dkey, dsz):
     """Returns (index of the first unhandled line, R_*). recv_override >= 0: lines are bare JSON
     frames received at that time; otherwise each line starts with its '<recv ts> ' prefix."""
     for i in range(i0, i1):
@@ -945,7 +1042,7 @@ def run_lines(buf, starts, ends, i0, i1, recv_override, st, bk, bv, bix, ak, av,
         if k == K_DECLINE:
             return i, R_PYTHON
         r = apply_decoded(k, i, recv, st, bk, bv, bix, ak, av, aix, out, cross_idx, futures, fields,
-                          lv_px, lv_sz)
+                          lv_px, lv_sz, dkey, dsz, False)
         if r != R_DONE:
             return i, r
     return i1, R_DONE
@@ -984,14 +1081,17 @@ def decode_line(buf, s, e, recv_override, st, futures, sym, pmul, pdiv, smul, sd
 
 
 @numba.njit(cache=True, nogil=True)
-def book_line(k, st, bk, bv, bix, ak, av, aix, out, cross_idx, futures, fields, lv_px, lv_sz, rec, touch):
+def book_line(k, st, bk, bv, bix, ak, av, aix, out, cross_idx, futures, fields, lv_px, lv_sz, dkey, dsz,
+              rec, touch):
     """The book stage of one line decoded by decode_line: apply it, and when it made a record with
     no earlier row pending, move that row out of the buffer into the one-record array `rec` (and its
-    touch: seq, ts, recv, best bid, best ask, flags into `touch`). Returns B_* or R_GROW / R_FLUSH."""
+    touch: seq, ts, recv, best bid, best ask, flags into `touch`). Returns B_* or R_GROW / R_FLUSH.
+    A diff's deep levels that cannot reach the record are left in dkey/dsz (apply_deferred; the next
+    message applies them first if the caller has not)."""
     pending = st[S_NOUT]
     ncross = st[S_NCROSS_IDX]
     r = apply_decoded(k, 0, fields[F_RECV], st, bk, bv, bix, ak, av, aix, out, cross_idx, futures,
-                      fields, lv_px, lv_sz)
+                      fields, lv_px, lv_sz, dkey, dsz, True)
     if r != R_DONE:
         return B_PYTHON if r == R_PYTHON else r
     if st[S_NOUT] == pending:

@@ -101,6 +101,11 @@ class FeedProcessor:
         return decode_line(np.frombuffer(raw, np.uint8), 0, len(raw), self._recv, self.st, *self._spec,
                            self._fields, self._lv_px, self._lv_sz)
 
+    def finish(self) -> int:
+        """Apply the deep-level updates `book_one` deferred past its record (the appliance calls this
+        once the record's quote is out); the next line applies them first anyway. Returns how many."""
+        return self.book.apply_deferred()
+
     def book_one(self, kind: int) -> np.ndarray:
         """Book stage of the line `decode_one` accepted (kind > 0): the records it made, as `process`
         would return them. One record comes back in `rec1`, reused by the next call (copy it to keep
@@ -108,7 +113,7 @@ class FeedProcessor:
         st = self.st
         while True:
             r = book_line(kind, st, *self._book_args, self.builder.out, self._cross_idx, self._spec[0],
-                          self._fields, self._lv_px, self._lv_sz, self.rec1, self.touch)
+                          self._fields, self._lv_px, self._lv_sz, *self.book.deferred, self.rec1, self.touch)
             if r == R_GROW:
                 self.book.ensure_capacity(int(self._fields[F_NBID] + self._fields[F_NASK]))
                 self._book_args = self.book._arrays()
@@ -173,7 +178,7 @@ class FeedProcessor:
         while i < n:
             i, why = run_lines(buf, starts, ends, i, n, recv_override, st, *book._arrays(),
                                self.builder.out, self._cross_idx, *self._spec,
-                               self._fields, self._lv_px, self._lv_sz)
+                               self._fields, self._lv_px, self._lv_sz, *book.deferred)
             if st[ab.S_NCROSS_IDX]:
                 for k in range(int(st[ab.S_NCROSS_IDX])):
                     j = int(self._cross_idx[k])

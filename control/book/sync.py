@@ -54,6 +54,8 @@ class InstrumentBook:
         self.levels = levels
         self.bids = ab.BookSideArrays()
         self.asks = ab.BookSideArrays()
+        # deep-level updates the per-line path defers past the record (kernels.book_line): keys, sizes
+        self.deferred = (np.zeros(ab.MAX_LEVELS, np.int64), np.zeros(ab.MAX_LEVELS, np.int64))
         self._had_gap = False
         self._buffer: deque[DepthUpdate] = deque()
 
@@ -71,8 +73,17 @@ class InstrumentBook:
         """True while a depth book waits for a snapshot (at start and after a gap)."""
         return not self.bbo_mode and not self.synced
 
+    def apply_deferred(self) -> int:
+        """Apply the deep-level updates the per-line path deferred (a no-op when none are pending);
+        every reader and writer of the full book here calls it first. Returns how many."""
+        st = self.st
+        if st[ab.S_DEFER_B] == 0 and st[ab.S_DEFER_A] == 0:
+            return 0
+        return ab.apply_deferred(st, *self._arrays(), *self.deferred)
+
     def top(self, n: int) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
         """(bids, asks) of the current book, best first, as (price, size) pairs."""
+        self.apply_deferred()
         out = []
         for side, sign in ((self.bids, 1), (self.asks, -1)):
             px = np.zeros(n, np.int64)
@@ -89,6 +100,7 @@ class InstrumentBook:
                 side.grow(extra + 1)
 
     def _clear_book(self) -> None:
+        self.st[ab.S_DEFER_B] = self.st[ab.S_DEFER_A] = 0
         for side in (self.bids, self.asks):
             ab.side_clear(side.ix, side.keys.shape[0])
 
@@ -111,6 +123,7 @@ class InstrumentBook:
 
     def on_event(self, ev: Event) -> None:
         """Apply one event. Raises DecodeError for events the book refuses (the caller counts it)."""
+        self.apply_deferred()
         t = type(ev)
         if t is DepthUpdate:
             if self.bbo_mode:
