@@ -20,8 +20,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import redis
+from prometheus_client import Counter
 
 from control.backends.base import Backend, RecordRefused
+from control.metrics import Metrics, MetricsConfig
 from control.scaleout.keys import (
     DEFAULT_KEYS,
     GROUP,
@@ -55,15 +57,34 @@ class WorkerStats:
     refused: int = 0
 
 
+class WorkerMetrics:
+    """A worker's Prometheus view: the appliance's metrics (records consumed per stream, predictions per
+    backend, refused records, inference latency per record) plus what only a consumer-group worker has
+    (duplicates skipped, entries claimed from dead workers, entries replayed to rebuild state)."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self.m = metrics
+        r, ns = metrics.registry, "quoteguard"
+        self.duplicates = Counter(
+            "worker_duplicates_skipped", "Entries at or below the last published seq, acked again", ["stream"],
+            namespace=ns, registry=r)
+        self.claimed = Counter("worker_claimed", "Entries claimed from idle consumers", ["stream"],
+                               namespace=ns, registry=r)
+        self.warmed = Counter("worker_warmed", "Entries replayed to rebuild feature state", ["stream"],
+                              namespace=ns, registry=r)
+
+
 class Worker:
     def __init__(
-        self, client: redis.Redis, cfg: WorkerConfig, backend_factory: Callable[[str], Backend]
+        self, client: redis.Redis, cfg: WorkerConfig, backend_factory: Callable[[str], Backend],
+        metrics: Metrics | None = None,
     ) -> None:
         self.client, self.cfg = client, cfg
         self.keys = cfg.keys
         self.backends = {s: backend_factory(s) for s in cfg.symbols}
         self.last_seq: dict[str, int] = {}
         self.stats = WorkerStats()
+        self.metrics = WorkerMetrics(metrics) if metrics is not None else None
         self._backlog = set(cfg.symbols)  # symbols whose pending list has not been drained yet
 
     # -- start-up ----------------------------------------------------------------------------------
@@ -95,6 +116,8 @@ class Worker:
                 break
             self.backends[symbol].warm(decode_records(entries))
             self.stats.warmed += len(entries)
+            if self.metrics is not None:
+                self.metrics.warmed.labels(symbol).inc(len(entries))
             if entries[-1][0] == src:
                 break
             start = b"(" + entries[-1][0]
@@ -115,6 +138,8 @@ class Worker:
             )
             cursor, claimed = reply[0], reply[1]  # [next cursor, [(id, fields)...], deleted ids]
             self.stats.claimed += len(claimed)
+            if self.metrics is not None and claimed:
+                self.metrics.claimed.labels(symbol).inc(len(claimed))
             if cursor in (b"0-0", "0-0"):
                 break
 
@@ -140,10 +165,15 @@ class Worker:
         records = decode_records(entries)
         ids = [eid for eid, _ in entries]
         fresh = records["seq"].astype("int64") > self.last_seq[symbol]
-        self.stats.skipped_duplicates += int((~fresh).sum())
+        dup = int((~fresh).sum())
+        self.stats.skipped_duplicates += dup
         todo = records[fresh]
         fresh_ids = [i for i, f in zip(ids, fresh, strict=True) if f]
+        t0 = time.perf_counter()
+        refused0 = self.stats.refused
         entries = self._predict(symbol, todo, fresh_ids)
+        if self.metrics is not None:
+            self._observe(symbol, len(todo), dup, self.stats.refused - refused0, time.perf_counter() - t0)
         pipe = self.client.pipeline(transaction=True)
         out = self.keys.predictions(symbol)
         for seq, fields in entries:
@@ -160,6 +190,17 @@ class Worker:
         if entries:
             self.last_seq[symbol] = entries[-1][0]
         self.stats.processed += len(entries)
+
+    def _observe(self, symbol: str, n: int, dup: int, refused: int, seconds: float) -> None:
+        m = self.metrics.m
+        m.events.labels(symbol).inc(n)
+        m.predictions.labels(self.backends[symbol].name).inc(n - refused)
+        if refused:
+            m.rejects.labels("record_range").inc(refused)
+        if dup:
+            self.metrics.duplicates.labels(symbol).inc(dup)
+        if n:
+            m.stage_latency.labels("inference").observe(seconds / n)   # features + inference, per record
 
     def _predict(self, symbol: str, records, ids: list) -> list[tuple[int, dict]]:
         """(seq, output fields) per record, in order. A record outside the feature contract gets a
@@ -221,28 +262,33 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--claim-idle-ms", type=int, default=30_000)
     ap.add_argument("--idle-exit", type=float, default=None, help="exit after this many idle seconds")
     ap.add_argument("--stats-json", type=Path, default=None)
+    ap.add_argument("--metrics-port", type=int, default=None,
+                    help="serve Prometheus metrics on 127.0.0.1:PORT (0: any free port, logged)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     cfg = load_config(args.model_config)
+    metrics = Metrics()
+    server = None
+    if args.metrics_port is not None:
+        server, _ = metrics.serve(MetricsConfig(port=args.metrics_port))
     worker = Worker(
         redis.Redis.from_url(args.redis),
         WorkerConfig(
             args.name, tuple(args.symbols.split(",")), batch=args.batch, claim_idle_ms=args.claim_idle_ms
         ),
         lambda _symbol: CpuBackend.open(args.artifacts, cfg),
+        metrics,
     )
     try:
         stats = worker.run(idle_exit_s=args.idle_exit)
     finally:
         worker.close()
+        if server is not None:
+            server.shutdown()
     if args.stats_json is not None:
         args.stats_json.write_text(json.dumps(stats.__dict__))
     log.info("worker %s done: %s", args.name, stats)
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
 
 
 def group_status(client: redis.Redis, keys: Keys = DEFAULT_KEYS) -> dict[str, dict]:
@@ -273,3 +319,7 @@ def group_status(client: redis.Redis, keys: Keys = DEFAULT_KEYS) -> dict[str, di
             }
         out[symbol] = entry
     return dict(sorted(out.items()))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

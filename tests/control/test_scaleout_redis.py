@@ -18,13 +18,14 @@ import pytest
 import redis
 
 from control.backends.cpu import CpuBackend
+from control.metrics import Metrics
 from control.scaleout.feed import Publisher
 from control.scaleout.keys import GROUP, Keys, decode_prediction
 
 pytestmark = pytest.mark.redis
 
 REPO = Path(__file__).resolve().parents[2]
-ETH = Path("/work/shared/data/binance/usdm/ethusdt_20240718.gz")
+ETH = REPO.parent / "shared" / "data" / "binance" / "usdm" / "ethusdt_20240718.gz"
 
 
 def _worker(url, name, symbols, artifacts, tmp_path, *extra):
@@ -95,7 +96,8 @@ def test_kill_and_restart_loses_nothing(redis_url, model_cfg, model_artifacts, b
     # Make sure the dead consumer holds unacknowledged entries, as when it dies between read and ack
     # (the SIGKILL above lands there only by chance): read 20 more under its name and never ack them.
     client.xreadgroup(GROUP, "w-btc", {keys.market_data("BTCUSDT"): ">"}, count=20)
-    heir = _worker(redis_url, "w-btc-2", "BTCUSDT", model_artifacts, tmp_path, "--claim-idle-ms", "0")
+    heir = _worker(redis_url, "w-btc-2", "BTCUSDT", model_artifacts, tmp_path, "--claim-idle-ms", "0",
+                   "--metrics-port", "0")
     for s, r in streams.items():
         _wait_len(client, keys.predictions(s), len(r))
     for p in [heir, *others]:
@@ -126,12 +128,26 @@ def test_refused_record_is_accounted_for(redis_url, model_cfg, model_artifacts, 
     want = CpuBackend.open(model_artifacts, model_cfg).submit(clean).logits()
     client = redis.Redis.from_url(redis_url)
     Publisher(client).publish("BTCUSDT", recs)
+    metrics = Metrics()
     w = Worker(
         client,
         WorkerConfig("w", ("BTCUSDT",), batch=64),
         lambda _s: CpuBackend.open(model_artifacts, model_cfg),
+        metrics,
     )
     stats = w.run(idle_exit_s=0.3)
     out = [decode_prediction(f) for _, f in client.xrange(Keys().predictions("BTCUSDT"))]
     assert len(out) == 300 and out[150] is None and stats.refused == 1
     np.testing.assert_array_equal(np.array([p.logits for p in out if p is not None]), want)
+    # the worker's Prometheus view accounts for the same records
+    assert metrics.value("quoteguard_events_total", {"stream": "BTCUSDT"}) == 300
+    assert metrics.value("quoteguard_predictions_total", {"backend": "cpu"}) == 299
+    assert metrics.value("quoteguard_rejects_total", {"kind": "record_range"}) == 1
+    assert metrics.value("quoteguard_stage_latency_seconds_count", {"stage": "inference"}) >= 300 // 64
+
+    # published again (a feed restart): acknowledged as duplicates, counted, not predicted twice
+    client.xtrim(Keys().market_data("BTCUSDT"), maxlen=0)
+    Publisher(client).publish("BTCUSDT", recs[:40])
+    w.run(idle_exit_s=0.3)
+    assert client.xlen(Keys().predictions("BTCUSDT")) == 300
+    assert metrics.value("quoteguard_worker_duplicates_skipped_total", {"stream": "BTCUSDT"}) == 40
