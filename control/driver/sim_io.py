@@ -22,6 +22,7 @@ from pathlib import Path
 from control.driver import bridge_protocol as bp
 from control.driver.errors import TransportClosed, TransportError, TransportTimeout
 from control.driver.io import check_u32
+from control.firmware.manifest import git_hash32
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,8 @@ class SimConfig:
     start_timeout_s: float = 120.0  # build + elaboration + connect
     call_timeout_s: float = 60.0  # wall-clock bound on any one request (hung simulator)
     max_cycles_per_frame: int = 20_000  # a frame not out after this many cycles -> TIMEOUT
-    parameters: dict[str, int] = field(default_factory=dict)
+    # top-level parameters; GIT_HASH: this checkout's commit, as a bitstream build sets it (ID_GIT_HASH)
+    parameters: dict[str, int] = field(default_factory=lambda: {"GIT_HASH": git_hash32()})
 
 
 class SimIO:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,10 +21,31 @@ import yaml
 
 log = logging.getLogger(__name__)
 
+REPO = Path(__file__).resolve().parents[2]
+
 SCHEMA = 1
 MANIFEST_NAME = "manifest.json"
 REQUIRED_KEYS = ("schema", "board", "design", "files", "model", "regmap", "git", "tools", "timing",
                  "utilization", "build_date")
+
+
+def git_identity(repo: Path = REPO) -> tuple[str, bool]:
+    """(commit hash, working tree dirty?) -- ("unknown", True) outside a git checkout."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True,
+                              check=True).stdout.strip()
+        dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=repo,
+                                    capture_output=True, text=True, check=True).stdout.strip())
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown", True
+    return head, dirty
+
+
+def git_hash32(repo: Path = REPO) -> int:
+    """The core's GIT_HASH parameter (ID_GIT_HASH register): the first 32 bits of the commit, 0 outside
+    a git checkout. Set by the bitstream builds and by the simulated card alike."""
+    head, _ = git_identity(repo)
+    return int(head[:8], 16) if re.fullmatch(r"[0-9a-f]{8,}", head) else 0
 
 
 class ManifestError(ValueError):

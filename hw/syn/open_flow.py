@@ -417,10 +417,9 @@ def main(*, board_name: str, smoke: bool, build_dir: Path | None, seed: int, rou
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
     build_dir = build_dir or REPO / "build" / (board_name + ("-smoke" if smoke else ""))
-    from hw.syn.package import git_identity
+    from control.firmware.manifest import git_hash32
 
-    head, _ = git_identity()
-    git_hash = int(head[:8], 16) if re.fullmatch(r"[0-9a-f]{8,}", head) else 0
+    git_hash = git_hash32()
     try:
         result = run_flow(board_name, smoke=smoke, build_dir=build_dir, seed=seed, router=router,
                           timeout_s=timeout_s, allow_timing_fail=allow_timing_fail, git_hash=git_hash)

@@ -9,11 +9,11 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
 from control.firmware import manifest as mf
+from control.firmware.manifest import git_identity
 from hw.syn.boards import REPO, get_board
 from hw.syn.open_flow import FlowReport, source_files
 
@@ -25,18 +25,6 @@ DEFAULT_MODEL = "qg_mlp"
 
 def model_metadata(model_name: str = DEFAULT_MODEL) -> Path:
     return REPO / "models" / model_name / "artifacts" / "metadata.json"
-
-
-def git_identity(repo: Path = REPO) -> tuple[str, bool]:
-    """(commit hash, working tree dirty?) -- ("unknown", True) outside a git checkout."""
-    try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True,
-                              check=True).stdout.strip()
-        dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=repo,
-                                    capture_output=True, text=True, check=True).stdout.strip())
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown", True
-    return head, dirty
 
 
 def build_date() -> str:

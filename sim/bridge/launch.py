@@ -7,6 +7,7 @@ module (qg_bridge.py) in it. Started as a child process by control.driver.sim_io
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
@@ -41,15 +42,21 @@ def main(argv: list[str] | None = None) -> int:
     srcs = sources_for(args.toplevel, args.rtl_dir)
     includes = include_dirs()
     runner = get_runner(args.sim)
+    # The runner rebuilds when a source is newer than the build, not when a parameter changed (a new
+    # commit's GIT_HASH): keep the parameters of the last build and force a rebuild when they differ.
+    stamp = args.build_dir / "parameters.json"
+    wanted = json.dumps({"toplevel": args.toplevel, "sim": args.sim, "parameters": params}, sort_keys=True)
+    stale = not stamp.is_file() or stamp.read_text() != wanted
     runner.build(
         sources=srcs,
         includes=includes,
         hdl_toplevel=args.toplevel,
         parameters=params,
         build_dir=args.build_dir,
-        always=False,
+        always=stale,
         timescale=("1ns", "1ps"),
     )
+    stamp.write_text(wanted)
     sys.path.insert(0, str(HERE))
     runner.test(
         test_module="qg_bridge",

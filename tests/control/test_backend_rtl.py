@@ -12,6 +12,7 @@ import pytest
 from control.backends.cpu import CpuBackend
 from control.backends.select import BackendConfig, open_backend
 from control.driver.sim_io import SimConfig
+from control.firmware.manifest import git_hash32
 
 pytestmark = [
     pytest.mark.sim,
@@ -50,6 +51,8 @@ def test_bit_exact_with_cpu(rtl, model_cfg, model_artifacts, binance_records):
     assert set(rtl.card_cycles.tolist()) == {rtl.device.read_field("ID_NN_INFO", "LATENCY") - 1}
     ident = rtl.identity()
     assert ident.model_hash == want[0].model_hash and ident.regmap_version == rtl.device.regmap.REGMAP_VERSION
+    # the simulated card carries this checkout's commit, as a bitstream build does
+    assert rtl.device.read("ID_GIT_HASH") == git_hash32()
 
 
 def test_reset_record_restarts_state_like_cpu(rtl, model_cfg, model_artifacts, binance_records):
