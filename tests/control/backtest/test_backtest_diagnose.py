@@ -9,15 +9,6 @@ from control.backtest.diagnose import diagnose, diagnose_stream, fill_info, orac
 from control.backtest.metrics import MidSeries, fill_metrics
 from control.backtest.simulator import simulate
 from control.quoting import QuotingEngine, load_config
-from models.record import FLAG_IN_SYNC, empty_records
-
-
-def recs(rows):
-    r = empty_records(len(rows))
-    for k, (t, b, a) in enumerate(rows):
-        r[k]["seq"], r[k]["ts_ns"], r[k]["recv_ns"], r[k]["flags"] = k, t, t, FLAG_IN_SYNC
-        r[k]["bid_px"][0], r[k]["ask_px"][0], r[k]["bid_sz"][0], r[k]["ask_sz"][0] = b, a, 5, 5
-    return r
 
 
 def test_rank_correlation():
@@ -41,7 +32,7 @@ def test_oracle_drops_the_worst_volume():
     assert base == best == pytest.approx(1.0)
 
 
-def test_fill_info_describes_each_fill():
+def test_fill_info_describes_each_fill(recs):
     cfg = load_config()
     # 1 bp = 10 ticks at a 100000-tick mid; the default 0.5 bp floor quotes 99995 / 100005
     r = recs([(1000, 99_999, 100_001), (2000, 99_999, 100_001), (5000, 99_989, 99_991), (9000, 99_989, 99_991)])
@@ -72,7 +63,7 @@ def test_fill_info_describes_each_fill():
     assert d.n_fills == 2 and d.n_episodes == 2 and d.by_side["all"]["fills"] == 2
 
 
-def test_diagnose_stream_runs_the_static_baseline():
+def test_diagnose_stream_runs_the_static_baseline(recs):
     rng = np.random.default_rng(3)
     n = 300
     t = np.cumsum(rng.integers(1_000_000, 20_000_000, n))

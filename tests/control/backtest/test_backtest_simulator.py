@@ -18,18 +18,8 @@ from control.backtest.arrays import (
 )
 from control.backtest.simulator import simulate
 from control.quoting import QuotingEngine, load_config
-from models.record import FLAG_IN_SYNC, empty_records
 
 SYM = "BTCUSDT"
-
-
-def recs(rows):
-    """rows: (recv_ns, bid, ask); exchange ts = recv for simplicity."""
-    r = empty_records(len(rows))
-    for k, (t, b, a) in enumerate(rows):
-        r[k]["seq"], r[k]["ts_ns"], r[k]["recv_ns"], r[k]["flags"] = k, t, t, FLAG_IN_SYNC
-        r[k]["bid_px"][0], r[k]["ask_px"][0], r[k]["bid_sz"][0], r[k]["ask_sz"][0] = b, a, 5, 5
-    return r
 
 
 def trades(rows):
@@ -64,7 +54,7 @@ SCENARIO_TRADES = [
 ]
 
 
-def test_fills_at_and_through_our_price():
+def test_fills_at_and_through_our_price(recs):
     res, eng = run(recs(SCENARIO_RECORDS), trades(SCENARIO_TRADES))
     f = res.fills
     assert f["recv_ns"].tolist() == [2000, 2500]
@@ -77,7 +67,7 @@ def test_fills_at_and_through_our_price():
     assert res.trace["position"].tolist() == [0, -7]
 
 
-def test_latency_delays_the_quote():
+def test_latency_delays_the_quote(recs):
     # With 600 ns latency the r0 quote is live at 1600: a trade at 1500 through our bid cannot fill it.
     tr = trades([(1500, 99_980, 3, SELL), (2000, 99_990, 2, SELL)])
     res, _ = run(recs(SCENARIO_RECORDS), tr, latency_ns=600)
@@ -86,7 +76,7 @@ def test_latency_delays_the_quote():
     assert res0.fills["lots"].tolist() == [3, 2]
 
 
-def test_old_quote_stands_until_the_replacement_is_live():
+def test_old_quote_stands_until_the_replacement_is_live(recs):
     # r1 at 3000 moves the market 50 bp down; with 1000 ns latency the r0 quote (bid 99990) is live
     # until 4000, so a seller at 3500 still hits it at 99990. The jump lifts the volatility estimate
     # to sqrt(50^2 / (30 s / ln 2) x 1 s) = 7.6 bp: the new bid is 99500 - 76 = 99424.
@@ -98,7 +88,7 @@ def test_old_quote_stands_until_the_replacement_is_live():
     assert res.fills["record"].tolist() == [1, 1]
 
 
-def test_pulled_quotes_do_not_fill():
+def test_pulled_quotes_do_not_fill(recs):
     p = neutral_predictions(2)
     p["invalid"][1] = True
     rows = [(1000, 99_999, 100_001), (1100, 99_999, 100_001)]
@@ -108,7 +98,7 @@ def test_pulled_quotes_do_not_fill():
     assert res.reason_counts["prediction_invalid"] == 1
 
 
-def test_no_look_ahead():
+def test_no_look_ahead(recs):
     """Changing anything after record k (later records, their predictions, later trades) changes no
     decision or fill before record k's arrival."""
     rng = np.random.default_rng(7)
@@ -135,7 +125,7 @@ def test_no_look_ahead():
     np.testing.assert_array_equal(full.trace[:k], alt.trace[:k])
 
 
-def test_records_received_out_of_order_are_acted_on_in_stream_order():
+def test_records_received_out_of_order_are_acted_on_in_stream_order(recs):
     # r1 carries an earlier receive stamp than r0 (a snapshot fetched before the diffs): it is decided
     # at r0's time, so the trade at 1500 still meets r0's quote.
     rows = [(1000, 99_999, 100_001), (900, 99_999, 100_001)]
@@ -143,7 +133,7 @@ def test_records_received_out_of_order_are_acted_on_in_stream_order():
     assert res.fills["record"].tolist() == [1] and res.fills["px"].tolist() == [99_990]
 
 
-def test_bad_inputs_are_named():
+def test_bad_inputs_are_named(recs):
     r = recs(SCENARIO_RECORDS)
     with pytest.raises(BacktestInputError, match="one per record"):
         run(r, trades(SCENARIO_TRADES), preds=neutral_predictions(3))
@@ -155,7 +145,7 @@ def test_bad_inputs_are_named():
 
 @settings(max_examples=40, deadline=None)
 @given(seed=st.integers(0, 2**31 - 1), latency_ms=st.integers(0, 300), max_pos=st.integers(5, 40))
-def test_position_limit_holds_through_latency(seed, latency_ms, max_pos):
+def test_position_limit_holds_through_latency(seed, latency_ms, max_pos, recs):
     """Random books, predictions and aggressive trades: however fills fall inside the latency window,
     the position never leaves +-max_position_lots, and no fill exceeds the trade's size."""
     rng = np.random.default_rng(seed)
@@ -195,7 +185,7 @@ def test_trade_match_times_never_later_than_arrival():
     assert len(trade_match_times(trades([]))) == 0
 
 
-def test_late_trade_message_meets_the_quote_live_at_the_match():
+def test_late_trade_message_meets_the_quote_live_at_the_match(recs):
     """A trade matched at 2500 whose message arrives at 3600, after r1 (received at 3000) moved the
     market down 50 bp: at the venue it hit the r0 bid (99990), live since 1000. Deciding fills on the
     message's arrival (the old rule) would let r1's requote (live at 3100) dodge it."""
