@@ -377,7 +377,7 @@ def _kth_key(kp, xp, mb, m):
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _near_threshold(kp, xp, mb, lv_px, lv_sz, k0, k1, sign, n):
+def _near_threshold(kp, xp, mb, lvp, lsp, k0, k1, sign, n):
     """The lowest key the top `n` of this side can hold after applying updates lv[k0:k1] (key = sign
     x price), or _KEY_MIN (apply everything now). With T the m-th best key today and d the deletions
     at keys >= T, at least m - d levels stay at >= T, so m >= n + d puts the whole top n at >= T:
@@ -389,11 +389,26 @@ def _near_threshold(kp, xp, mb, lv_px, lv_sz, k0, k1, sign, n):
             return _KEY_MIN
         d = 0
         for k in range(k0, k1):
-            if lv_sz[k] == 0 and sign * lv_px[k] >= t:
+            if lsp[k] == 0 and sign * lvp[k] >= t:
                 d += 1
         if m >= n + d:
             return t
         m = n + d
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _apply_near(kp, vp, xp, mb, lvp, lsp, k0, k1, sign, t, dkp, dsp, nd):
+    """Updates lv[k0:k1] of one side (key = sign x price): those at keys >= t into the book, the others
+    appended to the deferred keys/sizes from index nd; returns the new count."""
+    for k in range(k0, k1):
+        key = sign * lvp[k]
+        if key >= t:
+            _side_set(kp, vp, xp, mb, key, lsp[k])
+        else:
+            dkp[nd] = key
+            dsp[nd] = lsp[k]
+            nd += 1
+    return nd
 
 
 @numba.njit(cache=True, nogil=True)
@@ -406,26 +421,12 @@ def apply_levels_deferring(st, bk, bv, bix, ak, av, aix, lv_px, lv_sz, nbid, nas
     n = st[S_LEVELS]
     bkp, bvp, bxp, bmb = _ptr(bk), _ptr(bv), _ptr(bix), bk.shape[0]
     akp, avp, axp, amb = _ptr(ak), _ptr(av), _ptr(aix), ak.shape[0]
-    tb = _near_threshold(bkp, bxp, bmb, lv_px, lv_sz, 0, nbid, 1, n)
-    ta = _near_threshold(akp, axp, amb, lv_px, lv_sz, nbid, nbid + nask, -1, n)
-    nd = 0
-    for k in range(nbid):
-        key = lv_px[k]
-        if key >= tb:
-            _side_set(bkp, bvp, bxp, bmb, key, lv_sz[k])
-        else:
-            dkey[nd] = key
-            dsz[nd] = lv_sz[k]
-            nd += 1
+    lvp, lsp, dkp, dsp = _ptr(lv_px), _ptr(lv_sz), _ptr(dkey), _ptr(dsz)
+    tb = _near_threshold(bkp, bxp, bmb, lvp, lsp, 0, nbid, 1, n)
+    ta = _near_threshold(akp, axp, amb, lvp, lsp, nbid, nbid + nask, -1, n)
+    nd = _apply_near(bkp, bvp, bxp, bmb, lvp, lsp, 0, nbid, 1, tb, dkp, dsp, 0)
     st[S_DEFER_B] = nd
-    for k in range(nbid, nbid + nask):
-        key = -lv_px[k]
-        if key >= ta:
-            _side_set(akp, avp, axp, amb, key, lv_sz[k])
-        else:
-            dkey[nd] = key
-            dsz[nd] = lv_sz[k]
-            nd += 1
+    nd = _apply_near(akp, avp, axp, amb, lvp, lsp, nbid, nbid + nask, -1, ta, dkp, dsp, nd)
     st[S_DEFER_A] = nd - st[S_DEFER_B]
 
 
