@@ -46,14 +46,16 @@ class Script:
 
 
 def _backtest_data() -> tuple[str, ...]:
+    """The two BTCUSDT days of ../shared (the larger, 44-level diffs) when present, else the bundled file."""
     return tuple(str(p) for p in SHARED_BTC) if all(p.is_file() for p in SHARED_BTC) else (str(CAPTURE),)
 
 
 def scripts() -> tuple[Script, ...]:
     cap = str(CAPTURE)
     return (
-        Script("feed", "feed decode + book", ("bench/feed_replay.py",), ("bench/feed_replay.py", "--repeat", "1"),
-               json=False, note="no --json: output captured verbatim"),
+        Script("feed", "feed decode + book", ("bench/feed_replay.py", *_backtest_data()),
+               ("bench/feed_replay.py", "--repeat", "1"), json=False,
+               note="no --json: output captured verbatim; full run: the 44-level BTCUSDT diffs of 2024-07-18/19"),
         Script("cpu_inference", "features + CPU inference vs TensorFlow / tf.function / hls4ml C-sim",
                ("bench/cpu_inference.py", "--json"),
                ("bench/cpu_inference.py", "--events", "2000", "--batch", "100000", "--json"), json=True),

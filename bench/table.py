@@ -21,11 +21,14 @@ def _num(text: str) -> float:
 
 
 def parse_feed_replay(out: str) -> dict[str, Any]:
-    """Figures printed by bench/feed_replay.py for its first file: every `<label>  <n> msg/s` line
-    (labels as printed, so a new row of the script shows up here unchanged) and the per-event table."""
+    """Figures printed by bench/feed_replay.py for its first file: every `<label>  <CPU-time msg/s>
+    <wall msg/s>` row under the `msg/s (CPU time)  msg/s (wall)` header (labels as printed, so a new
+    row of the script shows up here unchanged; the CPU-time column, which a shared machine disturbs
+    least) and the per-event table."""
     first = out.split("\n\n")[0]
     rates = {}
-    for m in re.finditer(rf"^\s+(\S.*?\S)\s+{_NUM} msg/s", first, re.M):
+    table = first.split("streaming per event")[0]
+    for m in re.finditer(rf"^\s+(\S.*?\S)\s+{_NUM}\s+{_NUM}\s*$", table, re.M):
         rates[m.group(1)] = _num(m.group(2))
     d: dict[str, Any] = {"rates_msgs_per_s": rates}
     header = re.search(r"^(\S.*?)\s*:\s*(\d+) lines", first, re.M)
@@ -123,7 +126,7 @@ def rows(r: BenchResults) -> list[Row]:
         for label, v in rates.items():
             if label.startswith("reference"):
                 continue
-            target = re.search(r"target >= ([\d,]+)", label)
+            target = re.search(r"target >= ?([\d,]+)", label)
             if target:
                 out.append(Row("feed", label, _rate(v, "msg/s"), f"target >= {target.group(1)} msg/s",
                                _div(v, _num(target.group(1))), "feed"))
