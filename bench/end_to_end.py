@@ -6,7 +6,8 @@ events/s and the process RSS.
     .venv/bin/python bench/end_to_end.py [FILES...] [--artifacts DIR] [--json]
 
 Stages `decode` and `book` are per input line; `event_decode`/`event_book` the same for the lines that
-produced a book record (an event); the others per event; `total` is per event, from the start of
+produced a book record (an event); `book_deferred` the deep book levels applied after the event's FIX
+bytes (control/book/README.md); the others per event; `total` is per event, from the start of
 decoding its line to its FIX bytes (fix_encode only runs for events that change the quote); the appliance's
 bookkeeping after the FIX bytes (histograms, percentile window, counters, audit, drift, status) is not in
 `total` but is in events/s and the CPU time. A warm-up pass (numba compilation, caches) runs first on a
