@@ -34,7 +34,8 @@ log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_ARTIFACTS = "models/qg_mlp/artifacts"
-DEFAULT_LATENCY_CUTOFF = 2.0
+DEFAULT_LATENCY_CUTOFF = 1.5   # in units of DEFAULT_DELAY_MODEL: one carry chain + a LUT level per stage
+DEFAULT_DELAY_MODEL = "ecp5"    # "ecp5" (ECP5_DELAY below) or "da4ml" (da4ml's Xilinx model)
 GEN_DIR = "hw/rtl/gen"
 NN_DIR = "hw/rtl/gen/nn"
 OUT_BITS = 16              # prediction record: outputs sign-extended to i16
@@ -126,7 +127,48 @@ def gen_core(n_stages: int, stage_widths: list[tuple[int, int]], out_fmt: list[t
     return _wrap("\n".join(lines))
 
 
-def generate(artifacts: Path, latency_cutoff: float = DEFAULT_LATENCY_CUTOFF) -> dict[str, str]:
+# ECP5 delay model (--delay-model ecp5, the default), in units of one carry chain plus its routing
+# (~2.5-3 ns on LFE5U-6): da4ml's own model is Xilinx's (LUT6 + fast carry) and counts constant additions,
+# ReLU, quantization and muxes as free, so several carry chains in series land in one stage (the
+# 108 MHz limit of the 20-stage core at da4ml cutoff 1.0 was a round / +const / -const chain).
+ECP5_DELAY = {
+    0: 1.0, 1: 1.0, 4: 1.0,     # add / subtract / constant add: one CCU2C chain
+    2: 0.25, 3: 0.0,            # ReLU (an AND mask), quantization (wires)
+    -2: 1.0, -3: 1.0,           # ... of a negated operand: a negation chain
+    5: 0.0,                     # constant
+    6: 0.5, -6: 1.0,            # MSB mux (a LUT level), with a negated operand
+    7: 3.0, 8: 1.0,             # multiply, lookup
+    9: 0.5, -9: 1.0, 10: 0.5,   # bitwise
+}
+
+
+def ecp5_latencies(comb: Any, cutoff: float) -> Any:
+    """comb with every op's latency recomputed by ECP5_DELAY (same logic, same ops: only the staging
+    changes). An op never straddles a stage boundary (as da4ml's own model: it starts on the boundary)."""
+    from math import ceil
+
+    ops = comb.ops
+    lat: list[float] = []
+    for op in ops:
+        if op.opcode == -1:
+            lat.append(0.0)
+            continue
+        srcs = [op.id0]
+        if op.opcode in (0, 1, 7, 10, 6, -6):
+            srcs.append(op.id1)
+        if op.opcode in (6, -6):
+            srcs.append(op.data & 0xFFFFFFFF)
+        base = max([lat[i] for i in srcs if 0 <= i < len(lat)], default=0.0)
+        d = ECP5_DELAY.get(op.opcode, 1.0)
+        t = base + d
+        if d > 0 and cutoff > 0 and ceil(t / cutoff - 1e-9) > ceil(base / cutoff - 1e-9):
+            t = ceil(base / cutoff - 1e-9) * cutoff + d
+        lat.append(t)
+    return comb._replace(ops=[op._replace(latency=t) for op, t in zip(ops, lat)])
+
+
+def generate(artifacts: Path, latency_cutoff: float = DEFAULT_LATENCY_CUTOFF,
+             delay_model: str = DEFAULT_DELAY_MODEL) -> dict[str, str]:
     """{relative path: text} of every generated NN-core file."""
     from da4ml.codegen.rtl.verilog.comb import comb_logic_gen
     from da4ml.trace import comb_trace
@@ -150,7 +192,10 @@ def generate(artifacts: Path, latency_cutoff: float = DEFAULT_LATENCY_CUTOFF) ->
     comb = comb_trace(inp, out)
     inp_fmt, out_fmt = _io_formats(comb, frac_out)
     n_checked = check_exact(comb, artifacts, frac_out)
-    pipe = to_pipeline(comb, latency_cutoff, verbose=False)
+    if delay_model == "ecp5":
+        pipe = to_pipeline(ecp5_latencies(comb, latency_cutoff), latency_cutoff, retiming=False, verbose=False)
+    else:
+        pipe = to_pipeline(comb, latency_cutoff, verbose=False)
     n = len(pipe.solutions)
     log.info("model %s: %d -> %d, cost %.0f, %d stages at latency_cutoff %g; exact on %d vectors",
              model_hash[:12], len(inp_fmt), len(out_fmt), comb.cost, n, latency_cutoff, n_checked)
@@ -171,7 +216,7 @@ def generate(artifacts: Path, latency_cutoff: float = DEFAULT_LATENCY_CUTOFF) ->
     words = ", ".join(f"32'h{model_hash[8 * w:8 * w + 8]}" for w in range(8))
     files[f"{GEN_DIR}/nn_params.vh"] = "\n".join([
         hdr.rstrip(), "`ifndef QG_NN_PARAMS_VH", "`define QG_NN_PARAMS_VH", "",
-        f"`define QG_NN_LATENCY {n}            // cycles, model_inp -> logits (latency_cutoff {latency_cutoff:g})",
+        f"`define QG_NN_LATENCY {n}            // cycles, model_inp -> logits (latency_cutoff {latency_cutoff:g}, {delay_model} delays)",
         f"`define QG_NN_N_INPUTS {len(inp_fmt)}", f"`define QG_NN_N_OUTPUTS {len(out_fmt)}",
         f"`define QG_NN_OUT_FRAC {frac_out}          // logit value = integer / 2**OUT_FRAC",
         f"`define QG_NN_MODEL_HASH {{{words}}}", "", "`endif", ""])
@@ -185,11 +230,13 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--artifacts", type=Path, default=ROOT / DEFAULT_ARTIFACTS)
     ap.add_argument("--latency-cutoff", type=float, default=DEFAULT_LATENCY_CUTOFF,
-                    help="da4ml pipeline cutoff in its (Xilinx) delay units; smaller = more, shorter stages")
+                    help="pipeline cutoff in the delay model's units; smaller = more, shorter stages")
+    ap.add_argument("--delay-model", choices=("ecp5", "da4ml"), default=DEFAULT_DELAY_MODEL,
+                    help="op delays for the staging: ecp5 (one unit per carry chain) or da4ml's Xilinx model")
     ap.add_argument("--root", type=Path, default=ROOT, help="write the outputs under this directory")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    files = generate(args.artifacts, args.latency_cutoff)
+    files = generate(args.artifacts, args.latency_cutoff, args.delay_model)
     nn_dir = args.root / NN_DIR
     if nn_dir.is_dir():
         for old in nn_dir.glob("qg_nn_*.v"):

@@ -24,7 +24,8 @@
 module qg_core_top #
 (
     parameter [31:0] GIT_HASH = 32'h0,      // build's git commit (first 8 hex digits), set by the build
-    parameter FIFO_ADDR_WIDTH = 5           // output FIFO memory 2**FIFO_ADDR_WIDTH (+1 output register)
+    parameter FIFO_ADDR_WIDTH = 6           // output FIFO memory 2**FIFO_ADDR_WIDTH (+1 output register), 2..6;
+                                            // its capacity (the credits) must exceed LATENCY for II = 1
 )
 (
     input  wire                               clk,
@@ -68,7 +69,7 @@ module qg_core_top #
 
 localparam F = `QG_FEAT_COUNT;
 localparam N_OUT = `QG_NN_N_OUTPUTS;
-localparam FEAT_LATENCY = 8;                            // feature_pipeline
+localparam FEAT_LATENCY = 12;                           // feature_pipeline
 localparam NN_LATENCY = `QG_NN_LATENCY;                 // qg_nn_core
 localparam LATENCY = FEAT_LATENCY + NN_LATENCY + 1;     // + output FIFO register
 localparam CREDITS = (1 << FIFO_ADDR_WIDTH) + 1;
@@ -94,10 +95,17 @@ wire        err_invalid, err_seq_gap, err_overflow;
 reg         err_invalid_set_reg = 1'b0, err_seq_gap_set_reg = 1'b0;
 wire        fifo_overflow;
 wire [FIFO_ADDR_WIDTH+1:0] fifo_level;
+/* verilator lint_off UNUSEDSIGNAL */  // the level fits the register's 8 bits
+wire [15:0] fifo_level_x = {{(14-FIFO_ADDR_WIDTH){1'b0}}, fifo_level};
+/* verilator lint_on UNUSEDSIGNAL */
 reg  [63:0] cycle_reg = 64'd0;
 reg  [31:0] records_in_reg = 0, predictions_out_reg = 0, backpressure_reg = 0, invalid_reg = 0, seq_gaps_reg = 0;
 reg  [CREDIT_WIDTH-1:0] credit_reg = CREDITS[CREDIT_WIDTH-1:0];
 reg         dp_rst_reg = 1'b1;
+// STATUS fields registered (one cycle old when read): the FIFO level adder and the idle compare stay
+// out of the AXI-Lite read mux's path
+reg         status_idle_reg = 1'b1;
+reg  [7:0]  status_level_reg = 8'd0;
 
 qg_core_regs #(
     .GIT_HASH(GIT_HASH),
@@ -133,8 +141,8 @@ regs_inst (
     .ctrl_control_soft_reset(ctrl_soft_reset),
     .ctrl_control_clear_counters(ctrl_clear_counters),
     .ctrl_status_enabled(ctrl_enable),
-    .ctrl_status_idle(credit_reg == CREDITS[CREDIT_WIDTH-1:0]),
-    .ctrl_status_fifo_level({{(8-FIFO_ADDR_WIDTH-2){1'b0}}, fifo_level}),
+    .ctrl_status_idle(status_idle_reg),
+    .ctrl_status_fifo_level(status_level_reg),
     .ctrl_error_flags_invalid_record_set(err_invalid_set_reg),
     .ctrl_error_flags_invalid_record(err_invalid),
     .ctrl_error_flags_seq_gap_set(err_seq_gap_set_reg),
@@ -155,11 +163,16 @@ wire        in_accept = s_axis_tvalid && s_axis_tready;
 wire        out_accept = m_axis_tvalid && m_axis_tready;
 wire [31:0] in_seq = s_axis_tdata[`QG_BOOK_RECORD_SEQ_LSB +: 32];
 wire [1:0]  in_flags = s_axis_tdata[`QG_BOOK_RECORD_FLAGS_LSB +: 2];   // IN_SYNC, RESET
-reg  [31:0] last_seq_reg = 0;
+reg  [31:0] next_seq_reg = 0;     // last accepted seq + 1 (the increment is off the input path)
 reg         seq_known_reg = 1'b0;
-wire        in_seq_gap = seq_known_reg && !in_flags[`QG_BOOK_RECORD_FLAG_RESET] && (in_seq != last_seq_reg + 32'd1);
+wire        in_seq_gap = seq_known_reg && !in_flags[`QG_BOOK_RECORD_FLAG_RESET] && (in_seq != next_seq_reg);
 
 assign s_axis_tready = ctrl_enable && !dp_rst_reg && (credit_reg != 0);
+
+always @(posedge clk) begin
+    status_idle_reg <= (credit_reg == CREDITS[CREDIT_WIDTH-1:0]);
+    status_level_reg <= fifo_level_x[7:0];
+end
 
 always @(posedge clk) begin
     dp_rst_reg <= rst || ctrl_soft_reset;
@@ -170,7 +183,7 @@ always @(posedge clk) begin
     end else begin
         credit_reg <= credit_reg - {{(CREDIT_WIDTH-1){1'b0}}, in_accept} + {{(CREDIT_WIDTH-1){1'b0}}, out_accept};
         if (in_accept) begin
-            last_seq_reg <= in_seq;
+            next_seq_reg <= in_seq + 32'd1;
             seq_known_reg <= 1'b1;
         end
     end
@@ -276,7 +289,7 @@ always @(posedge clk) begin
         predictions_out_reg <= predictions_out_reg + {31'd0, out_accept};
         backpressure_reg <= backpressure_reg + {31'd0, m_axis_tvalid && !m_axis_tready};
         invalid_reg <= invalid_reg + {31'd0, pred_valid && pred_invalid};
-        seq_gaps_reg <= seq_gaps_reg + {31'd0, in_accept && in_seq_gap};
+        seq_gaps_reg <= seq_gaps_reg + {31'd0, err_seq_gap_set_reg};   // registered flag (one cycle later)
     end
 end
 

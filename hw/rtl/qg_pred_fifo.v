@@ -55,7 +55,12 @@ wire mem_wr = s_axis_tvalid && !bypass && !full_reg;
 wire [ADDR_WIDTH:0] count_next = count_reg + {{ADDR_WIDTH{1'b0}}, mem_wr} - {{ADDR_WIDTH{1'b0}}, mem_rd};
 
 always @(posedge clk) begin
-    if (mem_wr) begin
+    // The memory write enable is the (registered) input valid alone: a bypassed write lands in the free
+    // slot at wr_ptr without advancing it, which is harmless. mem_wr (bypass, full) only steers the
+    // pointers, so the 256-bit memory's write enable carries no logic (it fans out to every DPR16X4).
+    // A write into a full FIFO (never: the caller's credits prevent it; status_overflow flags it) would
+    // overwrite the oldest entry instead of dropping the new one.
+    if (s_axis_tvalid) begin
         mem[wr_ptr_reg] <= s_axis_tdata;
     end
     if (out_free) begin

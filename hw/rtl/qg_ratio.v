@@ -6,8 +6,10 @@
  * ratio(num, den) of models/FEATURES.md, then saturation to [LO, HI]:
  *     0 if den <= 0, else sat(num * RECIP[m - 128] >> (s + 9)) with s = bitlen(den) - 8,
  *     m = den normalized to 128..255. No division.
- * Free-running pipeline, LATENCY = 4 cycles (inputs registered by the caller):
- *     R1 leading one of den   R2 normalize + RECIP ROM   R3 multiply   R4 shift + saturate
+ * Free-running pipeline, LATENCY = 7 cycles (inputs registered by the caller):
+ *     R1 leading one of den   R2 normalize (ROM index)   R3 RECIP ROM into the multipliers' input registers
+ *     R4, R5 multiply (qg_mul_dsp: 17-bit chunks of num times recip in registered 18 x 18 multipliers, sum)
+ *     R6 shift + fit   R7 saturate
  */
 module qg_ratio #
 (
@@ -27,85 +29,175 @@ localparam BL_WIDTH = 7;                    // bitlen(den) <= DEN_WIDTH - 1 < 64
 localparam P_WIDTH = NUM_WIDTH + 11;        // num * recip, recip unsigned 10 bits
 
 initial begin
-    if (DEN_WIDTH < 9 || DEN_WIDTH > 63 || NUM_WIDTH < 2 || LO < -128 || HI > 127 || LO > HI) begin
+    if (DEN_WIDTH < 9 || DEN_WIDTH > 63 || NUM_WIDTH < 2 || NUM_WIDTH > 52 || DEN_WIDTH > NUM_WIDTH + 11 || LO < -128 || HI > 127 || LO > HI) begin
         $error("Error: bad NUM_WIDTH/DEN_WIDTH/LO/HI (instance %m)");
         $finish;
     end
 end
 
-/* R1: position of the denominator's leading one (= bitlen(den) - 1), so R2 needs no subtract */
-wire                den_pos = (den > 0);
-wire [BL_WIDTH-1:0] bl;
+/* R1: the denominator's leading one, coarse and fine (den in groups of 8 bits): per group whether it is
+ * non-zero and the position of its leading one, and which group leads (one-hot). R2 combines them, so no
+ * stage holds a whole 40-60 bit priority encoder or a 7-bit barrel shift. */
+localparam XW = DEN_WIDTH - 1;              // den[XW-1:0]: the magnitude bits (den > 0)
+localparam G8 = (XW + 7) / 8;               // groups of 8 bits, <= 8
+wire [8*G8-1:0] xp = {{(8*G8-XW){1'b0}}, den[XW-1:0]};
 
-qg_bitlen #(
-    .WIDTH(DEN_WIDTH - 2),
-    .OUT_WIDTH(BL_WIDTH)
-)
-bitlen_inst (
-    .x(den[DEN_WIDTH-2:1]),     // bitlen(den >> 1) = bitlen(den) - 1 for den > 0
-    .len(bl)
-);
+function [2:0] pos8;    // position of the leading one of a non-zero byte (0 if zero)
+    input [7:0] v;
+    begin
+        pos8 = v[7] ? 3'd7 : v[6] ? 3'd6 : v[5] ? 3'd5 : v[4] ? 3'd4 : v[3] ? 3'd3 : v[2] ? 3'd2 : v[1] ? 3'd1 : 3'd0;
+    end
+endfunction
+
+wire [G8-1:0]   any8, lead_c;
+wire [3*G8-1:0] p8_c;
+
+genvar g;
+generate
+    for (g = 0; g < G8; g = g + 1) begin : g_grp
+        assign any8[g] = |xp[8*g +: 8];
+        assign p8_c[3*g +: 3] = pos8(xp[8*g +: 8]);
+        if (g == G8 - 1) begin : g_top
+            assign lead_c[g] = any8[g];
+        end else begin : g_low
+            assign lead_c[g] = any8[g] && !(|any8[G8-1:g+1]);
+        end
+    end
+endgenerate
 
 reg signed [NUM_WIDTH-1:0] r1_num_reg = 0;
-reg        [DEN_WIDTH-2:0] r1_den_reg = 0;
-reg        [BL_WIDTH-1:0]  r1_msb_reg = 0;
+reg        [8*G8-1:0]      r1_den_reg = 0;
+reg        [G8-1:0]        r1_lead_reg = 0;
+reg        [3*G8-1:0]      r1_p8_reg = 0;
 reg                        r1_zero_reg = 1'b1;
 
 always @(posedge clk) begin
     r1_num_reg <= num;
-    r1_den_reg <= den[DEN_WIDTH-2:0];
-    r1_msb_reg <= bl;
-    r1_zero_reg <= !den_pos;
+    r1_den_reg <= xp;
+    r1_lead_reg <= lead_c;
+    r1_p8_reg <= p8_c;
+    r1_zero_reg <= den[DEN_WIDTH-1] || !(|any8);    // den <= 0
 end
 
-/* R2: m = den >> s (s >= 0) or den << -s, index = m - 128, shift = s + 9 */
-wire [DEN_WIDTH+5:0] den_up = {r1_den_reg, 7'd0};                          // den * 128
-/* verilator lint_off UNUSEDSIGNAL */  // m_wide[DEN_WIDTH+5:8] is zero, m_wide[7] is one
-wire [DEN_WIDTH+5:0] m_wide = den_up >> r1_msb_reg;                          // den * 2^(8 - bitlen) in 128..255
-/* verilator lint_on UNUSEDSIGNAL */
-wire [6:0]           idx = m_wide[6:0];
-wire [9:0]           recip;
+/* R2: leading-one position pos = 8 * grp + p (= bitlen(den) - 1); m = den normalized to 128..255,
+ * index = m - 128 = den[pos-1 -: 7] (zeros below bit 0): the 14-bit window of the leading group
+ * (AND-OR by the one-hot lead), then an 8:1 mux by p. */
+wire [8*G8+6:0] xe = {r1_den_reg, 7'd0};    // den bit k at xe[k + 7]
+reg  [13:0]     win;
+reg  [2:0]      p_sel;
+reg  [3:0]      grp_sel;
+integer gq;
 
-qg_recip_rom recip_inst (
-    .idx(idx),
-    .recip(recip)
-);
+always @* begin
+    win = 14'd0;
+    p_sel = 3'd0;
+    grp_sel = 4'd0;
+    for (gq = 0; gq < G8; gq = gq + 1) begin
+        win = win | (xe[8*gq +: 14] & {14{r1_lead_reg[gq]}});
+        p_sel = p_sel | (r1_p8_reg[3*gq +: 3] & {3{r1_lead_reg[gq]}});
+        grp_sel = grp_sel | (gq[3:0] & {4{r1_lead_reg[gq]}});
+    end
+end
+
+/* verilator lint_off UNUSEDSIGNAL */  // the window's top bit is the leading one
+wire [13:0]     win_sh = win >> p_sel;
+/* verilator lint_on UNUSEDSIGNAL */
+wire [6:0]      idx = win_sh[6:0];
 
 reg signed [NUM_WIDTH-1:0] r2_num_reg = 0;
-reg        [9:0]           r2_recip_reg = 0;
-reg        [BL_WIDTH-1:0]  r2_sh_reg = 0;
+reg        [6:0]           r2_idx_reg = 0;
+reg        [BL_WIDTH-1:0]  r2_pos_reg = 0;
 reg                        r2_zero_reg = 1'b1;
 
 always @(posedge clk) begin
     r2_num_reg <= r1_num_reg;
-    r2_recip_reg <= recip;
-    r2_sh_reg <= r1_msb_reg + 7'd2;   // s + 9 = bitlen(den) + 1
+    r2_idx_reg <= idx;
+    r2_pos_reg <= {grp_sel, p_sel};     // 8 * grp + p
     r2_zero_reg <= r1_zero_reg;
 end
 
-/* R3: product */
-reg signed [P_WIDTH-1:0] r3_p_reg = 0;
-reg        [BL_WIDTH-1:0] r3_sh_reg = 0;
-reg                       r3_zero_reg = 1'b1;
+/* R3: RECIP ROM into the multipliers' input registers; R4 chunk products; R5 their sum (qg_mul_dsp) */
+wire [9:0] recip_c;
+
+qg_recip_rom recip_inst (
+    .idx(r2_idx_reg),
+    .recip(recip_c)
+);
+
+reg        [BL_WIDTH-1:0]  r3_sh_reg = 0;
+reg                        r3_zero_reg = 1'b1;
 
 always @(posedge clk) begin
-    r3_p_reg <= r2_num_reg * $signed({1'b0, r2_recip_reg});
-    r3_sh_reg <= r2_sh_reg;
+    r3_sh_reg <= r2_pos_reg + 7'd2;   // s + 9 = bitlen(den) + 1
     r3_zero_reg <= r2_zero_reg;
 end
 
-/* R4: floor shift and saturation. The shifted value fits int8 iff its bits above bit 7 are all equal
- * (a reduction, not a wide compare); then the int8 value is clamped to [LO, HI] with 8-bit compares. */
-wire signed [P_WIDTH-1:0] shifted = r3_p_reg >>> r3_sh_reg;
-wire                      neg = shifted[P_WIDTH-1];
-wire                      fits = neg ? (&shifted[P_WIDTH-1:7]) : !(|shifted[P_WIDTH-1:7]);
-wire signed [7:0]         s8 = fits ? shifted[7:0] : (neg ? 8'sh80 : 8'sh7f);
+wire signed [P_WIDTH-1:0] prod;
+
+qg_mul_dsp #(
+    .A_WIDTH(NUM_WIDTH),
+    .B_WIDTH(11)
+)
+mul_inst (
+    .clk(clk),
+    .a(r2_num_reg),
+    .b({1'b0, recip_c}),
+    .p(prod)
+);
+
+reg [BL_WIDTH-1:0] r4_sh_reg = 0;
+reg                r4_zero_reg = 1'b1;
+
+always @(posedge clk) begin
+    r4_sh_reg <= r3_sh_reg;
+    r4_zero_reg <= r3_zero_reg;
+end
+
+wire [BL_WIDTH-1:0] sh_d = r4_sh_reg;
+wire                zero_d = r4_zero_reg;
+
+/* R5 (beside the product): mask of the product bits below sh + 7 (the ones that do not decide the fit) */
+reg [P_WIDTH-1:0]  r6_mask_reg = 0;
+/* verilator lint_off UNUSEDSIGNAL */  // the top shift bit may not reach into px
+reg [BL_WIDTH-1:0] r6_sh_reg = 0;
+/* verilator lint_on UNUSEDSIGNAL */
+reg                r6_zero_reg = 1'b1;
+integer b;
+
+always @(posedge clk) begin
+    for (b = 0; b < P_WIDTH; b = b + 1) begin
+        r6_mask_reg[b] <= (b < {25'd0, sh_d} + 7);
+    end
+    r6_sh_reg <= sh_d;
+    r6_zero_reg <= zero_d;
+end
+
+/* R6: floor shift, 8 bits of it, and the fit: the shifted value fits int8 iff the product's bits from
+ * sh + 7 up all equal its sign */
+wire [P_WIDTH+7:0] px = {{8{prod[P_WIDTH-1]}}, prod};
+/* verilator lint_off WIDTH */  // px may need fewer index bits than the shift has
+wire [7:0]         s8_c = px[r6_sh_reg +: 8];
+/* verilator lint_on WIDTH */
+wire               fits_c = &((prod ~^ {P_WIDTH{prod[P_WIDTH-1]}}) | r6_mask_reg);
+
+reg signed [7:0] r7_s8_reg = 0;
+reg              r7_fits_reg = 1'b1, r7_neg_reg = 1'b0, r7_zero_reg = 1'b1;
+
+always @(posedge clk) begin
+    r7_s8_reg <= s8_c;
+    r7_fits_reg <= fits_c;
+    r7_neg_reg <= prod[P_WIDTH-1];
+    r7_zero_reg <= r6_zero_reg;
+end
+
+/* R7: saturation to int8, then to [LO, HI] with 8-bit compares */
+wire signed [7:0]  s8 = r7_fits_reg ? r7_s8_reg : (r7_neg_reg ? 8'sh80 : 8'sh7f);
 localparam [7:0] LO_B = LO[7:0];
 localparam [7:0] HI_B = HI[7:0];
-wire signed [7:0]         lo8 = LO_B;
-wire signed [7:0]         hi8 = HI_B;
-wire signed [7:0]         zero_sat = (lo8 > 8'sd0) ? lo8 : ((hi8 < 8'sd0) ? hi8 : 8'sd0);
-wire signed [7:0]         sat = r3_zero_reg ? zero_sat : ((s8 < lo8) ? lo8 : ((s8 > hi8) ? hi8 : s8));
+wire signed [7:0]  lo8 = LO_B;
+wire signed [7:0]  hi8 = HI_B;
+wire signed [7:0]  zero_sat = (lo8 > 8'sd0) ? lo8 : ((hi8 < 8'sd0) ? hi8 : 8'sd0);
+wire signed [7:0]  sat = r7_zero_reg ? zero_sat : ((s8 < lo8) ? lo8 : ((s8 > hi8) ? hi8 : s8));
 
 reg [7:0] q_reg = 8'd0;
 

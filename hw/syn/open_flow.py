@@ -219,7 +219,7 @@ def read_commands(*, smoke: bool, board: Board, git_hash: int = 0) -> str:
     top = board.top_file
     if smoke:
         return f"read_verilog -DQG_SMOKE_CORE {' '.join(rel)} {top}"
-    return ("verilog_defaults -add -I hw/rtl/gen -I hw/rtl; "
+    return ("verilog_defaults -add -I hw/rtl/gen -I hw/rtl -DQG_ECP5_DSP; "
             f"read_verilog {' '.join(rel)} {top}; "
             f"chparam -set GIT_HASH {git_hash} {board.top}; verilog_defaults -clear")
 

@@ -29,6 +29,8 @@ from cocotbext.axi import (
 from control.driver import regmap
 from sim.common.golden import artifacts_dir, config, golden, reference_outputs, vectors, with_invalid
 
+LATENCY_BUDGET_CYCLES = 40   # record-in to prediction-out; 267 ns at 150 MHz (see latency_and_throughput)
+
 log = logging.getLogger(__name__)
 
 CLOCK_NS = 4
@@ -203,7 +205,9 @@ async def latency_and_throughput(dut):
         f"latency={lat}\nlatency_reg={lat_reg}\nii_in={ii_in}\nii_out={ii_out}\n")
     assert lat == lat_reg, "NN_INFO.LATENCY does not match the measured latency"
     assert ii_in == 1.0 and ii_out == 1.0, "not one record per clock"
-    assert lat <= 20, f"latency {lat} cycles above the 20-cycle target"
+    # Latency budget in time, not cycles: at the ECP5 board clock (hw/boards.yaml ecp5-85f, 150 MHz) the
+    # pipeline must stay below the 19-cycle design at its ~65 MHz (~290 ns); 40 cycles = 267 ns.
+    assert lat <= LATENCY_BUDGET_CYCLES, f"latency {lat} cycles above the {LATENCY_BUDGET_CYCLES}-cycle budget"
 
 
 @cocotb.test()

@@ -13,7 +13,7 @@ from cocotb.triggers import ReadOnly, RisingEdge
 
 from sim.common.golden import vectors
 
-LATENCY = 4
+LATENCY = 7
 
 
 def cases(num_w: int, den_w: int, n: int) -> tuple[np.ndarray, np.ndarray]:
