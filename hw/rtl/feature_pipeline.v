@@ -33,7 +33,9 @@
  */
 module feature_pipeline #
 (
-    parameter USER_WIDTH = 1    // sideband bits carried alongside each record (seq, timestamps, ...)
+    parameter USER_WIDTH = 1,   // sideband bits carried alongside each record (seq, timestamps, ...)
+    parameter DEEP = 0          // pipeline configuration (hw/boards.yaml `pipeline:`): 0 compact, LATENCY 9;
+                                // 1 deep (qg_ratio 7 stages, microprice product 2), LATENCY 12
 )
 (
     input  wire                                  clk,
@@ -59,8 +61,8 @@ localparam H = (L + 1) / 2;          // levels summed in s2 (the rest in s3)
 localparam SUM_W = 42;               // level sums: 34-bit terms x 4-bit weights x up to 8 levels
 localparam ACC_W = 48;               // decaying accumulators (FEATURES.md: 48 bits in the RTL)
 localparam AGE_W = 54;               // (ts difference) >> 10
-localparam R_LAT = 7;                // qg_ratio
-localparam MP_LAT = 2;               // microprice product (qg_mul_lut, 10 x 8 bits)
+localparam R_LAT = DEEP ? 7 : 4;     // qg_ratio
+localparam MP_LAT = DEEP ? 2 : 1;    // microprice product (qg_mul_lut, 10 x 8 bits)
 localparam OUT_S = 1 + R_LAT + MP_LAT + 1;   // output stage: imb_l1 ratio from s1, product, saturation
 localparam LATENCY = OUT_S + 1;      // s_axis beat to m_axis beat, cycles (s0 .. s<OUT_S>)
 
@@ -275,8 +277,10 @@ wire [SUM_W*NP-1:0] wdp_c, wtp_c;
 generate
     for (g = 0; g < NP; g = g + 1) begin : g_wpair
         localparam integer I1 = (2 * g + 1 < L) ? 2 * g + 1 : -1;
-        assign wdp_c[SUM_W*g +: SUM_W] = wpair(d_s1, 2 * g, WEIGHTS[8*g +: 4], I1, (I1 >= 0) ? WEIGHTS[8*g+4 +: 4] : 4'd0);
-        assign wtp_c[SUM_W*g +: SUM_W] = wpair(t_s1, 2 * g, WEIGHTS[8*g +: 4], I1, (I1 >= 0) ? WEIGHTS[8*g+4 +: 4] : 4'd0);
+        localparam [3:0]   W0 = WEIGHTS[8*g +: 4];
+        localparam [3:0]   W1 = (I1 >= 0) ? WEIGHTS[((I1 >= 0) ? 8*g+4 : 0) +: 4] : 4'd0;
+        assign wdp_c[SUM_W*g +: SUM_W] = wpair(d_s1, 2 * g, W0, I1, W1);
+        assign wtp_c[SUM_W*g +: SUM_W] = wpair(t_s1, 2 * g, W0, I1, W1);
     end
 endgenerate
 
@@ -520,7 +524,8 @@ wire [7:0] imb1_q;      // ratio(B - A, B + A), inputs at s1 -> result at s<1 + 
 
 qg_ratio #(
     .NUM_WIDTH(34),
-    .DEN_WIDTH(34)
+    .DEN_WIDTH(34),
+    .DEEP(DEEP)
 )
 imb1_ratio_inst (
     .clk(clk),
@@ -548,7 +553,7 @@ qg_delay #(.WIDTH(12), .DEPTH(R_LAT - 2)) ab3_delay_inst (.clk(clk), .in(ab3_s3)
 
 wire signed [17:0] mp_prod;     // clamp(a - b) * imb_l1, registered, at s<1 + R_LAT + MP_LAT>
 
-qg_mul_lut #(.A_WIDTH(10), .B_WIDTH(8), .B_SIGNED(1)) mp_mul_inst (
+qg_mul_lut #(.A_WIDTH(10), .B_WIDTH(8), .B_SIGNED(1), .REG1(DEEP)) mp_mul_inst (
     .clk(clk), .a(ab_q), .a3(ab3_q), .b(imb1_q), .p(mp_prod)
 );
 
@@ -567,7 +572,7 @@ generate
 
         if (KIND == `QG_KIND_IMBALANCE) begin : g_imb
             wire [7:0] rq;   // at s<3 + R_LAT>
-            qg_ratio #(.NUM_WIDTH(SUM_W), .DEN_WIDTH(SUM_W), .LO(LO), .HI(HI)) ratio_inst (
+            qg_ratio #(.NUM_WIDTH(SUM_W), .DEN_WIDTH(SUM_W), .LO(LO), .HI(HI), .DEEP(DEEP)) ratio_inst (
                 .clk(clk),
                 .num(pd_s3[SUM_W*(NLEV-1) +: SUM_W]),
                 .den(pt_s3[SUM_W*(NLEV-1) +: SUM_W]),
@@ -576,25 +581,25 @@ generate
             qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 3 - R_LAT)) delay_inst (.clk(clk), .in(rq), .out(feat_out[8*j +: 8]));
         end else if (KIND == `QG_KIND_WEIGHTED_IMBALANCE) begin : g_wimb
             wire [7:0] rq;   // at s<3 + R_LAT>
-            qg_ratio #(.NUM_WIDTH(SUM_W), .DEN_WIDTH(SUM_W), .LO(LO), .HI(HI)) ratio_inst (
+            qg_ratio #(.NUM_WIDTH(SUM_W), .DEN_WIDTH(SUM_W), .LO(LO), .HI(HI), .DEEP(DEEP)) ratio_inst (
                 .clk(clk), .num(wd_s3), .den(wt_s3), .q(rq)
             );
             qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 3 - R_LAT)) delay_inst (.clk(clk), .in(rq), .out(feat_out[8*j +: 8]));
         end else if (KIND == `QG_KIND_OFI) begin : g_ofi
             wire [7:0] rq;   // at s<3 + R_LAT>
-            qg_ratio #(.NUM_WIDTH(36), .DEN_WIDTH(36), .LO(LO), .HI(HI)) ratio_inst (
+            qg_ratio #(.NUM_WIDTH(36), .DEN_WIDTH(36), .LO(LO), .HI(HI), .DEEP(DEEP)) ratio_inst (
                 .clk(clk), .num(ofi_num_s3), .den(ofi_den_s3), .q(rq)
             );
             qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 3 - R_LAT)) delay_inst (.clk(clk), .in(rq), .out(feat_out[8*j +: 8]));
         end else if (KIND == `QG_KIND_TRADE_FLOW) begin : g_tf
             wire [7:0] rq;   // at s<3 + R_LAT>
-            qg_ratio #(.NUM_WIDTH(ACC_W), .DEN_WIDTH(ACC_W), .LO(LO), .HI(HI)) ratio_inst (
+            qg_ratio #(.NUM_WIDTH(ACC_W), .DEN_WIDTH(ACC_W), .LO(LO), .HI(HI), .DEEP(DEEP)) ratio_inst (
                 .clk(clk), .num(tfs_s3), .den(tft_s3), .q(rq)
             );
             qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 3 - R_LAT)) delay_inst (.clk(clk), .in(rq), .out(feat_out[8*j +: 8]));
         end else if (KIND == `QG_KIND_TOUCH_SHARE) begin : g_touch
             wire [7:0] rq;   // at s<3 + R_LAT>
-            qg_ratio #(.NUM_WIDTH(SUM_W), .DEN_WIDTH(SUM_W), .LO(LO), .HI(HI)) ratio_inst (
+            qg_ratio #(.NUM_WIDTH(SUM_W), .DEN_WIDTH(SUM_W), .LO(LO), .HI(HI), .DEEP(DEEP)) ratio_inst (
                 .clk(clk),
                 .num(SIDE != 0 ? {{(SUM_W-34){1'b0}}, asz0_s3} : {{(SUM_W-34){1'b0}}, bsz0_s3}),
                 .den(SIDE != 0 ? asum_s3 : bsum_s3),

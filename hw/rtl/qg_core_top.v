@@ -69,7 +69,14 @@ module qg_core_top #
 
 localparam F = `QG_FEAT_COUNT;
 localparam N_OUT = `QG_NN_N_OUTPUTS;
-localparam FEAT_LATENCY = 12;                           // feature_pipeline
+// Pipeline configuration (hw/boards.yaml `pipeline:`): QG_PIPELINE_DEEP selects the deep one, and the build
+// then reads the deep NN core (hw/rtl/deep/gen/: its nn_params.vh gives QG_NN_LATENCY).
+`ifdef QG_PIPELINE_DEEP
+localparam DEEP = 1;
+`else
+localparam DEEP = 0;
+`endif
+localparam FEAT_LATENCY = 8 + 4 * DEEP;                 // feature_pipeline
 localparam NN_LATENCY = `QG_NN_LATENCY;                 // qg_nn_core
 localparam LATENCY = FEAT_LATENCY + NN_LATENCY + 1;     // + output FIFO register
 localparam CREDITS = (1 << FIFO_ADDR_WIDTH) + 1;
@@ -196,7 +203,8 @@ wire [USER_WIDTH+1:0] feat_tuser;
 wire                  feat_tready_unused;
 
 feature_pipeline #(
-    .USER_WIDTH(USER_WIDTH)
+    .USER_WIDTH(USER_WIDTH),
+    .DEEP(DEEP)
 )
 feature_pipeline_inst (
     .clk(clk),

@@ -3,18 +3,21 @@
 `default_nettype none
 
 /*
- * Pipelined signed x unsigned multiply p = a * b on 18 x 18 multipliers (qg_mult18), LATENCY = 3:
+ * Pipelined signed x unsigned multiply p = a * b on 18 x 18 multipliers (qg_mult18),
+ * LATENCY = 1 + REG_IN + REG_SUM (3 with both):
  *     a is cut into NC = ceil(A_WIDTH / 17) chunks of 17 bits (unsigned; the top chunk signed, <= 17 bits),
  *     chunk c times b in a registered multiplier (2 clocks), then one registered adder:
  *         p = (P2 << 34 | P0) + (P1 << 17)
  *     The even chunks' products do not overlap (17 + B_WIDTH <= 34 bits), so they are concatenated and
  *     only the odd chunk is added: one carry chain. All sums are mod 2^(A_WIDTH + B_WIDTH).
- * Inputs are captured by the multipliers' input registers; p is registered.
+ * Inputs go to the multipliers (their input registers when REG_IN = 1).
  */
 module qg_mul_dsp #
 (
     parameter A_WIDTH = 48,     // bits of a (signed), 2..51
-    parameter B_WIDTH = 10      // bits of b (unsigned), 1..17
+    parameter B_WIDTH = 10,     // bits of b (unsigned), 1..17
+    parameter REG_IN = 1,       // 1: the multipliers' input registers
+    parameter REG_SUM = 1       // 1: register the sum (else p is the multipliers' registers plus the adder)
 )
 (
     input  wire                              clk,
@@ -46,7 +49,7 @@ generate
         end else begin : g_low
             assign ax = {1'b0, a[17*c +: 17]};
         end
-        qg_mult18 mult_inst (.clk(clk), .a(ax), .b(bx), .p(prod[36*c +: 36]));
+        qg_mult18 #(.REG_IN(REG_IN)) mult_inst (.clk(clk), .a(ax), .b(bx), .p(prod[36*c +: 36]));
     end
 endgenerate
 
@@ -59,13 +62,7 @@ wire [PW+35:0] even = (NC > 2) ? ((p2 << 34) | {{(PW+2){1'b0}}, p0[33:0]}) : p0;
 wire [PW+35:0] odd = p1 << 17;
 /* verilator lint_on UNUSEDSIGNAL */
 
-reg [PW-1:0] p_reg = 0;
-
-always @(posedge clk) begin
-    p_reg <= even[PW-1:0] + odd[PW-1:0];
-end
-
-assign p = p_reg;
+qg_pipe #(.WIDTH(PW), .EN(REG_SUM)) sum_pipe_inst (.clk(clk), .d(even[PW-1:0] + odd[PW-1:0]), .q(p));
 
 endmodule
 

@@ -3,7 +3,7 @@
 `default_nettype none
 
 /*
- * Pipelined signed x (un)signed multiply p = a * b in LUTs and carry chains, no DSP, LATENCY = 2:
+ * Pipelined signed x (un)signed multiply p = a * b in LUTs and carry chains, no DSP, LATENCY = 1 + REG1:
  *     b = sum_k d_k * 4^k (radix-4 digits d_k in 0..3; for a signed b, minus b[msb] * 2^B_WIDTH)
  *     stage 1: partial products d_k * a << 2k (a 4:1 mux of 0, a, 2a, 3a per bit: 3a = a3 comes from
  *              the caller, computed a stage earlier) summed in pairs (one carry chain); registered
@@ -16,7 +16,8 @@ module qg_mul_lut #
 (
     parameter A_WIDTH = 48,     // bits of a (signed)
     parameter B_WIDTH = 10,     // bits of b, 2..12
-    parameter B_SIGNED = 0      // 1: b is signed
+    parameter B_SIGNED = 0,     // 1: b is signed
+    parameter REG1 = 1          // 1: register the pair sums (LATENCY 2), 0: not (LATENCY 1)
 )
 (
     input  wire                              clk,
@@ -61,14 +62,17 @@ generate
 endgenerate
 
 /* stage 1: pair sums */
-reg [PW*NP-1:0] pair_reg = 0;
+reg  [PW*NP-1:0] pair_c;
+wire [PW*NP-1:0] pair_reg;
 integer k;
 
-always @(posedge clk) begin
+always @* begin
     for (k = 0; k < NP; k = k + 1) begin
-        pair_reg[PW*k +: PW] <= term[PW*(2*k) +: PW] + term[PW*(2*k+1) +: PW];
+        pair_c[PW*k +: PW] = term[PW*(2*k) +: PW] + term[PW*(2*k+1) +: PW];
     end
 end
+
+qg_pipe #(.WIDTH(PW * NP), .EN(REG1)) pair_pipe_inst (.clk(clk), .d(pair_c), .q(pair_reg));
 
 /* stage 2: carry-save level over the (up to) three pair sums, then one chain */
 wire [PW-1:0] x0 = pair_reg[0 +: PW];

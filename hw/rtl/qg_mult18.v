@@ -3,14 +3,17 @@
 `default_nettype none
 
 /*
- * Signed 18 x 18 multiply with registered inputs and a registered product, LATENCY = 2:
- *     p = a * b, 2 clocks after a, b.
+ * Signed 18 x 18 multiply with registered inputs (REG_IN = 1) and a registered product,
+ * LATENCY = 1 + REG_IN: p = a * b.
  * With QG_ECP5_DSP defined (the open ECP5 flow, hw/syn/open_flow.py) it is a hand-instantiated
  * MULT18X18D with its input and output registers on (yosys never packs the ECP5 DSP registers itself,
  * shared/reference/sim-flow); otherwise the same two register stages, behavioural (simulation, lint and
  * the other vendors' DSP inference).
  */
-module qg_mult18
+module qg_mult18 #
+(
+    parameter REG_IN = 1        // 1: input registers (LATENCY 2), 0: none (LATENCY 1)
+)
 (
     input  wire               clk,
     input  wire signed [17:0] a,
@@ -20,8 +23,8 @@ module qg_mult18
 
 `ifdef QG_ECP5_DSP
 MULT18X18D #(
-    .REG_INPUTA_CLK("CLK0"), .REG_INPUTA_CE("CE0"), .REG_INPUTA_RST("RST0"),
-    .REG_INPUTB_CLK("CLK0"), .REG_INPUTB_CE("CE0"), .REG_INPUTB_RST("RST0"),
+    .REG_INPUTA_CLK(REG_IN ? "CLK0" : "NONE"), .REG_INPUTA_CE("CE0"), .REG_INPUTA_RST("RST0"),
+    .REG_INPUTB_CLK(REG_IN ? "CLK0" : "NONE"), .REG_INPUTB_CE("CE0"), .REG_INPUTB_RST("RST0"),
     .REG_OUTPUT_CLK("CLK0"), .REG_OUTPUT_CE("CE0"), .REG_OUTPUT_RST("RST0"),
     .GSR("DISABLED"), .RESETMODE("SYNC")
 ) mult_inst (
@@ -41,13 +44,13 @@ MULT18X18D #(
     .P27(p[27]), .P28(p[28]), .P29(p[29]), .P30(p[30]), .P31(p[31]), .P32(p[32]), .P33(p[33]), .P34(p[34]), .P35(p[35])
 );
 `else
-reg signed [17:0] a_reg = 18'sd0, b_reg = 18'sd0;
-reg signed [35:0] p_reg = 36'sd0;
+wire signed [17:0] a_in, b_in;
+reg  signed [35:0] p_reg = 36'sd0;
+
+qg_pipe #(.WIDTH(36), .EN(REG_IN)) in_pipe_inst (.clk(clk), .d({a, b}), .q({a_in, b_in}));
 
 always @(posedge clk) begin
-    a_reg <= a;
-    b_reg <= b;
-    p_reg <= a_reg * b_reg;
+    p_reg <= a_in * b_in;
 end
 
 assign p = p_reg;

@@ -6,17 +6,19 @@
  * ratio(num, den) of models/FEATURES.md, then saturation to [LO, HI]:
  *     0 if den <= 0, else sat(num * RECIP[m - 128] >> (s + 9)) with s = bitlen(den) - 8,
  *     m = den normalized to 128..255. No division.
- * Free-running pipeline, LATENCY = 7 cycles (inputs registered by the caller):
+ * Free-running pipeline (inputs registered by the caller), LATENCY = 7 cycles with DEEP = 1:
  *     R1 leading one of den   R2 normalize (ROM index)   R3 RECIP ROM into the multipliers' input registers
  *     R4, R5 multiply (qg_mul_dsp: 17-bit chunks of num times recip in registered 18 x 18 multipliers, sum)
  *     R6 shift + fit   R7 saturate
+ * DEEP = 0 (LATENCY = 4) drops the R2, R3 and R5 registers: the same logic in R1, R4, R6, R7.
  */
 module qg_ratio #
 (
     parameter NUM_WIDTH = 40,   // bits of num (signed)
     parameter DEN_WIDTH = 40,   // bits of den (signed; <= 0 gives 0)
     parameter LO = -128,        // saturation bounds within int8
-    parameter HI = 127
+    parameter HI = 127,
+    parameter DEEP = 0          // pipeline configuration: 0 compact (4 cycles), 1 deep (7 cycles)
 )
 (
     input  wire                        clk,
@@ -43,7 +45,9 @@ localparam G8 = (XW + 7) / 8;               // groups of 8 bits, <= 8
 wire [8*G8-1:0] xp = {{(8*G8-XW){1'b0}}, den[XW-1:0]};
 
 function [2:0] pos8;    // position of the leading one of a non-zero byte (0 if zero)
+    /* verilator lint_off UNUSEDSIGNAL */  // v[0] only matters as "the rest is zero"
     input [7:0] v;
+    /* verilator lint_on UNUSEDSIGNAL */
     begin
         pos8 = v[7] ? 3'd7 : v[6] ? 3'd6 : v[5] ? 3'd5 : v[4] ? 3'd4 : v[3] ? 3'd3 : v[2] ? 3'd2 : v[1] ? 3'd1 : 3'd0;
     end
@@ -104,17 +108,16 @@ wire [13:0]     win_sh = win >> p_sel;
 /* verilator lint_on UNUSEDSIGNAL */
 wire [6:0]      idx = win_sh[6:0];
 
-reg signed [NUM_WIDTH-1:0] r2_num_reg = 0;
-reg        [6:0]           r2_idx_reg = 0;
-reg        [BL_WIDTH-1:0]  r2_pos_reg = 0;
-reg                        r2_zero_reg = 1'b1;
+wire signed [NUM_WIDTH-1:0] r2_num_reg;
+wire        [6:0]           r2_idx_reg;
+wire        [BL_WIDTH-1:0]  r2_pos_reg;
+wire                        r2_zero_reg;
 
-always @(posedge clk) begin
-    r2_num_reg <= r1_num_reg;
-    r2_idx_reg <= idx;
-    r2_pos_reg <= {grp_sel, p_sel};     // 8 * grp + p
-    r2_zero_reg <= r1_zero_reg;
-end
+qg_pipe #(.WIDTH(NUM_WIDTH + 7 + BL_WIDTH + 1), .EN(DEEP)) r2_pipe_inst (
+    .clk(clk),
+    .d({r1_num_reg, idx, grp_sel, p_sel, r1_zero_reg}),     // pos = 8 * grp + p
+    .q({r2_num_reg, r2_idx_reg, r2_pos_reg, r2_zero_reg})
+);
 
 /* R3: RECIP ROM into the multipliers' input registers; R4 chunk products; R5 their sum (qg_mul_dsp) */
 wire [9:0] recip_c;
@@ -124,19 +127,22 @@ qg_recip_rom recip_inst (
     .recip(recip_c)
 );
 
-reg        [BL_WIDTH-1:0]  r3_sh_reg = 0;
-reg                        r3_zero_reg = 1'b1;
+wire [BL_WIDTH-1:0]  r3_sh_reg;
+wire                 r3_zero_reg;
 
-always @(posedge clk) begin
-    r3_sh_reg <= r2_pos_reg + 7'd2;   // s + 9 = bitlen(den) + 1
-    r3_zero_reg <= r2_zero_reg;
-end
+qg_pipe #(.WIDTH(BL_WIDTH + 1), .EN(DEEP)) r3_pipe_inst (
+    .clk(clk),
+    .d({r2_pos_reg + 7'd2, r2_zero_reg}),     // s + 9 = bitlen(den) + 1
+    .q({r3_sh_reg, r3_zero_reg})
+);
 
 wire signed [P_WIDTH-1:0] prod;
 
 qg_mul_dsp #(
     .A_WIDTH(NUM_WIDTH),
-    .B_WIDTH(11)
+    .B_WIDTH(11),
+    .REG_IN(DEEP),
+    .REG_SUM(DEEP)
 )
 mul_inst (
     .clk(clk),
@@ -157,20 +163,25 @@ wire [BL_WIDTH-1:0] sh_d = r4_sh_reg;
 wire                zero_d = r4_zero_reg;
 
 /* R5 (beside the product): mask of the product bits below sh + 7 (the ones that do not decide the fit) */
-reg [P_WIDTH-1:0]  r6_mask_reg = 0;
+reg  [P_WIDTH-1:0]  mask_c;
+wire [P_WIDTH-1:0]  r6_mask_reg;
 /* verilator lint_off UNUSEDSIGNAL */  // the top shift bit may not reach into px
-reg [BL_WIDTH-1:0] r6_sh_reg = 0;
+wire [BL_WIDTH-1:0] r6_sh_reg;
 /* verilator lint_on UNUSEDSIGNAL */
-reg                r6_zero_reg = 1'b1;
+wire                r6_zero_reg;
 integer b;
 
-always @(posedge clk) begin
+always @* begin
     for (b = 0; b < P_WIDTH; b = b + 1) begin
-        r6_mask_reg[b] <= (b < {25'd0, sh_d} + 7);
+        mask_c[b] = (b < {25'd0, sh_d} + 7);
     end
-    r6_sh_reg <= sh_d;
-    r6_zero_reg <= zero_d;
 end
+
+qg_pipe #(.WIDTH(P_WIDTH + BL_WIDTH + 1), .EN(DEEP)) r5_pipe_inst (
+    .clk(clk),
+    .d({mask_c, sh_d, zero_d}),
+    .q({r6_mask_reg, r6_sh_reg, r6_zero_reg})
+);
 
 /* R6: floor shift, 8 bits of it, and the fit: the shifted value fits int8 iff the product's bits from
  * sh + 7 up all equal its sign */

@@ -4,7 +4,7 @@
 `default_nettype none
 
 /*
- * Fully pipelined NN core: one inference per clock, LATENCY = 26 cycles (model_inp -> logits).
+ * Fully pipelined NN core: one inference per clock, LATENCY = 10 cycles (model_inp -> logits).
  * logits[16*j +: 16] = output j on the grid value * 2**10, sign-extended.
  */
 module qg_nn_core
@@ -14,8 +14,8 @@ module qg_nn_core
     output wire [63:0]          logits
 );
 
-wire [1009:0] stage0_out;
-reg  [1009:0] stage0_reg = 1010'd0;
+wire [1116:0] stage0_out;
+reg  [1116:0] stage0_reg = 1117'd0;
 
 qg_nn_stage0 stage0_inst (
     .model_inp(model_inp),
@@ -26,8 +26,8 @@ always @(posedge clk) begin
     stage0_reg <= stage0_out;
 end
 
-wire [1220:0] stage1_out;
-reg  [1220:0] stage1_reg = 1221'd0;
+wire [561:0] stage1_out;
+reg  [561:0] stage1_reg = 562'd0;
 
 qg_nn_stage1 stage1_inst (
     .model_inp(stage0_reg),
@@ -38,8 +38,8 @@ always @(posedge clk) begin
     stage1_reg <= stage1_out;
 end
 
-wire [924:0] stage2_out;
-reg  [924:0] stage2_reg = 925'd0;
+wire [360:0] stage2_out;
+reg  [360:0] stage2_reg = 361'd0;
 
 qg_nn_stage2 stage2_inst (
     .model_inp(stage1_reg),
@@ -50,8 +50,8 @@ always @(posedge clk) begin
     stage2_reg <= stage2_out;
 end
 
-wire [624:0] stage3_out;
-reg  [624:0] stage3_reg = 625'd0;
+wire [665:0] stage3_out;
+reg  [665:0] stage3_reg = 666'd0;
 
 qg_nn_stage3 stage3_inst (
     .model_inp(stage2_reg),
@@ -62,8 +62,8 @@ always @(posedge clk) begin
     stage3_reg <= stage3_out;
 end
 
-wire [513:0] stage4_out;
-reg  [513:0] stage4_reg = 514'd0;
+wire [366:0] stage4_out;
+reg  [366:0] stage4_reg = 367'd0;
 
 qg_nn_stage4 stage4_inst (
     .model_inp(stage3_reg),
@@ -74,8 +74,8 @@ always @(posedge clk) begin
     stage4_reg <= stage4_out;
 end
 
-wire [495:0] stage5_out;
-reg  [495:0] stage5_reg = 496'd0;
+wire [214:0] stage5_out;
+reg  [214:0] stage5_reg = 215'd0;
 
 qg_nn_stage5 stage5_inst (
     .model_inp(stage4_reg),
@@ -86,8 +86,8 @@ always @(posedge clk) begin
     stage5_reg <= stage5_out;
 end
 
-wire [495:0] stage6_out;
-reg  [495:0] stage6_reg = 496'd0;
+wire [154:0] stage6_out;
+reg  [154:0] stage6_reg = 155'd0;
 
 qg_nn_stage6 stage6_inst (
     .model_inp(stage5_reg),
@@ -98,8 +98,8 @@ always @(posedge clk) begin
     stage6_reg <= stage6_out;
 end
 
-wire [398:0] stage7_out;
-reg  [398:0] stage7_reg = 399'd0;
+wire [129:0] stage7_out;
+reg  [129:0] stage7_reg = 130'd0;
 
 qg_nn_stage7 stage7_inst (
     .model_inp(stage6_reg),
@@ -110,8 +110,8 @@ always @(posedge clk) begin
     stage7_reg <= stage7_out;
 end
 
-wire [475:0] stage8_out;
-reg  [475:0] stage8_reg = 476'd0;
+wire [96:0] stage8_out;
+reg  [96:0] stage8_reg = 97'd0;
 
 qg_nn_stage8 stage8_inst (
     .model_inp(stage7_reg),
@@ -122,8 +122,8 @@ always @(posedge clk) begin
     stage8_reg <= stage8_out;
 end
 
-wire [824:0] stage9_out;
-reg  [824:0] stage9_reg = 825'd0;
+wire [63:0] stage9_out;
+reg  [63:0] stage9_reg = 64'd0;
 
 qg_nn_stage9 stage9_inst (
     .model_inp(stage8_reg),
@@ -134,202 +134,10 @@ always @(posedge clk) begin
     stage9_reg <= stage9_out;
 end
 
-wire [761:0] stage10_out;
-reg  [761:0] stage10_reg = 762'd0;
-
-qg_nn_stage10 stage10_inst (
-    .model_inp(stage9_reg),
-    .model_out(stage10_out)
-);
-
-always @(posedge clk) begin
-    stage10_reg <= stage10_out;
-end
-
-wire [628:0] stage11_out;
-reg  [628:0] stage11_reg = 629'd0;
-
-qg_nn_stage11 stage11_inst (
-    .model_inp(stage10_reg),
-    .model_out(stage11_out)
-);
-
-always @(posedge clk) begin
-    stage11_reg <= stage11_out;
-end
-
-wire [462:0] stage12_out;
-reg  [462:0] stage12_reg = 463'd0;
-
-qg_nn_stage12 stage12_inst (
-    .model_inp(stage11_reg),
-    .model_out(stage12_out)
-);
-
-always @(posedge clk) begin
-    stage12_reg <= stage12_out;
-end
-
-wire [313:0] stage13_out;
-reg  [313:0] stage13_reg = 314'd0;
-
-qg_nn_stage13 stage13_inst (
-    .model_inp(stage12_reg),
-    .model_out(stage13_out)
-);
-
-always @(posedge clk) begin
-    stage13_reg <= stage13_out;
-end
-
-wire [270:0] stage14_out;
-reg  [270:0] stage14_reg = 271'd0;
-
-qg_nn_stage14 stage14_inst (
-    .model_inp(stage13_reg),
-    .model_out(stage14_out)
-);
-
-always @(posedge clk) begin
-    stage14_reg <= stage14_out;
-end
-
-wire [276:0] stage15_out;
-reg  [276:0] stage15_reg = 277'd0;
-
-qg_nn_stage15 stage15_inst (
-    .model_inp(stage14_reg),
-    .model_out(stage15_out)
-);
-
-always @(posedge clk) begin
-    stage15_reg <= stage15_out;
-end
-
-wire [270:0] stage16_out;
-reg  [270:0] stage16_reg = 271'd0;
-
-qg_nn_stage16 stage16_inst (
-    .model_inp(stage15_reg),
-    .model_out(stage16_out)
-);
-
-always @(posedge clk) begin
-    stage16_reg <= stage16_out;
-end
-
-wire [221:0] stage17_out;
-reg  [221:0] stage17_reg = 222'd0;
-
-qg_nn_stage17 stage17_inst (
-    .model_inp(stage16_reg),
-    .model_out(stage17_out)
-);
-
-always @(posedge clk) begin
-    stage17_reg <= stage17_out;
-end
-
-wire [138:0] stage18_out;
-reg  [138:0] stage18_reg = 139'd0;
-
-qg_nn_stage18 stage18_inst (
-    .model_inp(stage17_reg),
-    .model_out(stage18_out)
-);
-
-always @(posedge clk) begin
-    stage18_reg <= stage18_out;
-end
-
-wire [166:0] stage19_out;
-reg  [166:0] stage19_reg = 167'd0;
-
-qg_nn_stage19 stage19_inst (
-    .model_inp(stage18_reg),
-    .model_out(stage19_out)
-);
-
-always @(posedge clk) begin
-    stage19_reg <= stage19_out;
-end
-
-wire [173:0] stage20_out;
-reg  [173:0] stage20_reg = 174'd0;
-
-qg_nn_stage20 stage20_inst (
-    .model_inp(stage19_reg),
-    .model_out(stage20_out)
-);
-
-always @(posedge clk) begin
-    stage20_reg <= stage20_out;
-end
-
-wire [145:0] stage21_out;
-reg  [145:0] stage21_reg = 146'd0;
-
-qg_nn_stage21 stage21_inst (
-    .model_inp(stage20_reg),
-    .model_out(stage21_out)
-);
-
-always @(posedge clk) begin
-    stage21_reg <= stage21_out;
-end
-
-wire [121:0] stage22_out;
-reg  [121:0] stage22_reg = 122'd0;
-
-qg_nn_stage22 stage22_inst (
-    .model_inp(stage21_reg),
-    .model_out(stage22_out)
-);
-
-always @(posedge clk) begin
-    stage22_reg <= stage22_out;
-end
-
-wire [95:0] stage23_out;
-reg  [95:0] stage23_reg = 96'd0;
-
-qg_nn_stage23 stage23_inst (
-    .model_inp(stage22_reg),
-    .model_out(stage23_out)
-);
-
-always @(posedge clk) begin
-    stage23_reg <= stage23_out;
-end
-
-wire [79:0] stage24_out;
-reg  [79:0] stage24_reg = 80'd0;
-
-qg_nn_stage24 stage24_inst (
-    .model_inp(stage23_reg),
-    .model_out(stage24_out)
-);
-
-always @(posedge clk) begin
-    stage24_reg <= stage24_out;
-end
-
-wire [63:0] stage25_out;
-reg  [63:0] stage25_reg = 64'd0;
-
-qg_nn_stage25 stage25_inst (
-    .model_inp(stage24_reg),
-    .model_out(stage25_out)
-);
-
-always @(posedge clk) begin
-    stage25_reg <= stage25_out;
-end
-
-assign logits[0 +: 16] = {stage25_reg[15:0]};  // (k,i,f)=(1,5,10)
-assign logits[16 +: 16] = {stage25_reg[31:16]};  // (k,i,f)=(1,5,10)
-assign logits[32 +: 16] = {stage25_reg[47:32]};  // (k,i,f)=(1,5,10)
-assign logits[48 +: 16] = {stage25_reg[63:48]};  // (k,i,f)=(1,5,10)
+assign logits[0 +: 16] = {stage9_reg[15:0]};  // (k,i,f)=(1,5,10)
+assign logits[16 +: 16] = {stage9_reg[31:16]};  // (k,i,f)=(1,5,10)
+assign logits[32 +: 16] = {stage9_reg[47:32]};  // (k,i,f)=(1,5,10)
+assign logits[48 +: 16] = {stage9_reg[63:48]};  // (k,i,f)=(1,5,10)
 
 endmodule
 

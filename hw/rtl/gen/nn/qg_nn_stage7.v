@@ -4,140 +4,61 @@
 `default_nettype none
 
 module qg_nn_stage7 (
-    input [495:0] model_inp,
-    output [398:0] model_out
+    input [154:0] model_inp,
+    output [129:0] model_out
 );
 
     // verilator lint_off UNUSEDSIGNAL
     // Explicit quantization operation will drop bits if exists
 
-    wire [15:0] v0; assign v0[15:0] = model_inp[15:0];
-    wire [14:0] v1; qg_nn_shift_adder #(16, 7, 1, 0, 15, 0, 0) op_1 (v0[15:0], 7'b1000000, v1[14:0]);
-    wire [7:0] v2; assign v2[7:0] = v1[14:7];
-    wire [15:0] v3; assign v3[15:0] = model_inp[31:16];
-    wire [14:0] v4; qg_nn_shift_adder #(16, 7, 1, 0, 15, 0, 0) op_4 (v3[15:0], 7'b1000000, v4[14:0]);
-    wire [7:0] v5; assign v5[7:0] = v4[14:7];
-    wire [15:0] v6; assign v6[15:0] = model_inp[47:32];
-    wire [14:0] v7; qg_nn_shift_adder #(16, 7, 1, 0, 15, 0, 0) op_7 (v6[15:0], 7'b1000000, v7[14:0]);
-    wire [7:0] v8; assign v8[7:0] = v7[14:7];
-    wire [15:0] v9; assign v9[15:0] = model_inp[63:48];
-    wire [14:0] v10; qg_nn_shift_adder #(16, 7, 1, 0, 15, 0, 0) op_10 (v9[15:0], 7'b1000000, v10[14:0]);
-    wire [7:0] v11; assign v11[7:0] = v10[14:7];
-    wire [15:0] v12; assign v12[15:0] = model_inp[79:64];
-    wire [14:0] v13; qg_nn_shift_adder #(16, 7, 1, 0, 15, 0, 0) op_13 (v12[15:0], 7'b1000000, v13[14:0]);
-    wire [7:0] v14; assign v14[7:0] = v13[14:7];
-    wire [15:0] v15; assign v15[15:0] = model_inp[95:80];
-    wire [14:0] v16; qg_nn_shift_adder #(16, 7, 1, 0, 15, 0, 0) op_16 (v15[15:0], 7'b1000000, v16[14:0]);
-    wire [7:0] v17; assign v17[7:0] = v16[14:7];
-    wire [15:0] v18; assign v18[15:0] = model_inp[111:96];
-    wire [14:0] v19; qg_nn_shift_adder #(16, 7, 1, 0, 15, 0, 0) op_19 (v18[15:0], 7'b1000000, v19[14:0]);
-    wire [7:0] v20; assign v20[7:0] = v19[14:7];
-    wire [14:0] v21; assign v21[14:0] = model_inp[126:112];
-    wire [13:0] v22; qg_nn_shift_adder #(15, 7, 1, 0, 14, 0, 0) op_22 (v21[14:0], 7'b1000000, v22[13:0]);
-    wire [6:0] v23; assign v23[6:0] = v22[13:7];
-    wire [14:0] v24; assign v24[14:0] = model_inp[141:127];
-    wire [13:0] v25; qg_nn_shift_adder #(15, 7, 1, 0, 14, 0, 0) op_25 (v24[14:0], 7'b1000000, v25[13:0]);
-    wire [6:0] v26; assign v26[6:0] = v25[13:7];
-    wire [14:0] v27; assign v27[14:0] = model_inp[156:142];
-    wire [13:0] v28; qg_nn_shift_adder #(15, 7, 1, 0, 14, 0, 0) op_28 (v27[14:0], 7'b1000000, v28[13:0]);
-    wire [6:0] v29; assign v29[6:0] = v28[13:7];
-    wire [14:0] v30; assign v30[14:0] = model_inp[171:157];
-    wire [15:0] v31; qg_nn_shift_adder #(15, 1, 0, 0, 16, 0, 1) op_31 (v30[14:0], 1'b1, v31[15:0]);
-    wire [14:0] v32; assign v32[14:0] = model_inp[186:172];
-    wire [0:0] v33; assign v33[0:0] = model_inp[187:187];
-    wire [14:0] v34; qg_nn_shift_adder #(15, 1, 1, 0, 15, 0, 0) op_34 (v32[14:0], v33[0:0], v34[14:0]);
-    wire [15:0] v35; assign v35[15:0] = model_inp[203:188];
-    wire [0:0] v36; assign v36[0:0] = model_inp[204:204];
-    wire [15:0] v37; qg_nn_shift_adder #(16, 1, 1, 0, 16, 0, 0) op_37 (v35[15:0], v36[0:0], v37[15:0]);
-    wire [15:0] v38; assign v38[15:0] = model_inp[220:205];
-    wire [0:0] v39; assign v39[0:0] = model_inp[221:221];
-    wire [15:0] v40; qg_nn_shift_adder #(16, 1, 1, 0, 16, 0, 0) op_40 (v38[15:0], v39[0:0], v40[15:0]);
-    wire [15:0] v41; assign v41[15:0] = model_inp[237:222];
-    wire [0:0] v42; assign v42[0:0] = model_inp[238:238];
-    wire [15:0] v43; qg_nn_shift_adder #(16, 1, 1, 0, 16, 0, 0) op_43 (v41[15:0], v42[0:0], v43[15:0]);
-    wire [15:0] v44; assign v44[15:0] = model_inp[254:239];
-    wire [16:0] v45; qg_nn_shift_adder #(16, 1, 0, 0, 17, 0, 1) op_45 (v44[15:0], 1'b1, v45[16:0]);
-    wire [15:0] v46; assign v46[15:0] = model_inp[270:255];
-    wire [0:0] v47; assign v47[0:0] = model_inp[271:271];
-    wire [15:0] v48; qg_nn_shift_adder #(16, 1, 1, 0, 16, 0, 0) op_48 (v46[15:0], v47[0:0], v48[15:0]);
-    wire [15:0] v49; assign v49[15:0] = model_inp[287:272];
-    wire [0:0] v50; assign v50[0:0] = model_inp[288:288];
-    wire [15:0] v51; qg_nn_shift_adder #(16, 1, 1, 0, 16, 0, 0) op_51 (v49[15:0], v50[0:0], v51[15:0]);
-    wire [15:0] v52; assign v52[15:0] = model_inp[304:289];
-    wire [0:0] v53; assign v53[0:0] = model_inp[305:305];
-    wire [15:0] v54; qg_nn_shift_adder #(16, 1, 1, 0, 16, 0, 0) op_54 (v52[15:0], v53[0:0], v54[15:0]);
-    wire [15:0] v55; assign v55[15:0] = model_inp[321:306];
-    wire [0:0] v56; assign v56[0:0] = model_inp[322:322];
-    wire [15:0] v57; qg_nn_shift_adder #(16, 1, 1, 0, 16, 0, 0) op_57 (v55[15:0], v56[0:0], v57[15:0]);
-    wire [15:0] v58; assign v58[15:0] = model_inp[338:323];
-    wire [0:0] v59; assign v59[0:0] = model_inp[339:339];
-    wire [15:0] v60; qg_nn_shift_adder #(16, 1, 1, 0, 16, 0, 0) op_60 (v58[15:0], v59[0:0], v60[15:0]);
-    wire [15:0] v61; assign v61[15:0] = model_inp[355:340];
-    wire [14:0] v62; qg_nn_shift_adder #(16, 7, 1, 0, 15, 0, 0) op_62 (v61[15:0], 7'b1000000, v62[14:0]);
-    wire [7:0] v63; assign v63[7:0] = v62[14:7];
-    wire [15:0] v64; assign v64[15:0] = model_inp[371:356];
-    wire [0:0] v65; assign v65[0:0] = model_inp[372:372];
-    wire [15:0] v66; qg_nn_shift_adder #(16, 1, 1, 0, 16, 0, 0) op_66 (v64[15:0], v65[0:0], v66[15:0]);
-    wire [15:0] v67; assign v67[15:0] = model_inp[388:373];
-    wire [0:0] v68; assign v68[0:0] = model_inp[389:389];
-    wire [15:0] v69; qg_nn_shift_adder #(16, 1, 1, 0, 16, 0, 0) op_69 (v67[15:0], v68[0:0], v69[15:0]);
-    wire [0:0] v70; assign v70[0:0] = model_inp[390:390];
-    wire [0:0] v71; assign v71[0:0] = model_inp[391:391];
-    wire [7:0] v72; assign v72[7:0] = model_inp[399:392];
-    wire [7:0] v73; assign v73[7:0] = model_inp[407:400];
-    wire [7:0] v74; assign v74[7:0] = model_inp[415:408];
-    wire [7:0] v75; assign v75[7:0] = model_inp[423:416];
-    wire [7:0] v76; assign v76[7:0] = model_inp[431:424];
-    wire [7:0] v77; assign v77[7:0] = model_inp[439:432];
-    wire [7:0] v78; assign v78[7:0] = model_inp[447:440];
-    wire [7:0] v79; assign v79[7:0] = model_inp[455:448];
-    wire [7:0] v80; assign v80[7:0] = model_inp[463:456];
-    wire [7:0] v81; assign v81[7:0] = model_inp[471:464];
-    wire [7:0] v82; assign v82[7:0] = model_inp[479:472];
-    wire [0:0] v83; assign v83[0:0] = model_inp[480:480];
-    wire [14:0] v84; assign v84[14:0] = model_inp[495:481];
+    wire [7:0] v0; assign v0[7:0] = 'b11111111;
+    wire [10:0] v1; assign v1[10:0] = model_inp[10:0];
+    wire [11:0] v2; assign v2[11:0] = model_inp[22:11];
+    wire [7:0] v3; qg_nn_mux #(11, 8, 0, 0, 8, 0, 0) op_3 (v2[11], v1[10:0], v0[7:0], v3[7:0]);
+    wire [8:0] v4; assign v4[8:0] = model_inp[31:23];
+    wire [7:0] v5; assign v5[7:0] = model_inp[39:32];
+    wire [14:0] v6; qg_nn_shift_adder #(9, 8, 1, 0, 15, -5, 0) op_6 (v4[8:0], v5[7:0], v6[14:0]);
+    wire [8:0] v7; assign v7[8:0] = model_inp[48:40];
+    wire [7:0] v8; assign v8[7:0] = model_inp[56:49];
+    wire [11:0] v9; qg_nn_shift_adder #(9, 8, 1, 0, 12, 2, 1) op_9 (v7[8:0], v8[7:0], v9[11:0]);
+    wire [9:0] v10; assign v10[9:0] = model_inp[66:57];
+    wire [14:0] v11; qg_nn_shift_adder #(10, 10, 0, 0, 15, -4, 1) op_11 (v10[9:0], v10[9:0], v11[14:0]);
+    wire [7:0] v12; assign v12[7:0] = model_inp[74:67];
+    wire [7:0] v13; assign v13[7:0] = model_inp[82:75];
+    wire [8:0] v14; qg_nn_shift_adder #(8, 8, 0, 0, 9, 0, 0) op_14 (v12[7:0], v13[7:0], v14[8:0]);
+    wire [7:0] v15; assign v15[7:0] = model_inp[90:83];
+    wire [11:0] v16; qg_nn_shift_adder #(8, 8, 0, 0, 12, -3, 0) op_16 (v15[7:0], v5[7:0], v16[11:0]);
+    wire [10:0] v17; assign v17[10:0] = model_inp[101:91];
+    wire [10:0] v18; qg_nn_shift_adder #(8, 11, 0, 0, 11, -1, 0) op_18 (v12[7:0], v17[10:0], v18[10:0]);
+    wire [8:0] v19; assign v19[8:0] = model_inp[110:102];
+    wire [9:0] v20; assign v20[9:0] = model_inp[120:111];
+    wire [11:0] v21; qg_nn_shift_adder #(9, 10, 0, 0, 12, -2, 0) op_21 (v19[8:0], v20[9:0], v21[11:0]);
+    wire [12:0] v22; qg_nn_shift_adder #(8, 9, 0, 1, 13, 3, 0) op_22 (v12[7:0], v4[8:0], v22[12:0]);
+    wire [12:0] v23; assign v23[12:0] = model_inp[133:121];
+    wire [9:0] v24; assign v24[9:0] = model_inp[143:134];
+    wire [14:0] v25; qg_nn_shift_adder #(13, 10, 0, 0, 15, -1, 1) op_25 (v23[12:0], v24[9:0], v25[14:0]);
+    wire [8:0] v26; qg_nn_shift_adder #(8, 8, 0, 0, 9, 0, 1) op_26 (v3[7:0], v13[7:0], v26[8:0]);
+    wire [14:0] v27; qg_nn_shift_adder #(12, 9, 1, 1, 15, 5, 1) op_27 (v9[11:0], v7[8:0], v27[14:0]);
+    wire [14:0] v28; qg_nn_shift_adder #(15, 8, 1, 0, 15, 5, 1) op_28 (v11[14:0], v3[7:0], v28[14:0]);
+    wire [11:0] v29; qg_nn_shift_adder #(9, 12, 0, 0, 12, -2, 0) op_29 (v14[8:0], v16[11:0], v29[11:0]);
+    wire [12:0] v30; qg_nn_shift_adder #(12, 11, 0, 0, 13, 1, 0) op_30 (v16[11:0], v18[10:0], v30[12:0]);
+    wire [14:0] v31; qg_nn_shift_adder #(12, 9, 0, 0, 15, -3, 0) op_31 (v21[11:0], v14[8:0], v31[14:0]);
+    wire [15:0] v32; qg_nn_shift_adder #(13, 15, 1, 1, 16, -2, 0) op_32 (v22[12:0], v25[14:0], v32[15:0]);
+    wire [10:0] v33; assign v33[10:0] = model_inp[154:144];
+    wire [11:0] v34; qg_nn_shift_adder #(8, 11, 0, 0, 12, -1, 1) op_34 (v3[7:0], v33[10:0], v34[11:0]);
 
     // verilator lint_on UNUSEDSIGNAL
 
-    assign model_out[14:0] = v34[14:0];
-    assign model_out[30:15] = v37[15:0];
-    assign model_out[46:31] = v40[15:0];
-    assign model_out[62:47] = v43[15:0];
-    assign model_out[70:63] = v2[7:0];
-    assign model_out[78:71] = v8[7:0];
-    assign model_out[94:79] = v48[15:0];
-    assign model_out[110:95] = v51[15:0];
-    assign model_out[126:111] = v54[15:0];
-    assign model_out[142:127] = v57[15:0];
-    assign model_out[158:143] = v60[15:0];
-    assign model_out[166:159] = v14[7:0];
-    assign model_out[174:167] = v17[7:0];
-    assign model_out[182:175] = v5[7:0];
-    assign model_out[190:183] = v20[7:0];
-    assign model_out[206:191] = v66[15:0];
-    assign model_out[222:207] = v69[15:0];
-    assign model_out[229:223] = v23[6:0];
-    assign model_out[236:230] = v26[6:0];
-    assign model_out[243:237] = v29[6:0];
-    assign model_out[251:244] = v11[7:0];
-    assign model_out[267:252] = v31[15:0];
-    assign model_out[268:268] = v70[0:0];
-    assign model_out[285:269] = v45[16:0];
-    assign model_out[286:286] = v71[0:0];
-    assign model_out[294:287] = v63[7:0];
-    assign model_out[302:295] = v72[7:0];
-    assign model_out[310:303] = v73[7:0];
-    assign model_out[318:311] = v74[7:0];
-    assign model_out[326:319] = v75[7:0];
-    assign model_out[334:327] = v76[7:0];
-    assign model_out[342:335] = v77[7:0];
-    assign model_out[350:343] = v78[7:0];
-    assign model_out[358:351] = v79[7:0];
-    assign model_out[366:359] = v80[7:0];
-    assign model_out[374:367] = v81[7:0];
-    assign model_out[382:375] = v82[7:0];
-    assign model_out[383:383] = v83[0:0];
-    assign model_out[398:384] = v84[14:0];
+    assign model_out[8:0] = v26[8:0];
+    assign model_out[23:9] = v6[14:0];
+    assign model_out[38:24] = v27[14:0];
+    assign model_out[53:39] = v28[14:0];
+    assign model_out[61:54] = v15[7:0];
+    assign model_out[73:62] = v29[11:0];
+    assign model_out[86:74] = v30[12:0];
+    assign model_out[101:87] = v31[14:0];
+    assign model_out[113:102] = v34[11:0];
+    assign model_out[129:114] = v32[15:0];
 
 endmodule
 

@@ -4,148 +4,45 @@
 `default_nettype none
 
 module qg_nn_stage8 (
-    input [398:0] model_inp,
-    output [475:0] model_out
+    input [129:0] model_inp,
+    output [96:0] model_out
 );
 
     // verilator lint_off UNUSEDSIGNAL
     // Explicit quantization operation will drop bits if exists
 
-    wire [14:0] v0; assign v0[14:0] = model_inp[14:0];
-    wire [13:0] v1; qg_nn_shift_adder #(15, 7, 1, 0, 14, 0, 0) op_1 (v0[14:0], 7'b1000000, v1[13:0]);
-    wire [6:0] v2; assign v2[6:0] = v1[13:7];
-    wire [15:0] v3; assign v3[15:0] = model_inp[30:15];
-    wire [14:0] v4; qg_nn_shift_adder #(16, 7, 1, 0, 15, 0, 0) op_4 (v3[15:0], 7'b1000000, v4[14:0]);
-    wire [7:0] v5; assign v5[7:0] = v4[14:7];
-    wire [15:0] v6; assign v6[15:0] = model_inp[46:31];
-    wire [14:0] v7; qg_nn_shift_adder #(16, 7, 1, 0, 15, 0, 0) op_7 (v6[15:0], 7'b1000000, v7[14:0]);
-    wire [7:0] v8; assign v8[7:0] = v7[14:7];
-    wire [15:0] v9; assign v9[15:0] = model_inp[62:47];
-    wire [14:0] v10; qg_nn_shift_adder #(16, 7, 1, 0, 15, 0, 0) op_10 (v9[15:0], 7'b1000000, v10[14:0]);
-    wire [7:0] v11; assign v11[7:0] = v10[14:7];
-    wire [7:0] v12; assign v12[7:0] = model_inp[70:63];
-    wire [7:0] v13; assign v13[7:0] = model_inp[78:71];
-    wire [8:0] v14; qg_nn_shift_adder #(8, 8, 0, 0, 9, -1, 0) op_14 (v12[7:0], v13[7:0], v14[8:0]);
-    wire [15:0] v15; assign v15[15:0] = model_inp[94:79];
-    wire [14:0] v16; qg_nn_shift_adder #(16, 7, 1, 0, 15, 0, 0) op_16 (v15[15:0], 7'b1000000, v16[14:0]);
-    wire [7:0] v17; assign v17[7:0] = v16[14:7];
-    wire [15:0] v18; assign v18[15:0] = model_inp[110:95];
-    wire [14:0] v19; qg_nn_shift_adder #(16, 7, 1, 0, 15, 0, 0) op_19 (v18[15:0], 7'b1000000, v19[14:0]);
-    wire [7:0] v20; assign v20[7:0] = v19[14:7];
-    wire [15:0] v21; assign v21[15:0] = model_inp[126:111];
-    wire [14:0] v22; qg_nn_shift_adder #(16, 7, 1, 0, 15, 0, 0) op_22 (v21[15:0], 7'b1000000, v22[14:0]);
-    wire [7:0] v23; assign v23[7:0] = v22[14:7];
-    wire [15:0] v24; assign v24[15:0] = model_inp[142:127];
-    wire [14:0] v25; qg_nn_shift_adder #(16, 7, 1, 0, 15, 0, 0) op_25 (v24[15:0], 7'b1000000, v25[14:0]);
-    wire [7:0] v26; assign v26[7:0] = v25[14:7];
-    wire [15:0] v27; assign v27[15:0] = model_inp[158:143];
-    wire [14:0] v28; qg_nn_shift_adder #(16, 7, 1, 0, 15, 0, 0) op_28 (v27[15:0], 7'b1000000, v28[14:0]);
-    wire [7:0] v29; assign v29[7:0] = v28[14:7];
-    wire [7:0] v30; assign v30[7:0] = model_inp[166:159];
-    wire [9:0] v31; qg_nn_shift_adder #(8, 8, 0, 0, 10, 1, 1) op_31 (v13[7:0], v30[7:0], v31[9:0]);
-    wire [7:0] v32; assign v32[7:0] = model_inp[174:167];
-    wire [7:0] v33; assign v33[7:0] = model_inp[182:175];
-    wire [9:0] v34; qg_nn_shift_adder #(8, 8, 0, 0, 10, -1, 1) op_34 (v32[7:0], v33[7:0], v34[9:0]);
-    wire [7:0] v35; assign v35[7:0] = model_inp[190:183];
-    wire [9:0] v36; qg_nn_shift_adder #(8, 8, 0, 0, 10, -2, 0) op_36 (v35[7:0], v30[7:0], v36[9:0]);
-    wire [15:0] v37; assign v37[15:0] = model_inp[206:191];
-    wire [14:0] v38; qg_nn_shift_adder #(16, 7, 1, 0, 15, 0, 0) op_38 (v37[15:0], 7'b1000000, v38[14:0]);
-    wire [7:0] v39; assign v39[7:0] = v38[14:7];
-    wire [15:0] v40; assign v40[15:0] = model_inp[222:207];
-    wire [14:0] v41; qg_nn_shift_adder #(16, 7, 1, 0, 15, 0, 0) op_41 (v40[15:0], 7'b1000000, v41[14:0]);
-    wire [7:0] v42; assign v42[7:0] = v41[14:7];
-    wire [6:0] v43; assign v43[6:0] = model_inp[229:223];
-    wire [9:0] v44; qg_nn_shift_adder #(7, 8, 0, 0, 10, 1, 1) op_44 (v43[6:0], v30[7:0], v44[9:0]);
-    wire [6:0] v45; assign v45[6:0] = model_inp[236:230];
-    wire [10:0] v46; qg_nn_shift_adder #(8, 7, 0, 0, 11, 3, 0) op_46 (v13[7:0], v45[6:0], v46[10:0]);
-    wire [12:0] v47; qg_nn_shift_adder #(8, 8, 0, 0, 13, -5, 0) op_47 (v35[7:0], v33[7:0], v47[12:0]);
-    wire [6:0] v48; assign v48[6:0] = model_inp[243:237];
-    wire [10:0] v49; qg_nn_shift_adder #(7, 7, 0, 0, 11, -3, 1) op_49 (v48[6:0], v48[6:0], v49[10:0]);
-    wire [11:0] v50; qg_nn_shift_adder #(8, 8, 0, 0, 12, -4, 0) op_50 (v33[7:0], v33[7:0], v50[11:0]);
-    wire [9:0] v51; qg_nn_shift_adder #(7, 8, 0, 0, 10, 2, 0) op_51 (v43[6:0], v12[7:0], v51[9:0]);
-    wire [8:0] v52; qg_nn_shift_adder #(8, 7, 0, 0, 9, 0, 1) op_52 (v12[7:0], v43[6:0], v52[8:0]);
-    wire [7:0] v53; assign v53[7:0] = model_inp[251:244];
-    wire [8:0] v54; qg_nn_shift_adder #(7, 8, 0, 0, 9, 0, 0) op_54 (v45[6:0], v53[7:0], v54[8:0]);
-    wire [8:0] v55; qg_nn_shift_adder #(8, 7, 0, 0, 9, 1, 0) op_55 (v53[7:0], v43[6:0], v55[8:0]);
-    wire [8:0] v56; qg_nn_shift_adder #(7, 7, 0, 0, 9, 2, 0) op_56 (v43[6:0], v43[6:0], v56[8:0]);
-    wire [11:0] v57; qg_nn_shift_adder #(8, 8, 0, 0, 12, 4, 0) op_57 (v53[7:0], v53[7:0], v57[11:0]);
-    wire [15:0] v58; assign v58[15:0] = model_inp[267:252];
-    wire [0:0] v59; assign v59[0:0] = model_inp[268:268];
-    wire [15:0] v60; qg_nn_shift_adder #(16, 1, 1, 0, 16, 0, 0) op_60 (v58[15:0], v59[0:0], v60[15:0]);
-    wire [16:0] v61; assign v61[16:0] = model_inp[285:269];
-    wire [0:0] v62; assign v62[0:0] = model_inp[286:286];
-    wire [16:0] v63; qg_nn_shift_adder #(17, 1, 1, 0, 17, 0, 0) op_63 (v61[16:0], v62[0:0], v63[16:0]);
-    wire [7:0] v64; assign v64[7:0] = model_inp[294:287];
-    wire [12:0] v65; qg_nn_shift_adder #(8, 8, 0, 0, 13, 4, 1) op_65 (v32[7:0], v64[7:0], v65[12:0]);
-    wire [7:0] v66; assign v66[7:0] = model_inp[302:295];
-    wire [7:0] v67; assign v67[7:0] = model_inp[310:303];
-    wire [7:0] v68; assign v68[7:0] = model_inp[318:311];
-    wire [7:0] v69; assign v69[7:0] = model_inp[326:319];
-    wire [7:0] v70; assign v70[7:0] = model_inp[334:327];
-    wire [7:0] v71; assign v71[7:0] = model_inp[342:335];
-    wire [7:0] v72; assign v72[7:0] = model_inp[350:343];
-    wire [7:0] v73; assign v73[7:0] = model_inp[358:351];
-    wire [7:0] v74; assign v74[7:0] = model_inp[366:359];
-    wire [7:0] v75; assign v75[7:0] = model_inp[374:367];
-    wire [7:0] v76; assign v76[7:0] = model_inp[382:375];
-    wire [0:0] v77; assign v77[0:0] = model_inp[383:383];
-    wire [14:0] v78; assign v78[14:0] = model_inp[398:384];
+    wire [8:0] v0; assign v0[8:0] = model_inp[8:0];
+    wire [14:0] v1; assign v1[14:0] = model_inp[23:9];
+    wire [14:0] v2; qg_nn_shift_adder #(9, 15, 1, 1, 15, -3, 1) op_2 (v0[8:0], v1[14:0], v2[14:0]);
+    wire [14:0] v3; qg_nn_shift_adder #(9, 9, 1, 1, 15, -5, 0) op_3 (v0[8:0], v0[8:0], v3[14:0]);
+    wire [14:0] v4; assign v4[14:0] = model_inp[38:24];
+    wire [14:0] v5; assign v5[14:0] = model_inp[53:39];
+    wire [15:0] v6; qg_nn_shift_adder #(15, 15, 1, 1, 16, 0, 0) op_6 (v4[14:0], v5[14:0], v6[15:0]);
+    wire [15:0] v7; qg_nn_shift_adder #(16, 8, 1, 0, 16, 0, 1) op_7 (v6[15:0], 8'b11000000, v7[15:0]);
+    wire [7:0] v8; assign v8[7:0] = model_inp[61:54];
+    wire [11:0] v9; assign v9[11:0] = model_inp[73:62];
+    wire [14:0] v10; qg_nn_shift_adder #(8, 12, 0, 0, 15, 2, 1) op_10 (v8[7:0], v9[11:0], v10[14:0]);
+    wire [12:0] v11; assign v11[12:0] = model_inp[86:74];
+    wire [14:0] v12; assign v12[14:0] = model_inp[101:87];
+    wire [15:0] v13; qg_nn_shift_adder #(13, 15, 0, 0, 16, 0, 1) op_13 (v11[12:0], v12[14:0], v13[15:0]);
+    wire [11:0] v14; assign v14[11:0] = model_inp[113:102];
+    wire [12:0] v15; qg_nn_shift_adder #(9, 12, 1, 1, 13, 1, 0) op_15 (v0[8:0], v14[11:0], v15[12:0]);
+    wire [15:0] v16; qg_nn_shift_adder #(15, 15, 1, 1, 16, 0, 1) op_16 (v2[14:0], v3[14:0], v16[15:0]);
+    wire [15:0] v17; qg_nn_shift_adder #(16, 9, 1, 0, 16, 0, 1) op_17 (v16[15:0], 9'b100000000, v17[15:0]);
+    wire [16:0] v18; qg_nn_shift_adder #(15, 16, 1, 1, 17, 0, 0) op_18 (v10[14:0], v13[15:0], v18[16:0]);
+    wire [16:0] v19; qg_nn_shift_adder #(17, 16, 1, 0, 17, 0, 0) op_19 (v18[16:0], 16'b1000000110100000, v19[16:0]);
+    wire [16:0] v20; qg_nn_shift_adder #(17, 9, 1, 0, 17, 0, 0) op_20 (v18[16:0], 9'b110100000, v20[16:0]);
+    wire [15:0] v21; assign v21[15:0] = model_inp[129:114];
+    wire [15:0] v22; qg_nn_shift_adder #(16, 13, 1, 1, 16, 2, 0) op_22 (v21[15:0], v15[12:0], v22[15:0]);
 
     // verilator lint_on UNUSEDSIGNAL
 
-    assign model_out[15:0] = v60[15:0];
-    assign model_out[22:16] = v2[6:0];
-    assign model_out[30:23] = v5[7:0];
-    assign model_out[38:31] = v8[7:0];
-    assign model_out[46:39] = v11[7:0];
-    assign model_out[54:47] = v33[7:0];
-    assign model_out[71:55] = v63[16:0];
-    assign model_out[79:72] = v17[7:0];
-    assign model_out[88:80] = v14[8:0];
-    assign model_out[96:89] = v20[7:0];
-    assign model_out[104:97] = v23[7:0];
-    assign model_out[112:105] = v26[7:0];
-    assign model_out[120:113] = v29[7:0];
-    assign model_out[128:121] = v64[7:0];
-    assign model_out[138:129] = v31[9:0];
-    assign model_out[148:139] = v34[9:0];
-    assign model_out[158:149] = v36[9:0];
-    assign model_out[166:159] = v12[7:0];
-    assign model_out[174:167] = v39[7:0];
-    assign model_out[182:175] = v42[7:0];
-    assign model_out[192:183] = v44[9:0];
-    assign model_out[200:193] = v30[7:0];
-    assign model_out[207:201] = v43[6:0];
-    assign model_out[215:208] = v32[7:0];
-    assign model_out[223:216] = v13[7:0];
-    assign model_out[234:224] = v46[10:0];
-    assign model_out[245:235] = v49[10:0];
-    assign model_out[252:246] = v45[6:0];
-    assign model_out[262:253] = v51[9:0];
-    assign model_out[270:263] = v53[7:0];
-    assign model_out[279:271] = v52[8:0];
-    assign model_out[288:280] = v54[8:0];
-    assign model_out[297:289] = v55[8:0];
-    assign model_out[306:298] = v56[8:0];
-    assign model_out[318:307] = v57[11:0];
-    assign model_out[326:319] = v66[7:0];
-    assign model_out[339:327] = v47[12:0];
-    assign model_out[346:340] = v48[6:0];
-    assign model_out[358:347] = v50[11:0];
-    assign model_out[366:359] = v35[7:0];
-    assign model_out[379:367] = v65[12:0];
-    assign model_out[387:380] = v67[7:0];
-    assign model_out[395:388] = v68[7:0];
-    assign model_out[403:396] = v69[7:0];
-    assign model_out[411:404] = v70[7:0];
-    assign model_out[419:412] = v71[7:0];
-    assign model_out[427:420] = v72[7:0];
-    assign model_out[435:428] = v73[7:0];
-    assign model_out[443:436] = v74[7:0];
-    assign model_out[451:444] = v75[7:0];
-    assign model_out[459:452] = v76[7:0];
-    assign model_out[460:460] = v77[0:0];
-    assign model_out[475:461] = v78[14:0];
+    assign model_out[16:0] = v20[16:0];
+    assign model_out[33:17] = v19[16:0];
+    assign model_out[49:34] = v22[15:0];
+    assign model_out[64:50] = v10[14:0];
+    assign model_out[80:65] = v17[15:0];
+    assign model_out[96:81] = v7[15:0];
 
 endmodule
 
