@@ -172,7 +172,7 @@ def ecp5_latencies(comb: Any, cutoff: float) -> Any:
         if d > 0 and cutoff > 0 and ceil(t / cutoff - 1e-9) > ceil(base / cutoff - 1e-9):
             t = ceil(base / cutoff - 1e-9) * cutoff + d
         lat.append(t)
-    return comb._replace(ops=[op._replace(latency=t) for op, t in zip(ops, lat)])
+    return comb._replace(ops=[op._replace(latency=t) for op, t in zip(ops, lat, strict=True)])
 
 
 def generate(artifacts: Path, latency_cutoff: float = DEFAULT_LATENCY_CUTOFF,
