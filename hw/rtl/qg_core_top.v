@@ -174,7 +174,12 @@ reg  [31:0] next_seq_reg = 0;     // last accepted seq + 1 (the increment is off
 reg         seq_known_reg = 1'b0;
 wire        in_seq_gap = seq_known_reg && !in_flags[`QG_BOOK_RECORD_FLAG_RESET] && (in_seq != next_seq_reg);
 
-assign s_axis_tready = ctrl_enable && !dp_rst_reg && (credit_reg != 0);
+// s_axis_tready is a register (no compare or enable logic in front of the in_accept fan-out): computed a
+// cycle ahead from the next credit count; CONTROL.ENABLE takes effect one cycle after it is written.
+reg  s_axis_tready_reg = 1'b0;
+wire [CREDIT_WIDTH-1:0] credit_next = credit_reg - {{(CREDIT_WIDTH-1){1'b0}}, in_accept}
+                                                 + {{(CREDIT_WIDTH-1){1'b0}}, out_accept};
+assign s_axis_tready = s_axis_tready_reg;
 
 always @(posedge clk) begin
     status_idle_reg <= (credit_reg == CREDITS[CREDIT_WIDTH-1:0]);
@@ -183,12 +188,13 @@ end
 
 always @(posedge clk) begin
     dp_rst_reg <= rst || ctrl_soft_reset;
+    s_axis_tready_reg <= ctrl_enable && !(rst || ctrl_soft_reset) && (dp_rst_reg || credit_next != 0);
     cycle_reg <= rst ? 64'd0 : cycle_reg + 64'd1;
     if (dp_rst_reg) begin
         credit_reg <= CREDITS[CREDIT_WIDTH-1:0];
         seq_known_reg <= 1'b0;
     end else begin
-        credit_reg <= credit_reg - {{(CREDIT_WIDTH-1){1'b0}}, in_accept} + {{(CREDIT_WIDTH-1){1'b0}}, out_accept};
+        credit_reg <= credit_next;
         if (in_accept) begin
             next_seq_reg <= in_seq + 32'd1;
             seq_known_reg <= 1'b1;
@@ -283,7 +289,14 @@ assign m_axis_tkeep = {`QG_PREDICTION_BYTES{1'b1}};
 assign m_axis_tlast = 1'b1;
 
 /* ---------------------------------------------------------------- counters and error flags */
+// the STATS_* counters count registered events (one cycle late): no counter carry chain behind the
+// in_accept / out_accept fan-out
+reg in_accept_reg = 1'b0, out_accept_reg = 1'b0, stalled_reg = 1'b0;
+
 always @(posedge clk) begin
+    in_accept_reg <= in_accept;
+    out_accept_reg <= out_accept;
+    stalled_reg <= m_axis_tvalid && !m_axis_tready;
     err_invalid_set_reg <= pred_valid && pred_invalid;
     err_seq_gap_set_reg <= in_accept && in_seq_gap;
     if (rst || ctrl_clear_counters) begin
@@ -293,9 +306,9 @@ always @(posedge clk) begin
         invalid_reg <= 0;
         seq_gaps_reg <= 0;
     end else begin
-        records_in_reg <= records_in_reg + {31'd0, in_accept};
-        predictions_out_reg <= predictions_out_reg + {31'd0, out_accept};
-        backpressure_reg <= backpressure_reg + {31'd0, m_axis_tvalid && !m_axis_tready};
+        records_in_reg <= records_in_reg + {31'd0, in_accept_reg};
+        predictions_out_reg <= predictions_out_reg + {31'd0, out_accept_reg};
+        backpressure_reg <= backpressure_reg + {31'd0, stalled_reg};
         invalid_reg <= invalid_reg + {31'd0, pred_valid && pred_invalid};
         seq_gaps_reg <= seq_gaps_reg + {31'd0, err_seq_gap_set_reg};   // registered flag (one cycle later)
     end
