@@ -20,8 +20,8 @@
  *   s2  level partial sums; STATE A (have_prev, touch prices/sizes, trade-flow accumulators):
  *       dmid2, OFI terms, updated trade-flow accumulators; spread
  *   s3  level sums complete (ratio inputs); STATE B (previous ts, last mid change ts): ages; |dmid2|
- *   s4  STATE C (volatility accumulator); bitlen of ages and of the trade total
- *   s5  scale/saturate the bitlen and volatility features
+ *   s4  STATE C (volatility accumulator); bitlen of ages and of the trade total, per-byte step
+ *   s5  bitlen select; scale/saturate the volatility feature   s6  scale/saturate the bitlen features
  *   s2 .. s8   imb_l1 ratio (qg_ratio, R_LAT stages from s1); s9 .. s10 microprice product; s11 microprice
  *   s4 .. s10  ratio features (qg_ratio from s3); every feature registered at s<OUT_S> = s11
  * Each state register sits at the one stage that reads it, so its feedback loop is one cycle long
@@ -505,18 +505,22 @@ end
 
 wire [6:0] age_bl_c, gap_bl_c, ta_bl_c;
 
-qg_bitlen #(.WIDTH(AGE_W), .OUT_WIDTH(7)) age_bitlen_inst (.x(age_s3), .len(age_bl_c));
-qg_bitlen #(.WIDTH(AGE_W), .OUT_WIDTH(7)) gap_bitlen_inst (.x(gap_s3), .len(gap_bl_c));
-qg_bitlen #(.WIDTH(ACC_W - 1), .OUT_WIDTH(7)) ta_bitlen_inst (.x(tft_s3[ACC_W-2:0]), .len(ta_bl_c));
+// bitlen in two steps: groups registered at s4, the select at s5 (the features have slack to s<OUT_S>)
+qg_bitlen #(.WIDTH(AGE_W), .OUT_WIDTH(7), .REG(1)) age_bitlen_inst (.clk(clk), .x(age_s3), .len(age_bl_c));
+qg_bitlen #(.WIDTH(AGE_W), .OUT_WIDTH(7), .REG(1)) gap_bitlen_inst (.clk(clk), .x(gap_s3), .len(gap_bl_c));
+qg_bitlen #(.WIDTH(ACC_W - 1), .OUT_WIDTH(7), .REG(1)) ta_bitlen_inst (.clk(clk), .x(tft_s3[ACC_W-2:0]), .len(ta_bl_c));
 
 reg        [ACC_W-1:0]  vol_s4 = 0;
-reg        [6:0]        age_bl_s4 = 0, gap_bl_s4 = 0, ta_bl_s4 = 0;
+reg        [6:0]        age_bl_s5 = 0, gap_bl_s5 = 0, ta_bl_s5 = 0;
+reg                     age_neg_s4 = 1'b0, gap_neg_s4 = 1'b0;
 
 always @(posedge clk) begin
     vol_s4 <= vol_c;
-    age_bl_s4 <= age_neg_s3 ? 7'd0 : age_bl_c;     // bitlen(clamp(x, 0)) = 0 for x < 0
-    gap_bl_s4 <= gap_neg_s3 ? 7'd0 : gap_bl_c;
-    ta_bl_s4 <= ta_bl_c;
+    age_neg_s4 <= age_neg_s3;
+    gap_neg_s4 <= gap_neg_s3;
+    age_bl_s5 <= age_neg_s4 ? 7'd0 : age_bl_c;     // bitlen(clamp(x, 0)) = 0 for x < 0
+    gap_bl_s5 <= gap_neg_s4 ? 7'd0 : gap_bl_c;
+    ta_bl_s5 <= ta_bl_c;
 end
 
 /* ---------------------------------------------------------------- microprice input: imb_l1 */
@@ -626,11 +630,11 @@ generate
             qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 5)) delay_inst (.clk(clk), .in(v_s5), .out(feat_out[8*j +: 8]));
         end else if (KIND == `QG_KIND_TRADE_ACTIVITY || KIND == `QG_KIND_MID_AGE || KIND == `QG_KIND_EVENT_GAP) begin : g_log
             wire [7:0] v;
-            reg  [7:0] v_s5 = 8'd0;
-            wire [6:0] bl = (KIND == `QG_KIND_TRADE_ACTIVITY) ? ta_bl_s4 : ((KIND == `QG_KIND_MID_AGE) ? age_bl_s4 : gap_bl_s4);
+            reg  [7:0] v_s6 = 8'd0;
+            wire [6:0] bl = (KIND == `QG_KIND_TRADE_ACTIVITY) ? ta_bl_s5 : ((KIND == `QG_KIND_MID_AGE) ? age_bl_s5 : gap_bl_s5);
             qg_sat_scale #(.IN_WIDTH(8), .SHIFT(SHIFT), .LO(LO), .HI(HI)) sat_inst (.x({1'b0, bl}), .y(v));
-            always @(posedge clk) v_s5 <= v;
-            qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 5)) delay_inst (.clk(clk), .in(v_s5), .out(feat_out[8*j +: 8]));
+            always @(posedge clk) v_s6 <= v;
+            qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 6)) delay_inst (.clk(clk), .in(v_s6), .out(feat_out[8*j +: 8]));
         end else if (KIND == `QG_KIND_MICROPRICE) begin : g_micro
             // mp_prod is registered at s<OUT_S - 1>, s<OUT_S> registers the shifted, saturated value
             wire        [7:0]  v;

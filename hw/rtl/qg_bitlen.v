@@ -4,74 +4,79 @@
 
 /*
  * bitlen(x) of models/FEATURES.md: number of significant bits of an unsigned value, bitlen(0) = 0.
- * Combinational two-level priority encoder.
+ * Two steps: per 8-bit group whether it is non-zero, its leading-one position and which group leads
+ * (one-hot); then an AND-OR select of the leading group's value. REG = 1 puts a register between the
+ * two (LATENCY 1; both halves are about three LUT levels), REG = 0 is combinational.
  */
 module qg_bitlen #
 (
     parameter WIDTH = 48,       // bits of x
-    parameter OUT_WIDTH = 7     // bits of the result (must hold WIDTH)
+    parameter OUT_WIDTH = 7,    // bits of the result (must hold WIDTH)
+    parameter REG = 0           // 1: register between the group step and the select
 )
 (
+    input  wire                 clk,
     input  wire [WIDTH-1:0]     x,
     output wire [OUT_WIDTH-1:0] len
 );
 
+localparam G = (WIDTH + 7) / 8;
+
 initial begin
-    if (WIDTH < 1 || WIDTH >= (1 << OUT_WIDTH)) begin
-        $error("Error: OUT_WIDTH cannot hold WIDTH (instance %m)");
+    if (WIDTH < 1 || WIDTH >= (1 << OUT_WIDTH) || G > 16) begin
+        $error("Error: OUT_WIDTH cannot hold WIDTH, or WIDTH > 128 (instance %m)");
         $finish;
     end
 end
 
-// Two-level priority encoder (balanced: group ORs, a suffix OR over the groups, an AND-OR select), not
-// a chain of 2:1 muxes: x in groups of 4 bits; val[g] = 4g + bitlen(group g) (1..4), one LUT per bit;
-// the result is val of the highest non-zero group.
-localparam G = (WIDTH + 3) / 4;
-wire [4*G-1:0] xp = {{(4*G-WIDTH){1'b0}}, x};
+wire [8*G-1:0] xp = {{(8*G-WIDTH){1'b0}}, x};
 
-function [OUT_WIDTH-1:0] group_val;     // 4g + bitlen(v), v != 0 (v[0] does not matter then)
-    /* verilator lint_off UNUSEDSIGNAL */
-    input [3:0]   v;
+function [OUT_WIDTH-1:0] gval;  // 8 * grp + bitlen(v): bitlen(x) if this group leads (a function of v alone)
+    /* verilator lint_off UNUSEDSIGNAL */  // v[0] only matters as "non-zero", which lead[] carries
+    input [7:0]   v;
     /* verilator lint_on UNUSEDSIGNAL */
     input integer grp;
     integer       lg;
     begin
-        lg = v[3] ? 4 : (v[2] ? 3 : (v[1] ? 2 : 1));
-        lg = grp * 4 + lg;
-        group_val = lg[OUT_WIDTH-1:0];
+        lg = v[7] ? 8 : v[6] ? 7 : v[5] ? 6 : v[4] ? 5 : v[3] ? 4 : v[2] ? 3 : v[1] ? 2 : 1;
+        lg = 8 * grp + lg;
+        gval = lg[OUT_WIDTH-1:0];
     end
 endfunction
 
-wire [G-1:0]           any;
-wire [OUT_WIDTH*G-1:0] val;
-wire [G-1:0]           lead;    // the highest non-zero group, one-hot (zero if x == 0)
+wire [G-1:0]           any, lead_c;
+wire [OUT_WIDTH*G-1:0] val_c;
 
 genvar g;
 generate
     for (g = 0; g < G; g = g + 1) begin : g_grp
-        assign any[g] = |xp[4*g +: 4];
-        assign val[OUT_WIDTH*g +: OUT_WIDTH] = group_val(xp[4*g +: 4], g);
+        assign any[g] = |xp[8*g +: 8];
+        assign val_c[OUT_WIDTH*g +: OUT_WIDTH] = gval(xp[8*g +: 8], g);
         if (g == G - 1) begin : g_top
-            assign lead[g] = any[g];
+            assign lead_c[g] = any[g];
         end else begin : g_low
-            assign lead[g] = any[g] && !(|any[G-1:g+1]);
+            assign lead_c[g] = any[g] && !(|any[G-1:g+1]);
         end
     end
 endgenerate
 
-function [OUT_WIDTH-1:0] select;
-    input [G-1:0]           ld;
-    input [OUT_WIDTH*G-1:0] vv;
-    integer k;
-    begin
-        select = {OUT_WIDTH{1'b0}};
-        for (k = 0; k < G; k = k + 1) begin
-            select = select | (vv[OUT_WIDTH*k +: OUT_WIDTH] & {OUT_WIDTH{ld[k]}});
-        end
-    end
-endfunction
+wire [G-1:0]           lead;
+wire [OUT_WIDTH*G-1:0] val;
 
-assign len = select(lead, val);
+qg_pipe #(.WIDTH((OUT_WIDTH + 1) * G), .EN(REG)) pipe_inst (.clk(clk), .d({lead_c, val_c}), .q({lead, val}));
+
+/* the leading group's value (zero when x == 0: no group leads) */
+reg [OUT_WIDTH-1:0] sel;
+integer k;
+
+always @* begin
+    sel = {OUT_WIDTH{1'b0}};
+    for (k = 0; k < G; k = k + 1) begin
+        sel = sel | (val[OUT_WIDTH*k +: OUT_WIDTH] & {OUT_WIDTH{lead[k]}});
+    end
+end
+
+assign len = sel;
 
 endmodule
 

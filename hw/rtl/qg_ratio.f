@@ -1,5 +1,4 @@
 gen/qg_recip_rom.v
-qg_bitlen.v
 qg_delay.v
 qg_pipe.v
 qg_mult18.v

@@ -189,20 +189,31 @@ wire [P_WIDTH+7:0] px = {{8{prod[P_WIDTH-1]}}, prod};
 /* verilator lint_off WIDTH */  // px may need fewer index bits than the shift has
 wire [7:0]         s8_c = px[r6_sh_reg +: 8];
 /* verilator lint_on WIDTH */
-wire               fits_c = &((prod ~^ {P_WIDTH{prod[P_WIDTH-1]}}) | r6_mask_reg);
+// the fit as FG partial ANDs over 16-bit groups (R6), combined in R7
+localparam FG = (P_WIDTH + 15) / 16;
+wire [16*FG-1:0]   fit_bits = {{(16*FG-P_WIDTH){1'b1}}, (prod ~^ {P_WIDTH{prod[P_WIDTH-1]}}) | r6_mask_reg};
+reg  [FG-1:0]      fits_grp_c;
+integer fg;
+
+always @* begin
+    for (fg = 0; fg < FG; fg = fg + 1) begin
+        fits_grp_c[fg] = &fit_bits[16*fg +: 16];
+    end
+end
 
 reg signed [7:0] r7_s8_reg = 0;
-reg              r7_fits_reg = 1'b1, r7_neg_reg = 1'b0, r7_zero_reg = 1'b1;
+reg [FG-1:0]     r7_fits_reg = {FG{1'b1}};
+reg              r7_neg_reg = 1'b0, r7_zero_reg = 1'b1;
 
 always @(posedge clk) begin
     r7_s8_reg <= s8_c;
-    r7_fits_reg <= fits_c;
+    r7_fits_reg <= fits_grp_c;
     r7_neg_reg <= prod[P_WIDTH-1];
     r7_zero_reg <= r6_zero_reg;
 end
 
 /* R7: saturation to int8, then to [LO, HI] with 8-bit compares */
-wire signed [7:0]  s8 = r7_fits_reg ? r7_s8_reg : (r7_neg_reg ? 8'sh80 : 8'sh7f);
+wire signed [7:0]  s8 = (&r7_fits_reg) ? r7_s8_reg : (r7_neg_reg ? 8'sh80 : 8'sh7f);
 localparam [7:0] LO_B = LO[7:0];
 localparam [7:0] HI_B = HI[7:0];
 wire signed [7:0]  lo8 = LO_B;

@@ -23,7 +23,7 @@ TOPS = {
     "qg_ratio": "qg_ratio.f",
     "qg_sat_scale": ["qg_sat_scale.v"],
     "qg_delay": ["qg_delay.v"],
-    "qg_bitlen": ["qg_bitlen.v"],
+    "qg_bitlen": ["qg_pipe.v", "qg_bitlen.v"],
     "qg_recip_rom": ["gen/qg_recip_rom.v"],
 }
 
