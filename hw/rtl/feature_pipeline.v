@@ -132,6 +132,7 @@ reg                     valid_s1 = 1'b0;
 reg                     rstf_s1 = 1'b0;
 reg                     clr_s1 = 1'b0;
 reg                     inv_s1 = 1'b0;
+reg                     upd_s1 = 1'b0;       // valid and not invalid: state A loads
 reg signed [31:0]       b_s1 = 0, a_s1 = 0;
 reg signed [33:0]       bsz0_s1 = 0, asz0_s1 = 0;     // touch sizes, as non-negative signed
 reg signed [33:0]       ab_s1 = 0, sp_s1 = 0, mid2_s1 = 0;
@@ -142,6 +143,7 @@ reg        [63:0]       ts_s1 = 0;
 
 always @(posedge clk) begin
     inv_s1 <= !(b_pos_s0 && a_pos_s0 && (a_gt_hi_s0 || (a_eq_hi_s0 && a_gt_lo_s0)));
+    upd_s1 <= !rst && valid_s0 && (b_pos_s0 && a_pos_s0 && (a_gt_hi_s0 || (a_eq_hi_s0 && a_gt_lo_s0)));
     rstf_s1 <= rstf_s0;
     clr_s1 <= rst ? 1'b0 : clr_s0;
     b_s1 <= b_s0;
@@ -316,8 +318,8 @@ wire signed [ACC_W-1:0] ttot_ext = {{(ACC_W-34){ttot_s1[33]}}, ttot_s1};
 // Decaying accumulators x - (x >> S) + t (mod 2**ACC_W, as FEATURES.md's 48-bit RTL registers), written as
 // one carry-save level (a LUT per bit, the rstf zeroing folded in) and a single carry chain:
 //   x + ~(x >> S) + 1 + t = sum + carry with sum = x ^ ~xs ^ t, carry = {maj(x, ~xs, t), 1} (the +1).
-// The state register takes the value with the inv gate folded into the operands (xs = 0 -> ~xs + 1 = 0,
-// t = 0: the old value), so its one-cycle loop is LUT + chain; the feature takes the ungated value.
+// The state registers load only for a valid record (a registered clock enable, upd_s1 / upd_s3): their
+// one-cycle loop is LUT + chain, and the feature takes the same value.
 function [ACC_W-1:0] decay_next;
     input [ACC_W-1:0] x;      // state (already zeroed by RESET)
     input [ACC_W-1:0] xs;     // x >> S (arithmetic or logical, as the feature defines)
@@ -339,8 +341,6 @@ wire signed [ACC_W-1:0] tfs_sh = tfs_e >>> `QG_TF_SHIFT;     // arithmetic: sign
 wire signed [ACC_W-1:0] tft_sh = tft_e >>> `QG_TF_SHIFT;
 wire signed [ACC_W-1:0] tfs_c = decay_next(tfs_e, tfs_sh, tdel_t);
 wire signed [ACC_W-1:0] tft_c = decay_next(tft_e, tft_sh, ttot_t);
-wire signed [ACC_W-1:0] tfs_n = decay_next(tfs_e, inv_s1 ? {ACC_W{1'b0}} : tfs_sh, inv_s1 ? {ACC_W{1'b0}} : tdel_t);
-wire signed [ACC_W-1:0] tft_n = decay_next(tft_e, inv_s1 ? {ACC_W{1'b0}} : tft_sh, inv_s1 ? {ACC_W{1'b0}} : ttot_t);
 
 always @(posedge clk) begin
     if (rst || clr_s0) begin
@@ -352,24 +352,15 @@ always @(posedge clk) begin
         p_mid2_reg <= 0;
         tfs_reg <= 0;
         tft_reg <= 0;
-    end else if (valid_s1) begin
-        tfs_reg <= tfs_n;       // tfs_c, or tfs_e for an invalid record
-        tft_reg <= tft_n;
-        if (!inv_s1) begin
-            have_prev_reg <= 1'b1;
-            p_b_reg <= b_s1;
-            p_a_reg <= a_s1;
-            p_bsz_reg <= bsz0_s1;
-            p_asz_reg <= asz0_s1;
-            p_mid2_reg <= mid2_s1;
-        end else begin
-            have_prev_reg <= hp_e;
-            p_b_reg <= pb_e;
-            p_a_reg <= pa_e;
-            p_bsz_reg <= pbsz_e;
-            p_asz_reg <= pasz_e;
-            p_mid2_reg <= pmid2_e;
-        end
+    end else if (upd_s1) begin     // a valid record in s1 (an invalid one leaves the state as it is)
+        tfs_reg <= tfs_c;
+        tft_reg <= tft_c;
+        have_prev_reg <= 1'b1;
+        p_b_reg <= b_s1;
+        p_a_reg <= a_s1;
+        p_bsz_reg <= bsz0_s1;
+        p_asz_reg <= asz0_s1;
+        p_mid2_reg <= mid2_s1;
     end
 end
 
@@ -433,6 +424,7 @@ reg        [34:0]       absd_s3 = 0;
 reg        [AGE_W-1:0]  age_s3 = 0, gap_s3 = 0;     // (ts - state) >> 10; negative: clamped to 0 in s4
 reg                     age_neg_s3 = 1'b0, gap_neg_s3 = 1'b0;
 reg                     valid_s3 = 1'b0, rstf_s3 = 1'b0, inv_s3 = 1'b0;
+reg                     upd_s3 = 1'b0;       // valid and not invalid: state C loads
 
 wire signed [SUM_W-1:0] wd_c = csa_sum({{((8-NP)*SUM_W){1'b0}}, wdp_s2}, NP);
 wire signed [SUM_W-1:0] wt_c = csa_sum({{((8-NP)*SUM_W){1'b0}}, wtp_s2}, NP);
@@ -485,6 +477,7 @@ always @(posedge clk) begin
     valid_s3 <= rst ? 1'b0 : valid_s2;
     rstf_s3 <= rstf_s2;
     inv_s3 <= inv_s2;
+    upd_s3 <= !rst && valid_s2 && !inv_s2;
 end
 
 /* ---------------------------------------------------------------- s4: STATE C; bitlens */
@@ -493,13 +486,12 @@ wire       [ACC_W-1:0]  vol_e = vol_reg;    // cleared from s2 for a RESET recor
 wire       [ACC_W-1:0]  vol_t = {{(ACC_W-35){1'b0}}, absd_s3} << `QG_VOL_PRESCALE;
 wire       [ACC_W-1:0]  vol_sh = vol_e >> `QG_VOL_SHIFT;
 wire       [ACC_W-1:0]  vol_c = decay_next(vol_e, vol_sh, vol_t);
-wire       [ACC_W-1:0]  vol_n = decay_next(vol_e, inv_s3 ? {ACC_W{1'b0}} : vol_sh, inv_s3 ? {ACC_W{1'b0}} : vol_t);
 
 always @(posedge clk) begin
     if (rst || clr_s2) begin
         vol_reg <= 0;
-    end else if (valid_s3) begin
-        vol_reg <= vol_n;       // vol_c, or vol_e for an invalid record
+    end else if (upd_s3) begin
+        vol_reg <= vol_c;
     end
 end
 
