@@ -24,7 +24,7 @@
 module qg_core_top #
 (
     parameter [31:0] GIT_HASH = 32'h0,      // build's git commit (first 8 hex digits), set by the build
-    parameter FIFO_ADDR_WIDTH = 6           // output FIFO memory 2**FIFO_ADDR_WIDTH (+1 output register), 2..6;
+    parameter FIFO_ADDR_WIDTH = 6           // output FIFO: capacity 2**FIFO_ADDR_WIDTH (memory + output register), 2..6;
                                             // its capacity (the credits) must exceed LATENCY for II = 1
 )
 (
@@ -79,7 +79,8 @@ localparam DEEP = 0;
 localparam FEAT_LATENCY = 8 + 4 * DEEP;                 // feature_pipeline
 localparam NN_LATENCY = `QG_NN_LATENCY;                 // qg_nn_core
 localparam LATENCY = FEAT_LATENCY + NN_LATENCY + 1;     // + output FIFO register
-localparam CREDITS = (1 << FIFO_ADDR_WIDTH) + 1;
+localparam CREDITS = 1 << FIFO_ADDR_WIDTH;             // the FIFO's capacity (memory never full, see qg_pred_fifo)
+localparam FIFO_SLICES = 8;                             // 32-bit column slices, each with its own pointers
 localparam CREDIT_WIDTH = FIFO_ADDR_WIDTH + 2;
 localparam USER_WIDTH = 64 + 32 + 2;                    // {t_in, seq, seq_gap, not_in_sync}
 
@@ -271,7 +272,8 @@ end
 
 qg_pred_fifo #(
     .DATA_WIDTH(`QG_PREDICTION_WIDTH),
-    .ADDR_WIDTH(FIFO_ADDR_WIDTH)
+    .ADDR_WIDTH(FIFO_ADDR_WIDTH),
+    .SLICES(FIFO_SLICES)
 )
 fifo_inst (
     .clk(clk),
