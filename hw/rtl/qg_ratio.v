@@ -84,29 +84,28 @@ always @(posedge clk) begin
 end
 
 /* R2: leading-one position pos = 8 * grp + p (= bitlen(den) - 1); m = den normalized to 128..255,
- * index = m - 128 = den[pos-1 -: 7] (zeros below bit 0): the 14-bit window of the leading group
- * (AND-OR by the one-hot lead), then an 8:1 mux by p. */
+ * index = m - 128 = den[pos-1 -: 7] (zeros below bit 0): every byte's 14-bit window shifted by its own
+ * p (an 8:1 mux, in parallel), then an AND-OR select by the one-hot lead. */
 wire [8*G8+6:0] xe = {r1_den_reg, 7'd0};    // den bit k at xe[k + 7]
-reg  [13:0]     win;
+reg  [6:0]      idx;
 reg  [2:0]      p_sel;
 reg  [3:0]      grp_sel;
+/* verilator lint_off UNUSEDSIGNAL */  // the shifted window's top bits hold the leading one
+reg  [13:0]     win_g;
+/* verilator lint_on UNUSEDSIGNAL */
 integer gq;
 
 always @* begin
-    win = 14'd0;
+    idx = 7'd0;
     p_sel = 3'd0;
     grp_sel = 4'd0;
     for (gq = 0; gq < G8; gq = gq + 1) begin
-        win = win | (xe[8*gq +: 14] & {14{r1_lead_reg[gq]}});
+        win_g = xe[8*gq +: 14] >> r1_p8_reg[3*gq +: 3];
+        idx = idx | (win_g[6:0] & {7{r1_lead_reg[gq]}});
         p_sel = p_sel | (r1_p8_reg[3*gq +: 3] & {3{r1_lead_reg[gq]}});
         grp_sel = grp_sel | (gq[3:0] & {4{r1_lead_reg[gq]}});
     end
 end
-
-/* verilator lint_off UNUSEDSIGNAL */  // the window's top bit is the leading one
-wire [13:0]     win_sh = win >> p_sel;
-/* verilator lint_on UNUSEDSIGNAL */
-wire [6:0]      idx = win_sh[6:0];
 
 wire signed [NUM_WIDTH-1:0] r2_num_reg;
 wire        [6:0]           r2_idx_reg;
