@@ -161,12 +161,14 @@ end
 wire [BL_WIDTH-1:0] sh_d = r4_sh_reg;
 wire                zero_d = r4_zero_reg;
 
-/* R5 (beside the product): mask of the product bits below sh + 7 (the ones that do not decide the fit) */
+/* R5 (beside the product): mask of the product bits below sh + 7 (the ones that do not decide the fit);
+ * the shift as a one-hot byte offset (sh >> 3) and a bit offset (sh & 7) */
+localparam NCG = (P_WIDTH + 15) / 8;        // byte offsets that reach into px (below)
 reg  [P_WIDTH-1:0]  mask_c;
+reg  [NCG-1:0]      coarse_c;
 wire [P_WIDTH-1:0]  r6_mask_reg;
-/* verilator lint_off UNUSEDSIGNAL */  // the top shift bit may not reach into px
-wire [BL_WIDTH-1:0] r6_sh_reg;
-/* verilator lint_on UNUSEDSIGNAL */
+wire [NCG-1:0]      r6_coarse_reg;
+wire [2:0]          r6_fine_reg;
 wire                r6_zero_reg;
 integer b;
 
@@ -174,20 +176,31 @@ always @* begin
     for (b = 0; b < P_WIDTH; b = b + 1) begin
         mask_c[b] = (b < {25'd0, sh_d} + 7);
     end
+    for (b = 0; b < NCG; b = b + 1) begin
+        coarse_c[b] = ({28'd0, sh_d[BL_WIDTH-1:3]} == b);
+    end
 end
 
-qg_pipe #(.WIDTH(P_WIDTH + BL_WIDTH + 1), .EN(DEEP)) r5_pipe_inst (
+qg_pipe #(.WIDTH(P_WIDTH + NCG + 3 + 1), .EN(DEEP)) r5_pipe_inst (
     .clk(clk),
-    .d({mask_c, sh_d, zero_d}),
-    .q({r6_mask_reg, r6_sh_reg, r6_zero_reg})
+    .d({mask_c, coarse_c, sh_d[2:0], zero_d}),
+    .q({r6_mask_reg, r6_coarse_reg, r6_fine_reg, r6_zero_reg})
 );
 
-/* R6: floor shift, 8 bits of it, and the fit: the shifted value fits int8 iff the product's bits from
- * sh + 7 up all equal its sign */
-wire [P_WIDTH+7:0] px = {{8{prod[P_WIDTH-1]}}, prod};
-/* verilator lint_off WIDTH */  // px may need fewer index bits than the shift has
-wire [7:0]         s8_c = px[r6_sh_reg +: 8];
-/* verilator lint_on WIDTH */
+/* R6: floor shift, 8 bits of it: px[sh +: 8] = (px >> (sh & 7))[8 * (sh >> 3) +: 8], an 8:1 mux per bit
+ * then an AND-OR select by the one-hot byte offset; and the fit: the shifted value fits int8 iff the
+ * product's bits from sh + 7 up all equal its sign */
+wire [8*NCG+7:0]   px = {{(8*NCG+8-P_WIDTH){prod[P_WIDTH-1]}}, prod};
+wire [8*NCG+7:0]   px_fine = px >> r6_fine_reg;
+reg  [7:0]         s8_c;
+
+always @* begin
+    s8_c = 8'd0;
+    for (b = 0; b < NCG; b = b + 1) begin
+        s8_c = s8_c | (px_fine[8*b +: 8] & {8{r6_coarse_reg[b]}});
+    end
+end
+
 // the fit as FG partial ANDs over 16-bit groups (R6), combined in R7
 localparam FG = (P_WIDTH + 15) / 16;
 wire [16*FG-1:0]   fit_bits = {{(16*FG-P_WIDTH){1'b1}}, (prod ~^ {P_WIDTH{prod[P_WIDTH-1]}}) | r6_mask_reg};

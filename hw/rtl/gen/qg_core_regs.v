@@ -65,6 +65,8 @@ module qg_core_regs #
 
 reg bvalid_reg = 1'b0;
 reg rvalid_reg = 1'b0;
+reg rd_pend_reg = 1'b0;                 // a read address was accepted: its data is selected next cycle
+reg [9:0] rd_addr_reg = 10'd0;     // (registered address: the read mux starts at a flip-flop)
 reg [31:0] rd_data_reg = 32'd0;
 
 wire              wr_en   = s_axil_awvalid && s_axil_wvalid && !bvalid_reg;
@@ -73,7 +75,7 @@ wire [11:0]       wr_addr = {s_axil_awaddr[11:2], 2'b00};
 wire [31:0]       wr_data = s_axil_wdata;
 wire [31:0]       wr_mask = {{8{s_axil_wstrb[3]}}, {8{s_axil_wstrb[2]}}, {8{s_axil_wstrb[1]}}, {8{s_axil_wstrb[0]}}};
 /* verilator lint_on UNUSEDSIGNAL */
-wire              rd_en   = s_axil_arvalid && !rvalid_reg;
+wire              rd_en   = s_axil_arvalid && !rvalid_reg && !rd_pend_reg;
 
 assign s_axil_awready = wr_en;
 assign s_axil_wready  = wr_en;
@@ -101,6 +103,7 @@ always @(posedge clk) begin
     if (rst) begin
         bvalid_reg <= 1'b0;
         rvalid_reg <= 1'b0;
+        rd_pend_reg <= 1'b0;
         rd_data_reg <= 32'd0;
         ctrl_control_enable_reg <= 1'd1;
         ctrl_control_soft_reset_reg <= 1'd0;
@@ -110,9 +113,13 @@ always @(posedge clk) begin
         ctrl_error_flags_overflow_reg <= 1'd0;
     end else begin
         bvalid_reg <= wr_en || (bvalid_reg && !s_axil_bready);
-        rvalid_reg <= rd_en || (rvalid_reg && !s_axil_rready);
+        rd_pend_reg <= rd_en;
         if (rd_en) begin
-            case (s_axil_araddr[11:2])
+            rd_addr_reg <= s_axil_araddr[11:2];
+        end
+        rvalid_reg <= rd_pend_reg || (rvalid_reg && !s_axil_rready);
+        if (rd_pend_reg) begin
+            case (rd_addr_reg)
                 10'h000: rd_data_reg <= {32'h51470001};  // ID_TYPE
                 10'h001: rd_data_reg <= {32'h100};  // ID_VERSION
                 10'h002: rd_data_reg <= {32'h100};  // ID_NEXT
