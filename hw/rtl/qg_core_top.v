@@ -178,8 +178,14 @@ wire        in_seq_gap = seq_known_reg && !in_flags[`QG_BOOK_RECORD_FLAG_RESET] 
 // s_axis_tready is a register (no compare or enable logic in front of the in_accept fan-out): computed a
 // cycle ahead from the next credit count; CONTROL.ENABLE takes effect one cycle after it is written.
 reg  s_axis_tready_reg = 1'b0;
-wire [CREDIT_WIDTH-1:0] credit_next = credit_reg - {{(CREDIT_WIDTH-1){1'b0}}, in_accept}
-                                                 + {{(CREDIT_WIDTH-1){1'b0}}, out_accept};
+// next credit count as a select between precomputed credit +- 1 (no adder behind the accepts)
+wire                    credit_dec = in_accept && !out_accept;
+wire                    credit_inc = out_accept && !in_accept;
+wire [CREDIT_WIDTH-1:0] credit_m1 = credit_reg - 1'b1;
+wire [CREDIT_WIDTH-1:0] credit_p1 = credit_reg + 1'b1;
+wire                    credit_is0 = (credit_reg == 0), credit_is1 = (credit_reg == 1);
+wire [CREDIT_WIDTH-1:0] credit_next = credit_dec ? credit_m1 : (credit_inc ? credit_p1 : credit_reg);
+wire                    credit_next_nz = credit_dec ? !credit_is1 : (credit_inc || !credit_is0);
 assign s_axis_tready = s_axis_tready_reg;
 
 always @(posedge clk) begin
@@ -189,7 +195,7 @@ end
 
 always @(posedge clk) begin
     dp_rst_reg <= rst || ctrl_soft_reset;
-    s_axis_tready_reg <= ctrl_enable && !(rst || ctrl_soft_reset) && (dp_rst_reg || credit_next != 0);
+    s_axis_tready_reg <= ctrl_enable && !(rst || ctrl_soft_reset) && (dp_rst_reg || credit_next_nz);
     cycle_reg <= rst ? 64'd0 : cycle_reg + 64'd1;
     if (dp_rst_reg) begin
         credit_reg <= CREDITS[CREDIT_WIDTH-1:0];

@@ -68,7 +68,14 @@ generate
         wire mem_rd = out_free && !empty_reg;
         wire bypass = out_free && empty_reg && s_axis_tvalid;
         wire mem_wr = s_axis_tvalid && !bypass && !full_reg;
-        wire [ADDR_WIDTH:0] count_next = count_reg + {{ADDR_WIDTH{1'b0}}, mem_wr} - {{ADDR_WIDTH{1'b0}}, mem_rd};
+        // the next count and flags as selects between values precomputed from count_reg
+        wire inc = mem_wr && !mem_rd;
+        wire dec = mem_rd && !mem_wr;
+        wire [ADDR_WIDTH:0] count_p1 = count_reg + 1'b1;
+        wire [ADDR_WIDTH:0] count_m1 = count_reg - 1'b1;
+        wire                is0 = (count_reg == 0), is1 = (count_reg == 1);
+        wire                is_max = (count_reg == (1 << ADDR_WIDTH) - 1), is_max1 = (count_reg == (1 << ADDR_WIDTH) - 2);
+        wire [ADDR_WIDTH:0] count_next = inc ? count_p1 : (dec ? count_m1 : count_reg);
 
         always @(posedge clk) begin
             // Written every cycle: the slot at wr_ptr is free (a bypassed or idle cycle writes a value
@@ -95,8 +102,8 @@ generate
                     rd_ptr_reg <= rd_ptr_reg + 1'b1;
                 end
                 count_reg <= count_next;
-                empty_reg <= (count_next == 0);
-                full_reg <= (count_next == (1 << ADDR_WIDTH) - 1);
+                empty_reg <= inc ? 1'b0 : (dec ? is1 : is0);             // count_next == 0
+                full_reg <= inc ? is_max1 : (dec ? 1'b0 : is_max);       // count_next == 2**ADDR_WIDTH - 1
                 if (out_free) begin
                     out_valid_reg <= !empty_reg || s_axis_tvalid;
                 end

@@ -69,16 +69,22 @@ reg rd_pend_reg = 1'b0;                 // a read address was accepted: its data
 reg [9:0] rd_addr_reg = 10'd0;     // (registered address: the read mux starts at a flip-flop)
 reg [31:0] rd_data_reg = 32'd0;
 
-wire              wr_en   = s_axil_awvalid && s_axil_wvalid && !bvalid_reg;
-wire [11:0]       wr_addr = {s_axil_awaddr[11:2], 2'b00};
+// writes are registered (address, data, strobes) and applied the cycle after the handshake
+reg               wr_pend_reg = 1'b0;
+reg [9:0]        wr_addr_reg = 10'd0;
+reg [31:0]        wr_data_reg = 32'd0;
+reg [3:0]         wr_strb_reg = 4'd0;
+wire              wr_acc  = s_axil_awvalid && s_axil_wvalid && !bvalid_reg && !wr_pend_reg;
+wire              wr_en   = wr_pend_reg;
+wire [11:0]       wr_addr = {wr_addr_reg, 2'b00};
 /* verilator lint_off UNUSEDSIGNAL */  // only the bits of writable fields are used
-wire [31:0]       wr_data = s_axil_wdata;
-wire [31:0]       wr_mask = {{8{s_axil_wstrb[3]}}, {8{s_axil_wstrb[2]}}, {8{s_axil_wstrb[1]}}, {8{s_axil_wstrb[0]}}};
+wire [31:0]       wr_data = wr_data_reg;
+wire [31:0]       wr_mask = {{8{wr_strb_reg[3]}}, {8{wr_strb_reg[2]}}, {8{wr_strb_reg[1]}}, {8{wr_strb_reg[0]}}};
 /* verilator lint_on UNUSEDSIGNAL */
 wire              rd_en   = s_axil_arvalid && !rvalid_reg && !rd_pend_reg;
 
-assign s_axil_awready = wr_en;
-assign s_axil_wready  = wr_en;
+assign s_axil_awready = wr_acc;
+assign s_axil_wready  = wr_acc;
 assign s_axil_bresp   = 2'b00;
 assign s_axil_bvalid  = bvalid_reg;
 assign s_axil_arready = rd_en;
@@ -102,6 +108,7 @@ assign ctrl_error_flags_overflow = ctrl_error_flags_overflow_reg;
 always @(posedge clk) begin
     if (rst) begin
         bvalid_reg <= 1'b0;
+        wr_pend_reg <= 1'b0;
         rvalid_reg <= 1'b0;
         rd_pend_reg <= 1'b0;
         rd_data_reg <= 32'd0;
@@ -112,6 +119,12 @@ always @(posedge clk) begin
         ctrl_error_flags_seq_gap_reg <= 1'd0;
         ctrl_error_flags_overflow_reg <= 1'd0;
     end else begin
+        wr_pend_reg <= wr_acc;
+        if (wr_acc) begin
+            wr_addr_reg <= s_axil_awaddr[11:2];
+            wr_data_reg <= s_axil_wdata;
+            wr_strb_reg <= s_axil_wstrb;
+        end
         bvalid_reg <= wr_en || (bvalid_reg && !s_axil_bready);
         rd_pend_reg <= rd_en;
         if (rd_en) begin
