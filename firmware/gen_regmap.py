@@ -186,10 +186,14 @@ def gen_regs(spec: dict[str, Any], regs: list[Reg]) -> str:
             pos = lsb + w
         if pos < 32:
             word.append(f"{32 - pos}'d0")
-        reads.append(f"                {aw - 2}'h{r.offset >> 2:03x}: rd_data_reg <= {{{', '.join(reversed(word))}}};  // {r.name}")
+        reads.append((r.offset >> 2, "{" + ", ".join(reversed(word)) + "}", r.name))
     params = [f"    parameter [{int(p['width']) - 1}:0] {n:<10} = {p['width']}'h0,  // {p['doc']}"
               for n, p in spec["params"].items()]
     params[-1] = params[-1].replace(",  //", "   //")
+    rd_decode = [f"            rd_sel_reg[{i}] <= (s_axil_araddr[{aw - 1}:2] == {aw - 2}'h{idx:03x});  // {name}"
+                 for i, (idx, _, name) in enumerate(reads)]
+    rd_mux = [f"                ({{32{{rd_sel_reg[{i}]}}}} & {word})" for i, (_, word, _) in enumerate(reads)]
+    rd_mux = [line + " |" for line in rd_mux[:-1]] + rd_mux[-1:]
     nl = "\n"
     return f"""// {HEADER}
 `resetall
@@ -236,7 +240,7 @@ module qg_core_regs #
 reg bvalid_reg = 1'b0;
 reg rvalid_reg = 1'b0;
 reg rd_pend_reg = 1'b0;                 // a read address was accepted: its data is selected next cycle
-reg [{aw - 3}:0] rd_addr_reg = {aw - 2}'d0;     // (registered address: the read mux starts at a flip-flop)
+reg [{len(reads) - 1}:0] rd_sel_reg = {len(reads)}'d0;   // which register, one-hot, decoded at the handshake
 reg [31:0] rd_data_reg = 32'd0;
 
 // writes are registered (address, data, strobes) and applied the cycle after the handshake
@@ -282,14 +286,12 @@ always @(posedge clk) begin
         bvalid_reg <= wr_en || (bvalid_reg && !s_axil_bready);
         rd_pend_reg <= rd_en;
         if (rd_en) begin
-            rd_addr_reg <= s_axil_araddr[{aw - 1}:2];
+{nl.join(rd_decode)}
         end
         rvalid_reg <= rd_pend_reg || (rvalid_reg && !s_axil_rready);
-        if (rd_pend_reg) begin
-            case (rd_addr_reg)
-{nl.join(reads)}
-                default: rd_data_reg <= 32'd0;
-            endcase
+        if (rd_pend_reg) begin   // AND-OR of the selected register (unmapped addresses read 0)
+            rd_data_reg <=
+{nl.join(rd_mux)};
         end
 {nl.join(writes)}
     end
