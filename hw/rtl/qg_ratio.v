@@ -6,11 +6,11 @@
  * ratio(num, den) of models/FEATURES.md, then saturation to [LO, HI]:
  *     0 if den <= 0, else sat(num * RECIP[m - 128] >> (s + 9)) with s = bitlen(den) - 8,
  *     m = den normalized to 128..255. No division.
- * Free-running pipeline (inputs registered by the caller), LATENCY = 7 cycles with DEEP = 1:
- *     R1 leading one of den   R2 normalize (ROM index)   R3 RECIP ROM into the multipliers' input registers
+ * Free-running pipeline (inputs registered by the caller), LATENCY = 8 cycles with DEEP = 1:
+ *     R1 leading one of den   R2 normalize (ROM index)   R3 RECIP ROM   R3b into the multipliers' input registers
  *     R4, R5 multiply (qg_mul_dsp: 17-bit chunks of num times recip in registered 18 x 18 multipliers, sum)
  *     R6 shift + fit   R7 saturate
- * DEEP = 0 (LATENCY = 4) drops the R2, R3 and R5 registers: the same logic in R1, R4, R6, R7.
+ * DEEP = 0 (LATENCY = 4) drops the R2, R3, R3b and R5 registers: the same logic in R1, R4, R6, R7.
  */
 module qg_ratio #
 (
@@ -18,7 +18,7 @@ module qg_ratio #
     parameter DEN_WIDTH = 40,   // bits of den (signed; <= 0 gives 0)
     parameter LO = -128,        // saturation bounds within int8
     parameter HI = 127,
-    parameter DEEP = 0          // pipeline configuration: 0 compact (4 cycles), 1 deep (7 cycles)
+    parameter DEEP = 0          // pipeline configuration: 0 compact (4 cycles), 1 deep (8 cycles)
 )
 (
     input  wire                        clk,
@@ -118,7 +118,8 @@ qg_pipe #(.WIDTH(NUM_WIDTH + 7 + BL_WIDTH + 1), .EN(DEEP)) r2_pipe_inst (
     .q({r2_num_reg, r2_idx_reg, r2_pos_reg, r2_zero_reg})
 );
 
-/* R3: RECIP ROM into the multipliers' input registers; R4 chunk products; R5 their sum (qg_mul_dsp) */
+/* R3: RECIP ROM, registered in the fabric (R3b, DEEP only: the ROM plus the route to a DSP block does
+ * not fit a stage), then the multipliers' input registers; R4 chunk products; R5 their sum (qg_mul_dsp) */
 wire [9:0] recip_c;
 
 qg_recip_rom recip_inst (
@@ -126,12 +127,23 @@ qg_recip_rom recip_inst (
     .recip(recip_c)
 );
 
+wire [9:0]                  r3b_recip_reg;
+wire signed [NUM_WIDTH-1:0] r3b_num_reg;
+wire [BL_WIDTH-1:0]         r3b_pos_reg;
+wire                        r3b_zero_reg;
+
+qg_pipe #(.WIDTH(10 + NUM_WIDTH + BL_WIDTH + 1), .EN(DEEP)) r3b_pipe_inst (
+    .clk(clk),
+    .d({recip_c, r2_num_reg, r2_pos_reg, r2_zero_reg}),
+    .q({r3b_recip_reg, r3b_num_reg, r3b_pos_reg, r3b_zero_reg})
+);
+
 wire [BL_WIDTH-1:0]  r3_sh_reg;
 wire                 r3_zero_reg;
 
 qg_pipe #(.WIDTH(BL_WIDTH + 1), .EN(DEEP)) r3_pipe_inst (
     .clk(clk),
-    .d({r2_pos_reg + 7'd2, r2_zero_reg}),     // s + 9 = bitlen(den) + 1
+    .d({r3b_pos_reg + 7'd2, r3b_zero_reg}),     // s + 9 = bitlen(den) + 1
     .q({r3_sh_reg, r3_zero_reg})
 );
 
@@ -145,8 +157,8 @@ qg_mul_dsp #(
 )
 mul_inst (
     .clk(clk),
-    .a(r2_num_reg),
-    .b({1'b0, recip_c}),
+    .a(r3b_num_reg),
+    .b({1'b0, r3b_recip_reg}),
     .p(prod)
 );
 
