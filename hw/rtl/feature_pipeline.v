@@ -21,7 +21,8 @@
  *       dmid2, OFI terms, updated trade-flow accumulators; spread
  *   s3  level sums complete (ratio inputs); STATE B (previous ts, last mid change ts): ages; |dmid2|
  *   s4  STATE C (volatility accumulator); bitlen of ages and of the trade total, per-byte step
- *   s5  bitlen select; scale/saturate the volatility feature   s6  scale/saturate the bitlen features
+ *   s5  bitlen leading byte; scale/saturate the volatility feature   s6  bitlen select
+ *   s7  scale/saturate the bitlen features
  *   imb_l1 ratio (qg_ratio, R_LAT stages from s1), microprice product (MP_LAT), microprice at s<OUT_S>;
  *   ratio features (qg_ratio from s3); every feature registered at s<OUT_S>
  *   (deep: R_LAT 8, MP_LAT 2, OUT_S = s12; compact: R_LAT 4, MP_LAT 1, OUT_S = s7)
@@ -498,22 +499,25 @@ end
 
 wire [6:0] age_bl_c, gap_bl_c, ta_bl_c;
 
-// bitlen in two steps: groups registered at s4, the select at s5 (the features have slack to s<OUT_S>)
-qg_bitlen #(.WIDTH(AGE_W), .OUT_WIDTH(7), .REG(1)) age_bitlen_inst (.clk(clk), .x(age_s3), .len(age_bl_c));
-qg_bitlen #(.WIDTH(AGE_W), .OUT_WIDTH(7), .REG(1)) gap_bitlen_inst (.clk(clk), .x(gap_s3), .len(gap_bl_c));
-qg_bitlen #(.WIDTH(ACC_W - 1), .OUT_WIDTH(7), .REG(1)) ta_bitlen_inst (.clk(clk), .x(tft_s3[ACC_W-2:0]), .len(ta_bl_c));
+// bitlen in three steps: groups registered at s4, the leading group at s5, the select at s6 (the features
+// have slack to s<OUT_S>)
+qg_bitlen #(.WIDTH(AGE_W), .OUT_WIDTH(7), .REG(2)) age_bitlen_inst (.clk(clk), .x(age_s3), .len(age_bl_c));
+qg_bitlen #(.WIDTH(AGE_W), .OUT_WIDTH(7), .REG(2)) gap_bitlen_inst (.clk(clk), .x(gap_s3), .len(gap_bl_c));
+qg_bitlen #(.WIDTH(ACC_W - 1), .OUT_WIDTH(7), .REG(2)) ta_bitlen_inst (.clk(clk), .x(tft_s3[ACC_W-2:0]), .len(ta_bl_c));
 
 reg        [ACC_W-1:0]  vol_s4 = 0;
-reg        [6:0]        age_bl_s5 = 0, gap_bl_s5 = 0, ta_bl_s5 = 0;
-reg                     age_neg_s4 = 1'b0, gap_neg_s4 = 1'b0;
+reg        [6:0]        age_bl_s6 = 0, gap_bl_s6 = 0, ta_bl_s6 = 0;
+reg                     age_neg_s4 = 1'b0, gap_neg_s4 = 1'b0, age_neg_s5 = 1'b0, gap_neg_s5 = 1'b0;
 
 always @(posedge clk) begin
     vol_s4 <= vol_c;
     age_neg_s4 <= age_neg_s3;
     gap_neg_s4 <= gap_neg_s3;
-    age_bl_s5 <= age_neg_s4 ? 7'd0 : age_bl_c;     // bitlen(clamp(x, 0)) = 0 for x < 0
-    gap_bl_s5 <= gap_neg_s4 ? 7'd0 : gap_bl_c;
-    ta_bl_s5 <= ta_bl_c;
+    age_neg_s5 <= age_neg_s4;
+    gap_neg_s5 <= gap_neg_s4;
+    age_bl_s6 <= age_neg_s5 ? 7'd0 : age_bl_c;     // bitlen(clamp(x, 0)) = 0 for x < 0
+    gap_bl_s6 <= gap_neg_s5 ? 7'd0 : gap_bl_c;
+    ta_bl_s6 <= ta_bl_c;
 end
 
 /* ---------------------------------------------------------------- microprice input: imb_l1 */
@@ -623,11 +627,11 @@ generate
             qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 5)) delay_inst (.clk(clk), .in(v_s5), .out(feat_out[8*j +: 8]));
         end else if (KIND == `QG_KIND_TRADE_ACTIVITY || KIND == `QG_KIND_MID_AGE || KIND == `QG_KIND_EVENT_GAP) begin : g_log
             wire [7:0] v;
-            reg  [7:0] v_s6 = 8'd0;
-            wire [6:0] bl = (KIND == `QG_KIND_TRADE_ACTIVITY) ? ta_bl_s5 : ((KIND == `QG_KIND_MID_AGE) ? age_bl_s5 : gap_bl_s5);
+            reg  [7:0] v_s7 = 8'd0;
+            wire [6:0] bl = (KIND == `QG_KIND_TRADE_ACTIVITY) ? ta_bl_s6 : ((KIND == `QG_KIND_MID_AGE) ? age_bl_s6 : gap_bl_s6);
             qg_sat_scale #(.IN_WIDTH(8), .SHIFT(SHIFT), .LO(LO), .HI(HI)) sat_inst (.x({1'b0, bl}), .y(v));
-            always @(posedge clk) v_s6 <= v;
-            qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 6)) delay_inst (.clk(clk), .in(v_s6), .out(feat_out[8*j +: 8]));
+            always @(posedge clk) v_s7 <= v;
+            qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 7)) delay_inst (.clk(clk), .in(v_s7), .out(feat_out[8*j +: 8]));
         end else if (KIND == `QG_KIND_MICROPRICE) begin : g_micro
             // mp_prod is registered at s<OUT_S - 1>, s<OUT_S> registers the shifted, saturated value
             wire        [7:0]  v;

@@ -4,15 +4,15 @@
 
 /*
  * bitlen(x) of models/FEATURES.md: number of significant bits of an unsigned value, bitlen(0) = 0.
- * Two steps: per 8-bit group whether it is non-zero, its leading-one position and which group leads
- * (one-hot); then an AND-OR select of the leading group's value. REG = 1 puts a register between the
- * two (LATENCY 1; both halves are about three LUT levels), REG = 0 is combinational.
+ * Three steps of about two LUT levels: per 8-bit group whether it is non-zero and its 8 * g + bitlen;
+ * which group leads (one-hot); an AND-OR select of the leading group's value. REG (0..2) registers
+ * after the first (REG >= 1) and the second (REG = 2) step: LATENCY = REG; REG = 0 is combinational.
  */
 module qg_bitlen #
 (
     parameter WIDTH = 48,       // bits of x
     parameter OUT_WIDTH = 7,    // bits of the result (must hold WIDTH)
-    parameter REG = 0           // 1: register between the group step and the select
+    parameter REG = 0           // pipeline registers, 0..2 (see above)
 )
 (
     input  wire                 clk,
@@ -44,13 +44,13 @@ function [OUT_WIDTH-1:0] gval;  // 8 * grp + bitlen(v): bitlen(x) if this group 
     end
 endfunction
 
-wire [G-1:0]           any, lead_c;
-wire [OUT_WIDTH*G-1:0] val_c;
+wire [G-1:0]           any_c, any, lead_c;
+wire [OUT_WIDTH*G-1:0] val_c, val_a;
 
 genvar g;
 generate
     for (g = 0; g < G; g = g + 1) begin : g_grp
-        assign any[g] = |xp[8*g +: 8];
+        assign any_c[g] = |xp[8*g +: 8];
         assign val_c[OUT_WIDTH*g +: OUT_WIDTH] = gval(xp[8*g +: 8], g);
         if (g == G - 1) begin : g_top
             assign lead_c[g] = any[g];
@@ -63,7 +63,8 @@ endgenerate
 wire [G-1:0]           lead;
 wire [OUT_WIDTH*G-1:0] val;
 
-qg_pipe #(.WIDTH((OUT_WIDTH + 1) * G), .EN(REG)) pipe_inst (.clk(clk), .d({lead_c, val_c}), .q({lead, val}));
+qg_pipe #(.WIDTH((OUT_WIDTH + 1) * G), .EN(REG >= 1)) pipe1_inst (.clk(clk), .d({any_c, val_c}), .q({any, val_a}));
+qg_pipe #(.WIDTH((OUT_WIDTH + 1) * G), .EN(REG >= 2)) pipe2_inst (.clk(clk), .d({lead_c, val_a}), .q({lead, val}));
 
 /* the leading group's value (zero when x == 0: no group leads) */
 reg [OUT_WIDTH-1:0] sel;
