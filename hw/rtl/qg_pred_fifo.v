@@ -69,8 +69,10 @@ generate
         wire bypass = out_free && empty_reg && s_axis_tvalid;
         wire mem_wr = s_axis_tvalid && !bypass && !full_reg;
         // the next count and flags as selects between values precomputed from count_reg
-        wire inc = mem_wr && !mem_rd;
-        wire dec = mem_rd && !mem_wr;
+        // inc = mem_wr && !mem_rd, dec = mem_rd && !mem_wr, flattened to one LUT level each (empty and
+        // full are never both set)
+        wire inc = s_axis_tvalid && !full_reg && out_valid_reg && !m_axis_tready;
+        wire dec = !empty_reg && out_free && !(s_axis_tvalid && !full_reg);
         wire [ADDR_WIDTH:0] count_p1 = count_reg + 1'b1;
         wire [ADDR_WIDTH:0] count_m1 = count_reg - 1'b1;
         wire                is0 = (count_reg == 0), is1 = (count_reg == 1);

@@ -162,40 +162,42 @@ mul_inst (
     .p(prod)
 );
 
-reg [BL_WIDTH-1:0] r4_sh_reg = 0;
-reg                r4_zero_reg = 1'b1;
-
-always @(posedge clk) begin
-    r4_sh_reg <= r3_sh_reg;
-    r4_zero_reg <= r3_zero_reg;
-end
-
-wire [BL_WIDTH-1:0] sh_d = r4_sh_reg;
-wire                zero_d = r4_zero_reg;
-
-/* R5 (beside the product): mask of the product bits below sh + 7 (the ones that do not decide the fit);
- * the shift as a one-hot byte offset (sh >> 3) and a bit offset (sh & 7) */
+/* R4 (beside the products): mask of the product bits below sh + 7 (the ones that do not decide the fit);
+ * the shift as a one-hot byte offset (sh >> 3) and a bit offset (sh & 7); R5 carries them on */
 localparam NCG = (P_WIDTH + 15) / 8;        // byte offsets that reach into px (below)
 reg  [P_WIDTH-1:0]  mask_c;
 reg  [NCG-1:0]      coarse_c;
-wire [P_WIDTH-1:0]  r6_mask_reg;
-wire [NCG-1:0]      r6_coarse_reg;
-wire [2:0]          r6_fine_reg;
-wire                r6_zero_reg;
 integer b;
 
 always @* begin
     for (b = 0; b < P_WIDTH; b = b + 1) begin
-        mask_c[b] = (b < {25'd0, sh_d} + 7);
+        mask_c[b] = (b < {25'd0, r3_sh_reg} + 7);
     end
     for (b = 0; b < NCG; b = b + 1) begin
-        coarse_c[b] = ({28'd0, sh_d[BL_WIDTH-1:3]} == b);
+        coarse_c[b] = ({28'd0, r3_sh_reg[BL_WIDTH-1:3]} == b);
     end
 end
 
+reg [P_WIDTH-1:0]  r4_mask_reg = 0;
+reg [NCG-1:0]      r4_coarse_reg = 0;
+reg [2:0]          r4_fine_reg = 0;
+reg                r4_zero_reg = 1'b1;
+
+always @(posedge clk) begin
+    r4_mask_reg <= mask_c;
+    r4_coarse_reg <= coarse_c;
+    r4_fine_reg <= r3_sh_reg[2:0];
+    r4_zero_reg <= r3_zero_reg;
+end
+
+wire [P_WIDTH-1:0]  r6_mask_reg;
+wire [NCG-1:0]      r6_coarse_reg;
+wire [2:0]          r6_fine_reg;
+wire                r6_zero_reg;
+
 qg_pipe #(.WIDTH(P_WIDTH + NCG + 3 + 1), .EN(DEEP)) r5_pipe_inst (
     .clk(clk),
-    .d({mask_c, coarse_c, sh_d[2:0], zero_d}),
+    .d({r4_mask_reg, r4_coarse_reg, r4_fine_reg, r4_zero_reg}),
     .q({r6_mask_reg, r6_coarse_reg, r6_fine_reg, r6_zero_reg})
 );
 
