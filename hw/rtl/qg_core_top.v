@@ -173,7 +173,19 @@ wire [31:0] in_seq = s_axis_tdata[`QG_BOOK_RECORD_SEQ_LSB +: 32];
 wire [1:0]  in_flags = s_axis_tdata[`QG_BOOK_RECORD_FLAGS_LSB +: 2];   // IN_SYNC, RESET
 reg  [31:0] next_seq_reg = 0;     // last accepted seq + 1 (the increment is off the input path)
 reg         seq_known_reg = 1'b0;
-wire        in_seq_gap = seq_known_reg && !in_flags[`QG_BOOK_RECORD_FLAG_RESET] && (in_seq != next_seq_reg);
+// sequence check in two steps: half-word compares registered with the record (s0), combined a cycle
+// later; the flag travels in its own delay line, one cycle shorter than the record's sideband
+reg         seq_chk_s0 = 1'b0, seq_ne_hi_s0 = 1'b0, seq_ne_lo_s0 = 1'b0;
+wire        seq_gap_s1 = seq_chk_s0 && (seq_ne_hi_s0 || seq_ne_lo_s0);   // accepted record with a gap
+wire        pred_seq_gap;
+
+always @(posedge clk) begin
+    seq_chk_s0 <= in_accept && seq_known_reg && !in_flags[`QG_BOOK_RECORD_FLAG_RESET] && !dp_rst_reg;
+    seq_ne_hi_s0 <= in_seq[31:16] != next_seq_reg[31:16];
+    seq_ne_lo_s0 <= in_seq[15:0] != next_seq_reg[15:0];
+end
+
+qg_delay #(.WIDTH(1), .DEPTH(FEAT_LATENCY + NN_LATENCY - 1)) seq_gap_delay_inst (.clk(clk), .in(seq_gap_s1), .out(pred_seq_gap));
 
 // s_axis_tready is a register (no compare or enable logic in front of the in_accept fan-out): computed a
 // cycle ahead from the next credit count; CONTROL.ENABLE takes effect one cycle after it is written.
@@ -225,7 +237,7 @@ feature_pipeline_inst (
     .s_axis_tdata(s_axis_tdata),
     .s_axis_tvalid(in_accept),
     .s_axis_tready(feat_tready_unused),
-    .s_axis_tuser({cycle_reg, in_seq, in_seq_gap, !in_flags[`QG_BOOK_RECORD_FLAG_IN_SYNC]}),
+    .s_axis_tuser({cycle_reg, in_seq, 1'b0, !in_flags[`QG_BOOK_RECORD_FLAG_IN_SYNC]}),   // seq gap: see above
     .m_axis_tdata(feat_tdata),
     .m_axis_tvalid(feat_tvalid),
     .m_axis_tuser(feat_tuser)
@@ -254,7 +266,6 @@ end
 wire        pred_valid = nn_valid_reg[NN_LATENCY-1];
 wire [63:0] pred_t_in = nn_user[USER_WIDTH+1 -: 64];
 wire [31:0] pred_seq = nn_user[USER_WIDTH+1-64 -: 32];
-wire        pred_seq_gap = nn_user[3];
 wire        pred_not_in_sync = nn_user[2];
 wire        pred_reset = nn_user[1];
 wire        pred_invalid = nn_user[0];
@@ -306,7 +317,7 @@ always @(posedge clk) begin
     out_accept_reg <= out_accept;
     stalled_reg <= m_axis_tvalid && !m_axis_tready;
     err_invalid_set_reg <= pred_valid && pred_invalid;
-    err_seq_gap_set_reg <= in_accept && in_seq_gap;
+    err_seq_gap_set_reg <= seq_gap_s1;
     if (rst || ctrl_clear_counters) begin
         records_in_reg <= 0;
         predictions_out_reg <= 0;
@@ -323,7 +334,7 @@ always @(posedge clk) begin
 end
 
 // one record per beat: tkeep is all ones and tlast is high on every beat (not checked)
-wire unused_axis = &{1'b0, s_axis_tkeep, s_axis_tlast, feat_tready_unused, err_invalid, err_seq_gap, err_overflow};
+wire unused_axis = &{1'b0, s_axis_tkeep, s_axis_tlast, feat_tready_unused, err_invalid, err_seq_gap, err_overflow, nn_user[3]};
 
 endmodule
 
