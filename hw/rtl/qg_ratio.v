@@ -165,16 +165,26 @@ mul_inst (
 /* R4 (beside the products): mask of the product bits below sh + 7 (the ones that do not decide the fit);
  * the shift as a one-hot byte offset (sh >> 3) and a bit offset (sh & 7); R5 carries them on */
 localparam NCG = (P_WIDTH + 15) / 8;        // byte offsets that reach into px (below)
+// mask[b] = (b < sh + 7) = (sh > b - 7), from thermometer codes of sh's high (sh >> 3) and low (sh & 7)
+// parts built as lookups: two LUT levels, no adder or compare chains (small chains placed apart cost
+// more routing than they save)
+wire [15:0]         sh_hi_gt = ~(16'hffff << r3_sh_reg[BL_WIDTH-1:3]);    // bit c: (sh >> 3) > c
+wire [15:0]         sh_hi_eq = 16'h0001 << r3_sh_reg[BL_WIDTH-1:3];       // bit c: (sh >> 3) == c
+wire [7:0]          sh_lo_gt = ~(8'hff << r3_sh_reg[2:0]);                // bit c: (sh & 7) > c
 reg  [P_WIDTH-1:0]  mask_c;
 reg  [NCG-1:0]      coarse_c;
 integer b;
 
 always @* begin
     for (b = 0; b < P_WIDTH; b = b + 1) begin
-        mask_c[b] = (b < {25'd0, r3_sh_reg} + 7);
+        if (b < 7) begin
+            mask_c[b] = 1'b1;
+        end else begin
+            mask_c[b] = sh_hi_gt[(b - 7) / 8] || (sh_hi_eq[(b - 7) / 8] && sh_lo_gt[(b - 7) % 8]);
+        end
     end
     for (b = 0; b < NCG; b = b + 1) begin
-        coarse_c[b] = ({28'd0, r3_sh_reg[BL_WIDTH-1:3]} == b);
+        coarse_c[b] = sh_hi_eq[b];
     end
 end
 
