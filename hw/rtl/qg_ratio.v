@@ -53,7 +53,9 @@ function [2:0] pos8;    // position of the leading one of a non-zero byte (0 if 
     end
 endfunction
 
-wire [G8-1:0]   any8, lead_c;
+// per byte: non-zero, the leading-one position, and whether any bit above the byte is set (an OR of
+// the den bits themselves, in parallel: about three LUT levels for each); R2 forms lead = any & !above
+wire [G8-1:0]   any8, above_c;
 wire [3*G8-1:0] p8_c;
 
 genvar g;
@@ -62,26 +64,29 @@ generate
         assign any8[g] = |xp[8*g +: 8];
         assign p8_c[3*g +: 3] = pos8(xp[8*g +: 8]);
         if (g == G8 - 1) begin : g_top
-            assign lead_c[g] = any8[g];
+            assign above_c[g] = 1'b0;
         end else begin : g_low
-            assign lead_c[g] = any8[g] && !(|any8[G8-1:g+1]);
+            assign above_c[g] = |xp[8*G8-1:8*(g+1)];
         end
     end
 endgenerate
 
 reg signed [NUM_WIDTH-1:0] r1_num_reg = 0;
 reg        [8*G8-1:0]      r1_den_reg = 0;
-reg        [G8-1:0]        r1_lead_reg = 0;
+reg        [G8-1:0]        r1_any_reg = 0, r1_above_reg = 0;
 reg        [3*G8-1:0]      r1_p8_reg = 0;
 reg                        r1_zero_reg = 1'b1;
 
 always @(posedge clk) begin
     r1_num_reg <= num;
     r1_den_reg <= xp;
-    r1_lead_reg <= lead_c;
+    r1_any_reg <= any8;
+    r1_above_reg <= above_c;
     r1_p8_reg <= p8_c;
-    r1_zero_reg <= den[DEN_WIDTH-1] || !(|any8);    // den <= 0
+    r1_zero_reg <= den[DEN_WIDTH-1] || !(|xp);    // den <= 0
 end
+
+wire [G8-1:0] r1_lead_reg = r1_any_reg & ~r1_above_reg;    // the leading byte, one-hot (none if den == 0)
 
 /* R2: leading-one position pos = 8 * grp + p (= bitlen(den) - 1); m = den normalized to 128..255,
  * index = m - 128 = den[pos-1 -: 7] (zeros below bit 0): every byte's 14-bit window shifted by its own
@@ -138,13 +143,18 @@ qg_pipe #(.WIDTH(10 + NUM_WIDTH + BL_WIDTH + 1), .EN(DEEP)) r3b_pipe_inst (
     .q({r3b_recip_reg, r3b_num_reg, r3b_pos_reg, r3b_zero_reg})
 );
 
+// shift sh = s + 9 = bitlen(den) + 1 = pos + 2, and the thermometer code therm[c] = (pos > c) of the
+// leading-one position (a shifted constant: a LUT function of pos per bit), for R4's fit mask and decode
+/* verilator lint_off UNUSEDSIGNAL */  // sh >> 3 comes from the thermometer code
 wire [BL_WIDTH-1:0]  r3_sh_reg;
+/* verilator lint_on UNUSEDSIGNAL */
 wire                 r3_zero_reg;
+wire [63:0]          r3_therm_reg;
 
-qg_pipe #(.WIDTH(BL_WIDTH + 1), .EN(DEEP)) r3_pipe_inst (
+qg_pipe #(.WIDTH(BL_WIDTH + 1 + 64), .EN(DEEP)) r3_pipe_inst (
     .clk(clk),
-    .d({r3b_pos_reg + 7'd2, r3b_zero_reg}),     // s + 9 = bitlen(den) + 1
-    .q({r3_sh_reg, r3_zero_reg})
+    .d({r3b_pos_reg + 7'd2, r3b_zero_reg, ~(64'hffff_ffff_ffff_ffff << r3b_pos_reg)}),
+    .q({r3_sh_reg, r3_zero_reg, r3_therm_reg})
 );
 
 wire signed [P_WIDTH-1:0] prod;
@@ -165,26 +175,19 @@ mul_inst (
 /* R4 (beside the products): mask of the product bits below sh + 7 (the ones that do not decide the fit);
  * the shift as a one-hot byte offset (sh >> 3) and a bit offset (sh & 7); R5 carries them on */
 localparam NCG = (P_WIDTH + 15) / 8;        // byte offsets that reach into px (below)
-// mask[b] = (b < sh + 7) = (sh > b - 7), from thermometer codes of sh's high (sh >> 3) and low (sh & 7)
-// parts built as lookups: two LUT levels, no adder or compare chains (small chains placed apart cost
-// more routing than they save)
-wire [15:0]         sh_hi_gt = ~(16'hffff << r3_sh_reg[BL_WIDTH-1:3]);    // bit c: (sh >> 3) > c
-wire [15:0]         sh_hi_eq = 16'h0001 << r3_sh_reg[BL_WIDTH-1:3];       // bit c: (sh >> 3) == c
-wire [7:0]          sh_lo_gt = ~(8'hff << r3_sh_reg[2:0]);                // bit c: (sh & 7) > c
+// mask[b] = (b < sh + 7) = (pos > b - 9); byte offset sh >> 3 == c iff pos > 8c - 3 and not pos > 8c + 5:
+// both from the thermometer code, one LUT level at most
 reg  [P_WIDTH-1:0]  mask_c;
 reg  [NCG-1:0]      coarse_c;
 integer b;
 
 always @* begin
     for (b = 0; b < P_WIDTH; b = b + 1) begin
-        if (b < 7) begin
-            mask_c[b] = 1'b1;
-        end else begin
-            mask_c[b] = sh_hi_gt[(b - 7) / 8] || (sh_hi_eq[(b - 7) / 8] && sh_lo_gt[(b - 7) % 8]);
-        end
+        mask_c[b] = (b < 9) ? 1'b1 : r3_therm_reg[(b >= 9) ? b - 9 : 0];
     end
     for (b = 0; b < NCG; b = b + 1) begin
-        coarse_c[b] = sh_hi_eq[b];
+        coarse_c[b] = ((8 * b - 3 < 0) ? 1'b1 : r3_therm_reg[(8 * b - 3 >= 0) ? 8 * b - 3 : 0])
+                    && !((8 * b + 5 > 63) ? 1'b0 : r3_therm_reg[(8 * b + 5 <= 63) ? 8 * b + 5 : 0]);
     end
 end
 
