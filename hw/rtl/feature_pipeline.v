@@ -298,7 +298,8 @@ reg signed [ACC_W-1:0]  tfs_reg = 0, tft_reg = 0;
 // in front of the compare/adder chains), the state is cleared (or, for state B, loaded) at the clock edge
 // where the RESET record enters the stage that reads it: the record leaving that stage then has already
 // read the state, and its own update would be overwritten by the RESET record's anyway. clr_s<k> = a
-// valid RESET record in s<k>; it drives the registers' synchronous reset.
+// valid RESET record in s<k>; it drives the registers' synchronous reset. rst does not: the first record
+// after rst is a RESET record (first_reg) and clears the state before anything reads it.
 wire                    hp_e = have_prev_reg;
 wire signed [31:0]      pb_e = p_b_reg;
 wire signed [31:0]      pa_e = p_a_reg;
@@ -345,7 +346,7 @@ wire signed [ACC_W-1:0] tfs_c = decay_next(tfs_e, tfs_sh, tdel_t);
 wire signed [ACC_W-1:0] tft_c = decay_next(tft_e, tft_sh, ttot_t);
 
 always @(posedge clk) begin
-    if (rst || clr_s0) begin
+    if (clr_s0) begin   // (no rst term: after rst the first record is a RESET record and clears it here)
         have_prev_reg <= 1'b0;
         p_b_reg <= 0;
         p_a_reg <= 0;
@@ -444,10 +445,7 @@ wire       [64:0]       gap_c = {1'b0, ts_s2} - {1'b0, pts_reg};
 /* verilator lint_on UNUSEDSIGNAL */
 
 always @(posedge clk) begin
-    if (rst) begin
-        lmc_reg <= 0;
-        pts_reg <= 0;
-    end else if (clr_s1) begin
+    if (clr_s1) begin
         lmc_reg <= ts_s1;
         pts_reg <= ts_s1;
     end else if (valid_s2) begin
@@ -490,7 +488,7 @@ wire       [ACC_W-1:0]  vol_sh = vol_e >> `QG_VOL_SHIFT;
 wire       [ACC_W-1:0]  vol_c = decay_next(vol_e, vol_sh, vol_t);
 
 always @(posedge clk) begin
-    if (rst || clr_s2) begin
+    if (clr_s2) begin
         vol_reg <= 0;
     end else if (upd_s3) begin
         vol_reg <= vol_c;
