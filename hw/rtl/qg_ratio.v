@@ -127,8 +127,10 @@ qg_pipe #(.WIDTH(NUM_WIDTH + 7 + BL_WIDTH + 1), .EN(DEEP)) r2_pipe_inst (
  * not fit a stage), then the multipliers' input registers; R4 chunk products; R5 their sum (qg_mul_dsp) */
 wire [9:0] recip_c;
 
-qg_recip_rom recip_inst (
-    .idx(r2_idx_reg),
+// deep: the ROM is a block RAM read at R2 (its address register takes idx in place of r2_idx_reg)
+qg_recip_rom #(.REG(DEEP)) recip_inst (
+    .clk(clk),
+    .idx(DEEP ? idx : r2_idx_reg),
     .recip(recip_c)
 );
 
