@@ -216,17 +216,17 @@ qg_pipe #(.WIDTH(P_WIDTH + NCG + 3 + 1), .EN(DEEP)) r5_pipe_inst (
     .q({r6_mask_reg, r6_coarse_reg, r6_fine_reg, r6_zero_reg})
 );
 
-/* R6: floor shift, 8 bits of it: px[sh +: 8] = (px >> (sh & 7))[8 * (sh >> 3) +: 8], an 8:1 mux per bit
- * then an AND-OR select by the one-hot byte offset; and the fit: the shifted value fits int8 iff the
- * product's bits from sh + 7 up all equal its sign */
-wire [8*NCG+7:0]   px = {{(8*NCG+8-P_WIDTH){prod[P_WIDTH-1]}}, prod};
-wire [8*NCG+7:0]   px_fine = px >> r6_fine_reg;
-reg  [7:0]         s8_c;
+/* R6: floor shift, 8 bits of it: px[sh +: 8] = px[8 * (sh >> 3) +: 16][(sh & 7) +: 8]: R6 selects the
+ * 16-bit window at the byte offset (AND-OR by the one-hot offset), R7 shifts it by the bit offset (an 8:1
+ * mux per bit); and the fit: the shifted value fits int8 iff the product's bits from sh + 7 up all equal
+ * its sign */
+wire [8*NCG+15:0]  px = {{(8*NCG+16-P_WIDTH){prod[P_WIDTH-1]}}, prod};
+reg  [15:0]        w16_c;
 
 always @* begin
-    s8_c = 8'd0;
+    w16_c = 16'd0;
     for (b = 0; b < NCG; b = b + 1) begin
-        s8_c = s8_c | (px_fine[8*b +: 8] & {8{r6_coarse_reg[b]}});
+        w16_c = w16_c | (px[8*b +: 16] & {16{r6_coarse_reg[b]}});
     end
 end
 
@@ -242,19 +242,25 @@ always @* begin
     end
 end
 
-reg signed [7:0] r7_s8_reg = 0;
+reg [15:0]       r7_w16_reg = 0;
+reg [2:0]        r7_fine_reg = 0;
 reg [FG-1:0]     r7_fits_reg = {FG{1'b1}};
 reg              r7_neg_reg = 1'b0, r7_zero_reg = 1'b1;
 
 always @(posedge clk) begin
-    r7_s8_reg <= s8_c;
+    r7_w16_reg <= w16_c;
+    r7_fine_reg <= r6_fine_reg;
     r7_fits_reg <= fits_grp_c;
     r7_neg_reg <= prod[P_WIDTH-1];
     r7_zero_reg <= r6_zero_reg;
 end
 
-/* R7: saturation to int8, then to [LO, HI] with 8-bit compares */
-wire signed [7:0]  s8 = (&r7_fits_reg) ? r7_s8_reg : (r7_neg_reg ? 8'sh80 : 8'sh7f);
+/* R7: the bit offset, saturation to int8, then to [LO, HI] with 8-bit compares */
+/* verilator lint_off UNUSEDSIGNAL */  // the window's top bits are above the 8 that are kept
+wire [15:0]        w_sh = r7_w16_reg >> r7_fine_reg;
+/* verilator lint_on UNUSEDSIGNAL */
+wire signed [7:0]  r7_s8 = w_sh[7:0];
+wire signed [7:0]  s8 = (&r7_fits_reg) ? r7_s8 : (r7_neg_reg ? 8'sh80 : 8'sh7f);
 localparam [7:0] LO_B = LO[7:0];
 localparam [7:0] HI_B = HI[7:0];
 wire signed [7:0]  lo8 = LO_B;
