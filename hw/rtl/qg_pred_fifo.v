@@ -68,16 +68,26 @@ generate
         wire mem_rd = out_free && !empty_reg;
         wire bypass = out_free && empty_reg && s_axis_tvalid;
         wire mem_wr = s_axis_tvalid && !bypass && !full_reg;
-        // the next count and flags as selects between values precomputed from count_reg
-        // inc = mem_wr && !mem_rd, dec = mem_rd && !mem_wr, flattened to one LUT level each (empty and
-        // full are never both set)
-        wire inc = s_axis_tvalid && !full_reg && out_valid_reg && !m_axis_tready;
-        wire dec = !empty_reg && out_free && !(s_axis_tvalid && !full_reg);
+        // The next count and flags for either value of m_axis_tready, from registers only (kept as
+        // nets, so synthesis does not fold them back), then one 2:1 select by m_axis_tready: the
+        // external ready is one LUT away from the flip-flops.
+        //   tready = 1: out_free; mem_rd = !empty; mem_wr = tvalid & !empty & !full; never inc
+        //   tready = 0: out_free = !out_valid
+        wire wr_ok = s_axis_tvalid && !full_reg;
+        wire dec1 = !empty_reg && !wr_ok;
+        wire inc0 = wr_ok && out_valid_reg;                 // mem_wr && !mem_rd (empty and full exclusive)
+        wire dec0 = !out_valid_reg && !empty_reg && !wr_ok;
         wire [ADDR_WIDTH:0] count_p1 = count_reg + 1'b1;
         wire [ADDR_WIDTH:0] count_m1 = count_reg - 1'b1;
         wire                is0 = (count_reg == 0), is1 = (count_reg == 1);
         wire                is_max = (count_reg == (1 << ADDR_WIDTH) - 1), is_max1 = (count_reg == (1 << ADDR_WIDTH) - 2);
-        wire [ADDR_WIDTH:0] count_next = inc ? count_p1 : (dec ? count_m1 : count_reg);
+        (* keep *) wire [ADDR_WIDTH:0] count_t1 = dec1 ? count_m1 : count_reg;
+        (* keep *) wire [ADDR_WIDTH:0] count_t0 = inc0 ? count_p1 : (dec0 ? count_m1 : count_reg);
+        (* keep *) wire empty_t1 = dec1 ? is1 : is0;
+        (* keep *) wire empty_t0 = inc0 ? 1'b0 : (dec0 ? is1 : is0);
+        (* keep *) wire full_t1 = dec1 ? 1'b0 : is_max;
+        (* keep *) wire full_t0 = inc0 ? is_max1 : (dec0 ? 1'b0 : is_max);
+        wire [ADDR_WIDTH:0] count_next = m_axis_tready ? count_t1 : count_t0;
 
         always @(posedge clk) begin
             // Written every cycle: the slot at wr_ptr is free (a bypassed or idle cycle writes a value
@@ -104,8 +114,8 @@ generate
                     rd_ptr_reg <= rd_ptr_reg + 1'b1;
                 end
                 count_reg <= count_next;
-                empty_reg <= inc ? 1'b0 : (dec ? is1 : is0);             // count_next == 0
-                full_reg <= inc ? is_max1 : (dec ? 1'b0 : is_max);       // count_next == 2**ADDR_WIDTH - 1
+                empty_reg <= m_axis_tready ? empty_t1 : empty_t0;        // count_next == 0
+                full_reg <= m_axis_tready ? full_t1 : full_t0;           // count_next == 2**ADDR_WIDTH - 1
                 if (out_free) begin
                     out_valid_reg <= !empty_reg || s_axis_tvalid;
                 end
