@@ -127,10 +127,11 @@ qg_pipe #(.WIDTH(NUM_WIDTH + 7 + BL_WIDTH + 1), .EN(DEEP)) r2_pipe_inst (
  * not fit a stage), then the multipliers' input registers; R4 chunk products; R5 their sum (qg_mul_dsp) */
 wire [9:0] recip_c;
 
-// deep: the ROM is a block RAM read at R2 (its address register takes idx in place of r2_idx_reg)
-qg_recip_rom #(.REG(DEEP)) recip_inst (
+// (a block-RAM ROM read at R2, qg_recip_rom REG = 1, measured worse: idx logic plus the route to the
+// DP16KD address register; the LUT ROM between r2_idx_reg and the R3b register is kept)
+qg_recip_rom recip_inst (
     .clk(clk),
-    .idx(DEEP ? idx : r2_idx_reg),
+    .idx(r2_idx_reg),
     .recip(recip_c)
 );
 
