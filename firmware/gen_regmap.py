@@ -186,10 +186,14 @@ def gen_regs(spec: dict[str, Any], regs: list[Reg]) -> str:
             pos = lsb + w
         if pos < 32:
             word.append(f"{32 - pos}'d0")
-        reads.append(f"                {aw - 2}'h{r.offset >> 2:03x}: rd_data_reg <= {{{', '.join(reversed(word))}}};  // {r.name}")
+        reads.append((r.offset >> 2, "{" + ", ".join(reversed(word)) + "}", r.name))
     params = [f"    parameter [{int(p['width']) - 1}:0] {n:<10} = {p['width']}'h0,  // {p['doc']}"
               for n, p in spec["params"].items()]
     params[-1] = params[-1].replace(",  //", "   //")
+    rd_decode = [f"            rd_sel_reg[{i}] <= (s_axil_araddr[{aw - 1}:2] == {aw - 2}'h{idx:03x});  // {name}"
+                 for i, (idx, _, name) in enumerate(reads)]
+    rd_mux = [f"                ({{32{{rd_sel_reg[{i}]}}}} & {word})" for i, (_, word, _) in enumerate(reads)]
+    rd_mux = [line + " |" for line in rd_mux[:-1]] + rd_mux[-1:]
     nl = "\n"
     return f"""// {HEADER}
 `resetall
@@ -235,18 +239,26 @@ module qg_core_regs #
 
 reg bvalid_reg = 1'b0;
 reg rvalid_reg = 1'b0;
+reg rd_pend_reg = 1'b0;                 // a read address was accepted: its data is selected next cycle
+reg [{len(reads) - 1}:0] rd_sel_reg = {len(reads)}'d0;   // which register, one-hot, decoded at the handshake
 reg [31:0] rd_data_reg = 32'd0;
 
-wire              wr_en   = s_axil_awvalid && s_axil_wvalid && !bvalid_reg;
-wire [{aw - 1}:0]       wr_addr = {{s_axil_awaddr[{aw - 1}:2], 2'b00}};
+// writes are registered (address, data, strobes) and applied the cycle after the handshake
+reg               wr_pend_reg = 1'b0;
+reg [{aw - 3}:0]        wr_addr_reg = {aw - 2}'d0;
+reg [31:0]        wr_data_reg = 32'd0;
+reg [3:0]         wr_strb_reg = 4'd0;
+wire              wr_acc  = s_axil_awvalid && s_axil_wvalid && !bvalid_reg && !wr_pend_reg;
+wire              wr_en   = wr_pend_reg;
+wire [{aw - 1}:0]       wr_addr = {{wr_addr_reg, 2'b00}};
 /* verilator lint_off UNUSEDSIGNAL */  // only the bits of writable fields are used
-wire [31:0]       wr_data = s_axil_wdata;
-wire [31:0]       wr_mask = {{{{8{{s_axil_wstrb[3]}}}}, {{8{{s_axil_wstrb[2]}}}}, {{8{{s_axil_wstrb[1]}}}}, {{8{{s_axil_wstrb[0]}}}}}};
+wire [31:0]       wr_data = wr_data_reg;
+wire [31:0]       wr_mask = {{{{8{{wr_strb_reg[3]}}}}, {{8{{wr_strb_reg[2]}}}}, {{8{{wr_strb_reg[1]}}}}, {{8{{wr_strb_reg[0]}}}}}};
 /* verilator lint_on UNUSEDSIGNAL */
-wire              rd_en   = s_axil_arvalid && !rvalid_reg;
+wire              rd_en   = s_axil_arvalid && !rvalid_reg && !rd_pend_reg;
 
-assign s_axil_awready = wr_en;
-assign s_axil_wready  = wr_en;
+assign s_axil_awready = wr_acc;
+assign s_axil_wready  = wr_acc;
 assign s_axil_bresp   = 2'b00;
 assign s_axil_bvalid  = bvalid_reg;
 assign s_axil_arready = rd_en;
@@ -259,17 +271,27 @@ assign s_axil_rvalid  = rvalid_reg;
 always @(posedge clk) begin
     if (rst) begin
         bvalid_reg <= 1'b0;
+        wr_pend_reg <= 1'b0;
         rvalid_reg <= 1'b0;
+        rd_pend_reg <= 1'b0;
         rd_data_reg <= 32'd0;
 {nl.join(resets)}
     end else begin
+        wr_pend_reg <= wr_acc;
+        if (wr_acc) begin
+            wr_addr_reg <= s_axil_awaddr[{aw - 1}:2];
+            wr_data_reg <= s_axil_wdata;
+            wr_strb_reg <= s_axil_wstrb;
+        end
         bvalid_reg <= wr_en || (bvalid_reg && !s_axil_bready);
-        rvalid_reg <= rd_en || (rvalid_reg && !s_axil_rready);
+        rd_pend_reg <= rd_en;
         if (rd_en) begin
-            case (s_axil_araddr[{aw - 1}:2])
-{nl.join(reads)}
-                default: rd_data_reg <= 32'd0;
-            endcase
+{nl.join(rd_decode)}
+        end
+        rvalid_reg <= rd_pend_reg || (rvalid_reg && !s_axil_rready);
+        if (rd_pend_reg) begin   // AND-OR of the selected register (unmapped addresses read 0)
+            rd_data_reg <=
+{nl.join(rd_mux)};
         end
 {nl.join(writes)}
     end

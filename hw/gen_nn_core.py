@@ -1,6 +1,6 @@
 """QKeras model -> da4ml -> fully pipelined Verilog NN core (one inference per clock) in hw/rtl/gen/nn/.
 
-    python -m hw.gen_nn_core [--artifacts models/qg_mlp/artifacts] [--latency-cutoff 2] [--root DIR]
+    python -m hw.gen_nn_core [--artifacts models/qg_mlp/artifacts] [--pipeline compact|deep|all] [--root DIR]
 
 Reads model.json + weights.h5 (QKeras, traced by hw/qkeras_da4ml.py with QKeras' round-half-to-even and
 saturation) and metadata.json (model_hash, output format). Before writing anything it checks the traced
@@ -14,6 +14,7 @@ Writes (all with a GENERATED header; tests/hw/test_rtl_gen_sync.py regenerates a
                                      aligned to the output grid and sign-extended to 16 bits
   hw/rtl/gen/nn_params.vh            latency, shapes, output format, model hash
   hw/rtl/gen/qg_nn_core.f            file list (paths relative to the list)
+for each pipeline configuration (PIPELINES: compact under hw/rtl/gen/, deep under hw/rtl/deep/gen/).
 
 da4ml's delay model is Xilinx's (LUT6 + fast carry); an ECP5 LUT4 stage is ~5x slower, so the default
 latency cutoff is small (more, shorter stages). The cycle count is printed and lands in nn_params.vh.
@@ -34,9 +35,17 @@ log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_ARTIFACTS = "models/qg_mlp/artifacts"
-DEFAULT_LATENCY_CUTOFF = 2.0
+DEFAULT_LATENCY_CUTOFF = 2.0   # in units of DEFAULT_DELAY_MODEL
+DEFAULT_DELAY_MODEL = "da4ml"   # "ecp5" (ECP5_DELAY below) or "da4ml" (da4ml's Xilinx model)
 GEN_DIR = "hw/rtl/gen"
 NN_DIR = "hw/rtl/gen/nn"
+# Pipeline configurations (hw/boards.yaml `pipeline:` picks one per board): the staging of the core and
+# where its files go. compact: the <= 20-cycle card (10 stages); deep: one carry chain + a LUT level per
+# stage on ECP5 (26 stages), under hw/rtl/deep/gen/ (a QG_NN_GEN_ROOT-style root: hw/rtl/deep).
+PIPELINES: dict[str, dict[str, Any]] = {
+    "compact": {"latency_cutoff": 2.0, "delay_model": "da4ml", "gen_dir": GEN_DIR},
+    "deep": {"latency_cutoff": 1.5, "delay_model": "ecp5", "gen_dir": "hw/rtl/deep/gen"},
+}
 OUT_BITS = 16              # prediction record: outputs sign-extended to i16
 RANDOM_VECTORS = 4096
 OPS = ("binop", "lookup_table", "multiplier", "mux", "negative", "shift_adder")
@@ -126,8 +135,50 @@ def gen_core(n_stages: int, stage_widths: list[tuple[int, int]], out_fmt: list[t
     return _wrap("\n".join(lines))
 
 
-def generate(artifacts: Path, latency_cutoff: float = DEFAULT_LATENCY_CUTOFF) -> dict[str, str]:
-    """{relative path: text} of every generated NN-core file."""
+# ECP5 delay model (--delay-model ecp5, the default), in units of one carry chain plus its routing
+# (~2.5-3 ns on LFE5U-6): da4ml's own model is Xilinx's (LUT6 + fast carry) and counts constant additions,
+# ReLU, quantization and muxes as free, so several carry chains in series land in one stage (the
+# 108 MHz limit of the 20-stage core at da4ml cutoff 1.0 was a round / +const / -const chain).
+ECP5_DELAY = {
+    0: 1.0, 1: 1.0, 4: 1.0,     # add / subtract / constant add: one CCU2C chain
+    2: 0.25, 3: 0.0,            # ReLU (an AND mask), quantization (wires)
+    -2: 1.0, -3: 1.0,           # ... of a negated operand: a negation chain
+    5: 0.0,                     # constant
+    6: 0.5, -6: 1.0,            # MSB mux (a LUT level), with a negated operand
+    7: 3.0, 8: 1.0,             # multiply, lookup
+    9: 0.5, -9: 1.0, 10: 0.5,   # bitwise
+}
+
+
+def ecp5_latencies(comb: Any, cutoff: float) -> Any:
+    """comb with every op's latency recomputed by ECP5_DELAY (same logic, same ops: only the staging
+    changes). An op never straddles a stage boundary (as da4ml's own model: it starts on the boundary)."""
+    from math import ceil
+
+    ops = comb.ops
+    lat: list[float] = []
+    for op in ops:
+        if op.opcode == -1:
+            lat.append(0.0)
+            continue
+        srcs = [op.id0]
+        if op.opcode in (0, 1, 7, 10, 6, -6):
+            srcs.append(op.id1)
+        if op.opcode in (6, -6):
+            srcs.append(op.data & 0xFFFFFFFF)
+        base = max([lat[i] for i in srcs if 0 <= i < len(lat)], default=0.0)
+        d = ECP5_DELAY.get(op.opcode, 1.0)
+        t = base + d
+        if d > 0 and cutoff > 0 and ceil(t / cutoff - 1e-9) > ceil(base / cutoff - 1e-9):
+            t = ceil(base / cutoff - 1e-9) * cutoff + d
+        lat.append(t)
+    return comb._replace(ops=[op._replace(latency=t) for op, t in zip(ops, lat, strict=True)])
+
+
+def generate(artifacts: Path, latency_cutoff: float = DEFAULT_LATENCY_CUTOFF,
+             delay_model: str = DEFAULT_DELAY_MODEL, gen_dir: str = GEN_DIR) -> dict[str, str]:
+    """{relative path: text} of every generated NN-core file (under `gen_dir`)."""
+    nn_dir = f"{gen_dir}/nn"
     from da4ml.codegen.rtl.verilog.comb import comb_logic_gen
     from da4ml.trace import comb_trace
     from da4ml.trace.pipeline import to_pipeline
@@ -150,7 +201,10 @@ def generate(artifacts: Path, latency_cutoff: float = DEFAULT_LATENCY_CUTOFF) ->
     comb = comb_trace(inp, out)
     inp_fmt, out_fmt = _io_formats(comb, frac_out)
     n_checked = check_exact(comb, artifacts, frac_out)
-    pipe = to_pipeline(comb, latency_cutoff, verbose=False)
+    if delay_model == "ecp5":
+        pipe = to_pipeline(ecp5_latencies(comb, latency_cutoff), latency_cutoff, retiming=False, verbose=False)
+    else:
+        pipe = to_pipeline(comb, latency_cutoff, verbose=False)
     n = len(pipe.solutions)
     log.info("model %s: %d -> %d, cost %.0f, %d stages at latency_cutoff %g; exact on %d vectors",
              model_hash[:12], len(inp_fmt), len(out_fmt), comb.cost, n, latency_cutoff, n_checked)
@@ -160,23 +214,23 @@ def generate(artifacts: Path, latency_cutoff: float = DEFAULT_LATENCY_CUTOFF) ->
     for s, sol in enumerate(pipe.solutions):
         widths.append((sum(map(sum, map(minimal_kif, sol.inp_qint))), sum(map(sum, map(minimal_kif, sol.out_qint)))))
         body = _prefix_ops(_strip_timescale(comb_logic_gen(sol, f"qg_nn_stage{s}", print_latency=False, timescale=None)))
-        files[f"{NN_DIR}/qg_nn_stage{s}.v"] = hdr + _wrap(body)
+        files[f"{nn_dir}/qg_nn_stage{s}.v"] = hdr + _wrap(body)
     import da4ml.codegen.rtl as rtl_pkg
 
     static = Path(rtl_pkg.__file__).parent / "verilog" / "source"
     used = {op for op in OPS if any(f"qg_nn_{op} " in t or f"qg_nn_{op}#" in t for t in files.values())}
     for op in sorted(used):
-        files[f"{NN_DIR}/qg_nn_{op}.v"] = hdr + _wrap(_prefix_ops(_strip_timescale((static / f"{op}.v").read_text())))
-    files[f"{NN_DIR}/qg_nn_core.v"] = hdr + gen_core(n, widths, out_fmt, frac_out)
+        files[f"{nn_dir}/qg_nn_{op}.v"] = hdr + _wrap(_prefix_ops(_strip_timescale((static / f"{op}.v").read_text())))
+    files[f"{nn_dir}/qg_nn_core.v"] = hdr + gen_core(n, widths, out_fmt, frac_out)
     words = ", ".join(f"32'h{model_hash[8 * w:8 * w + 8]}" for w in range(8))
-    files[f"{GEN_DIR}/nn_params.vh"] = "\n".join([
+    files[f"{gen_dir}/nn_params.vh"] = "\n".join([
         hdr.rstrip(), "`ifndef QG_NN_PARAMS_VH", "`define QG_NN_PARAMS_VH", "",
-        f"`define QG_NN_LATENCY {n}            // cycles, model_inp -> logits (latency_cutoff {latency_cutoff:g})",
+        f"`define QG_NN_LATENCY {n}            // cycles, model_inp -> logits (latency_cutoff {latency_cutoff:g}, {delay_model} delays)",
         f"`define QG_NN_N_INPUTS {len(inp_fmt)}", f"`define QG_NN_N_OUTPUTS {len(out_fmt)}",
         f"`define QG_NN_OUT_FRAC {frac_out}          // logit value = integer / 2**OUT_FRAC",
         f"`define QG_NN_MODEL_HASH {{{words}}}", "", "`endif", ""])
-    files[f"{GEN_DIR}/qg_nn_core.f"] = "".join(
-        f"nn/{Path(p).name}\n" for p in sorted(files) if p.startswith(NN_DIR + "/") and not p.endswith("qg_nn_core.v")
+    files[f"{gen_dir}/qg_nn_core.f"] = "".join(
+        f"nn/{Path(p).name}\n" for p in sorted(files) if p.startswith(nn_dir + "/") and not p.endswith("qg_nn_core.v")
     ) + "nn/qg_nn_core.v\n"
     return files
 
@@ -184,21 +238,29 @@ def generate(artifacts: Path, latency_cutoff: float = DEFAULT_LATENCY_CUTOFF) ->
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--artifacts", type=Path, default=ROOT / DEFAULT_ARTIFACTS)
-    ap.add_argument("--latency-cutoff", type=float, default=DEFAULT_LATENCY_CUTOFF,
-                    help="da4ml pipeline cutoff in its (Xilinx) delay units; smaller = more, shorter stages")
+    ap.add_argument("--pipeline", choices=(*PIPELINES, "all"), default="all",
+                    help="which pipeline configuration(s) to write (PIPELINES; hw/boards.yaml picks per board)")
+    ap.add_argument("--latency-cutoff", type=float, default=None,
+                    help="override the configuration's cutoff (delay model units; smaller = more, shorter stages)")
+    ap.add_argument("--delay-model", choices=("ecp5", "da4ml"), default=None,
+                    help="override the configuration's op delays: ecp5 (one unit per carry chain) or da4ml's Xilinx model")
     ap.add_argument("--root", type=Path, default=ROOT, help="write the outputs under this directory")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    files = generate(args.artifacts, args.latency_cutoff)
-    nn_dir = args.root / NN_DIR
-    if nn_dir.is_dir():
-        for old in nn_dir.glob("qg_nn_*.v"):
-            old.unlink()
-    for rel, text in files.items():
-        p = args.root / rel
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(text)
-    log.info("wrote %d files under %s", len(files), args.root / GEN_DIR)
+    for name in (PIPELINES if args.pipeline == "all" else [args.pipeline]):
+        cfg = PIPELINES[name]
+        cutoff = cfg["latency_cutoff"] if args.latency_cutoff is None else args.latency_cutoff
+        model = cfg["delay_model"] if args.delay_model is None else args.delay_model
+        files = generate(args.artifacts, cutoff, model, cfg["gen_dir"])
+        nn_dir = args.root / cfg["gen_dir"] / "nn"
+        if nn_dir.is_dir():
+            for old in nn_dir.glob("qg_nn_*.v"):
+                old.unlink()
+        for rel, text in files.items():
+            p = args.root / rel
+            p.parent.mkdir(parents=True, exist_ok=True)
+            p.write_text(text)
+        log.info("%s: wrote %d files under %s", name, len(files), args.root / cfg["gen_dir"])
     return 0
 
 

@@ -1,6 +1,10 @@
 gen/qg_recip_rom.v
+qg_pipe.v
 qg_bitlen.v
 qg_delay.v
 qg_sat_scale.v
+qg_mul_lut.v
+qg_mult18.v
+qg_mul_dsp.v
 qg_ratio.v
 feature_pipeline.v

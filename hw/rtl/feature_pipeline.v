@@ -14,16 +14,18 @@
  * hw/rtl/gen/feature_params.vh (generated from models/<name>/config.yaml), the record layout from
  * hw/rtl/gen/regmap.vh (generated from firmware/regmap.yaml).
  *
- * Stages (each ends in a register; see hw/README.md for the diagram):
+ * Stages (each ends in a register; see hw/README.md for the table):
  *   s0  capture the record
  *   s1  record-only arithmetic: validity, a-b, a+b, per-level B-A and B+A, trade delta/total
  *   s2  level partial sums; STATE A (have_prev, touch prices/sizes, trade-flow accumulators):
  *       dmid2, OFI terms, updated trade-flow accumulators; spread
  *   s3  level sums complete (ratio inputs); STATE B (previous ts, last mid change ts): ages; |dmid2|
- *   s4  STATE C (volatility accumulator); bitlen of ages and of the trade total
- *   s5  scale/saturate the bitlen and volatility features; imb_l1 ratio done (microprice input)
- *   s6  microprice
- *   s7  ratio features done (qg_ratio, 4 stages from s3); every feature registered here
+ *   s4  STATE C (volatility accumulator); bitlen of ages and of the trade total, per-byte step
+ *   s5  bitlen leading byte; scale/saturate the volatility feature   s6  bitlen select
+ *   s7  scale/saturate the bitlen features
+ *   imb_l1 ratio (qg_ratio, R_LAT stages from s1), microprice product (MP_LAT), microprice at s<OUT_S>;
+ *   ratio features (qg_ratio from s3); every feature registered at s<OUT_S>
+ *   (deep: R_LAT 8, MP_LAT 2, OUT_S = s12; compact: R_LAT 4, MP_LAT 1, OUT_S = s7)
  * Each state register sits at the one stage that reads it, so its feedback loop is one cycle long
  * (mux, or mux + two adders for the decaying accumulators) at one record per clock. A record updates
  * state only when valid (FEATURES.md, "Invalid records"); RESET (or the first record after rst)
@@ -33,7 +35,9 @@
  */
 module feature_pipeline #
 (
-    parameter USER_WIDTH = 1    // sideband bits carried alongside each record (seq, timestamps, ...)
+    parameter USER_WIDTH = 1,   // sideband bits carried alongside each record (seq, timestamps, ...)
+    parameter DEEP = 0          // pipeline configuration (hw/boards.yaml `pipeline:`): 0 compact, LATENCY 8;
+                                // 1 deep (qg_ratio 8 stages, microprice product 2), LATENCY 13
 )
 (
     input  wire                                  clk,
@@ -59,7 +63,10 @@ localparam H = (L + 1) / 2;          // levels summed in s2 (the rest in s3)
 localparam SUM_W = 42;               // level sums: 34-bit terms x 4-bit weights x up to 8 levels
 localparam ACC_W = 48;               // decaying accumulators (FEATURES.md: 48 bits in the RTL)
 localparam AGE_W = 54;               // (ts difference) >> 10
-localparam LATENCY = 8;              // s_axis beat to m_axis beat, cycles
+localparam R_LAT = DEEP ? 8 : 4;     // qg_ratio
+localparam MP_LAT = DEEP ? 2 : 1;    // microprice product (qg_mul_lut, 10 x 8 bits)
+localparam OUT_S = 1 + R_LAT + MP_LAT + 1;   // output stage: imb_l1 ratio from s1, product, saturation
+localparam LATENCY = OUT_S + 1;      // s_axis beat to m_axis beat, cycles (s0 .. s<OUT_S>)
 
 localparam [8*F-1:0] KIND_VEC = `QG_FEAT_KIND;
 localparam [8*F-1:0] SHIFT_VEC = `QG_FEAT_SHIFT;
@@ -85,13 +92,24 @@ integer i, k;   // loop indices of clocked blocks
 reg                     valid_s0 = 1'b0;
 reg                     first_reg = 1'b1;    // next record is the first after rst: treat as RESET
 reg                     rstf_s0 = 1'b0;
+reg                     clr_s0 = 1'b0;       // valid RESET record in s0 (then s1, s2)
 reg signed [31:0]       b_s0 = 0, a_s0 = 0;
 reg        [32*L-1:0]   bsz_s0 = 0, asz_s0 = 0;
 reg        [31:0]       tb_s0 = 0, tsl_s0 = 0;
 reg        [63:0]       ts_s0 = 0;
+// validity b > 0, a > 0, a > b as compare halves at the capture (the input side has the slack), so s1
+// only combines five bits instead of a 32-bit compare chain
+reg                     b_pos_s0 = 1'b0, a_pos_s0 = 1'b0, a_gt_hi_s0 = 1'b0, a_eq_hi_s0 = 1'b0, a_gt_lo_s0 = 1'b0;
+wire signed [31:0]      b_in = s_axis_tdata[`QG_BOOK_RECORD_BID_PX_LSB +: 32];
+wire signed [31:0]      a_in = s_axis_tdata[`QG_BOOK_RECORD_ASK_PX_LSB +: 32];
 
 always @(posedge clk) begin
     b_s0 <= s_axis_tdata[`QG_BOOK_RECORD_BID_PX_LSB +: 32];
+    b_pos_s0 <= !b_in[31] && (|b_in[30:0]);
+    a_pos_s0 <= !a_in[31] && (|a_in[30:0]);
+    a_gt_hi_s0 <= $signed(a_in[31:16]) > $signed(b_in[31:16]);
+    a_eq_hi_s0 <= a_in[31:16] == b_in[31:16];
+    a_gt_lo_s0 <= a_in[15:0] > b_in[15:0];
     a_s0 <= s_axis_tdata[`QG_BOOK_RECORD_ASK_PX_LSB +: 32];
     bsz_s0 <= s_axis_tdata[`QG_BOOK_RECORD_BID_SZ_LSB +: 32*L];
     asz_s0 <= s_axis_tdata[`QG_BOOK_RECORD_ASK_SZ_LSB +: 32*L];
@@ -99,6 +117,7 @@ always @(posedge clk) begin
     tsl_s0 <= s_axis_tdata[`QG_BOOK_RECORD_TRADE_SELL_LSB +: 32];
     ts_s0 <= s_axis_tdata[`QG_BOOK_RECORD_TS_NS_LSB +: 64];
     rstf_s0 <= s_axis_tdata[`QG_BOOK_RECORD_FLAGS_LSB + `QG_BOOK_RECORD_FLAG_RESET] || first_reg;
+    clr_s0 <= !rst && s_axis_tvalid && (s_axis_tdata[`QG_BOOK_RECORD_FLAGS_LSB + `QG_BOOK_RECORD_FLAG_RESET] || first_reg);
     if (rst) begin
         valid_s0 <= 1'b0;
         first_reg <= 1'b1;
@@ -113,7 +132,9 @@ end
 /* ---------------------------------------------------------------- s1: record-only arithmetic */
 reg                     valid_s1 = 1'b0;
 reg                     rstf_s1 = 1'b0;
+reg                     clr_s1 = 1'b0;
 reg                     inv_s1 = 1'b0;
+reg                     upd_s1 = 1'b0;       // valid and not invalid: state A loads
 reg signed [31:0]       b_s1 = 0, a_s1 = 0;
 reg signed [33:0]       bsz0_s1 = 0, asz0_s1 = 0;     // touch sizes, as non-negative signed
 reg signed [33:0]       ab_s1 = 0, sp_s1 = 0, mid2_s1 = 0;
@@ -123,14 +144,16 @@ reg signed [33:0]       tdel_s1 = 0, ttot_s1 = 0;
 reg        [63:0]       ts_s1 = 0;
 
 always @(posedge clk) begin
-    inv_s1 <= !((b_s0 > 0) && (a_s0 > 0) && (a_s0 > b_s0));
+    inv_s1 <= !(b_pos_s0 && a_pos_s0 && (a_gt_hi_s0 || (a_eq_hi_s0 && a_gt_lo_s0)));
+    upd_s1 <= !rst && valid_s0 && (b_pos_s0 && a_pos_s0 && (a_gt_hi_s0 || (a_eq_hi_s0 && a_gt_lo_s0)));
     rstf_s1 <= rstf_s0;
+    clr_s1 <= rst ? 1'b0 : clr_s0;
     b_s1 <= b_s0;
     a_s1 <= a_s0;
     bsz0_s1 <= {2'b00, bsz_s0[31:0]};
     asz0_s1 <= {2'b00, asz_s0[31:0]};
     ab_s1 <= {{2{a_s0[31]}}, a_s0} - {{2{b_s0[31]}}, b_s0};
-    sp_s1 <= {{2{a_s0[31]}}, a_s0} - {{2{b_s0[31]}}, b_s0} - 34'sd1;
+    sp_s1 <= {{2{a_s0[31]}}, a_s0} + ~{{2{b_s0[31]}}, b_s0};     // a - b - 1 in one carry chain
     mid2_s1 <= {{2{a_s0[31]}}, a_s0} + {{2{b_s0[31]}}, b_s0};
     for (i = 0; i < L; i = i + 1) begin
         d_s1[34*i +: 34] <= {2'b00, bsz_s0[32*i +: 32]} - {2'b00, asz_s0[32*i +: 32]};
@@ -145,8 +168,8 @@ always @(posedge clk) begin
 end
 
 /* ---------------------------------------------------------------- s2: partial level sums */
-// Chains of continuous assignments (evaluated at time 0, unlike always @*), element k = levels 0..k-1:
-//   *lo: levels below H (summed in s2), *hi: levels H.. (summed in s2, added to *lo in s3).
+// Sums of up to 8 terms as a carry-save chain (one LUT level per term beyond two: 3:2 compressors)
+// and a single carry chain: two adders in series do not fit a 150 MHz stage on ECP5.
 function signed [SUM_W-1:0] lvl;    // level idx of a packed per-level vector, sign-extended
     input [34*L-1:0] vec;
     input integer    idx;
@@ -155,33 +178,56 @@ function signed [SUM_W-1:0] lvl;    // level idx of a packed per-level vector, s
     end
 endfunction
 
-genvar g;
-generate
-    for (g = 0; g <= L; g = g + 1) begin : g_sum
-        wire signed [SUM_W-1:0] dlo, dhi, tlo, thi, bs, as;
-        if (g == 0) begin : g_zero
-            assign {dlo, dhi, tlo, thi, bs, as} = {(6*SUM_W){1'b0}};
-        end else begin : g_add
-            if (g - 1 < H) begin : g_lo
-                assign dlo = g_sum[g-1].dlo + lvl(d_s1, g - 1);
-                assign tlo = g_sum[g-1].tlo + lvl(t_s1, g - 1);
-                assign dhi = g_sum[g-1].dhi;
-                assign thi = g_sum[g-1].thi;
-            end else begin : g_hi
-                assign dlo = g_sum[g-1].dlo;
-                assign tlo = g_sum[g-1].tlo;
-                assign dhi = g_sum[g-1].dhi + lvl(d_s1, g - 1);
-                assign thi = g_sum[g-1].thi + lvl(t_s1, g - 1);
-            end
-            // totals restart at H so each half is a short chain: [H] = levels 0..H-1, [L] = levels H..L-1
-            if (g == H + 1) begin : g_restart
-                assign bs = lvl(bs_s1, g - 1);
-                assign as = lvl(as_s1, g - 1);
-            end else begin : g_chain
-                assign bs = g_sum[g-1].bs + lvl(bs_s1, g - 1);
-                assign as = g_sum[g-1].as + lvl(as_s1, g - 1);
+function signed [SUM_W-1:0] csa_sum;    // sum of the first n (1..8) terms of tv, mod 2**SUM_W
+    input [8*SUM_W-1:0] tv;
+    input integer       n;
+    reg   [SUM_W-1:0]   cs_s, cs_c, cs_x, cs_t;
+    integer             m;
+    begin
+        cs_s = tv[0 +: SUM_W];
+        cs_c = {SUM_W{1'b0}};
+        for (m = 1; m < 8; m = m + 1) begin
+            if (m < n) begin
+                cs_x = tv[SUM_W*m +: SUM_W];
+                if (m == 1) begin
+                    cs_c = cs_x;
+                end else begin
+                    cs_t = cs_s ^ cs_c ^ cs_x;
+                    cs_c = ((cs_s & cs_c) | (cs_s & cs_x) | (cs_c & cs_x)) << 1;
+                    cs_s = cs_t;
+                end
             end
         end
+        csa_sum = cs_s + cs_c;
+    end
+endfunction
+
+function signed [SUM_W-1:0] lsum;   // sum of levels lo..hi-1 of vec (hi - lo <= 8; 0 if empty)
+    input [34*L-1:0] vec;
+    input integer    lo;
+    input integer    hi;
+    reg   [8*SUM_W-1:0] tv;
+    integer          m;
+    begin
+        tv = {(8*SUM_W){1'b0}};
+        for (m = 0; m < 8; m = m + 1) begin
+            if (lo + m < hi) begin
+                tv[SUM_W*m +: SUM_W] = lvl(vec, lo + m);
+            end
+        end
+        lsum = (hi > lo) ? csa_sum(tv, hi - lo) : {SUM_W{1'b0}};
+    end
+endfunction
+
+// element g-1 of the *lo / *hi vectors = levels 0..g-1 split at H: *lo the levels below H, *hi the rest
+// (added to *lo in s3); the book-side totals likewise, [H] = levels 0..H-1 and [L] = levels H..L-1.
+genvar g;
+generate
+    for (g = 1; g <= L; g = g + 1) begin : g_sum
+        wire signed [SUM_W-1:0] dlo = lsum(d_s1, 0, (g < H) ? g : H);
+        wire signed [SUM_W-1:0] tlo = lsum(t_s1, 0, (g < H) ? g : H);
+        wire signed [SUM_W-1:0] dhi = lsum(d_s1, H, (g > H) ? g : H);
+        wire signed [SUM_W-1:0] thi = lsum(t_s1, H, (g > H) ? g : H);
     end
 endgenerate
 
@@ -196,20 +242,37 @@ generate
     end
 endgenerate
 
-wire signed [SUM_W-1:0] bslo_c = g_sum[H].bs, aslo_c = g_sum[H].as;
-wire signed [SUM_W-1:0] bshi_c = (L > H) ? g_sum[L].bs : {SUM_W{1'b0}};
-wire signed [SUM_W-1:0] ashi_c = (L > H) ? g_sum[L].as : {SUM_W{1'b0}};
+wire signed [SUM_W-1:0] bslo_c = lsum(bs_s1, 0, H), aslo_c = lsum(as_s1, 0, H);
+wire signed [SUM_W-1:0] bshi_c = lsum(bs_s1, H, L), ashi_c = lsum(as_s1, H, L);
 
 // Weighted imbalance: s2 forms level pairs W[2p]*x[2p] + W[2p+1]*x[2p+1] (shift-add by the 4-bit constant
 // weights, no multiplier), s3 adds the NP pair sums.
 localparam NP = (L + 1) / 2;
 
-function signed [SUM_W-1:0] wmul;   // x * w for a constant 4-bit w, as shifts and adds
-    input signed [SUM_W-1:0] x;
-    input [3:0]              w;
+function signed [SUM_W-1:0] wpair;  // w0 * level i0 + w1 * level i1 of vec (constant 4-bit weights), as
+    input [34*L-1:0] vec;           // shifted terms in one carry-save sum; i1 < 0: the first level alone
+    input integer    i0;
+    input [3:0]      w0;
+    input integer    i1;
+    input [3:0]      w1;
+    reg   [8*SUM_W-1:0] tv;
+    integer          m, n;
     begin
-        wmul = (w[0] ? x : {SUM_W{1'b0}}) + (w[1] ? x <<< 1 : {SUM_W{1'b0}})
-             + (w[2] ? x <<< 2 : {SUM_W{1'b0}}) + (w[3] ? x <<< 3 : {SUM_W{1'b0}});
+        tv = {(8*SUM_W){1'b0}};
+        n = 0;
+        for (m = 0; m < 4; m = m + 1) begin
+            if (w0[m]) begin
+                tv[SUM_W*n +: SUM_W] = lvl(vec, i0) <<< m;
+                n = n + 1;
+            end
+        end
+        for (m = 0; m < 4; m = m + 1) begin
+            if (i1 >= 0 && w1[m]) begin
+                tv[SUM_W*n +: SUM_W] = lvl(vec, (i1 >= 0) ? i1 : 0) <<< m;
+                n = n + 1;
+            end
+        end
+        wpair = (n > 0) ? csa_sum(tv, n) : {SUM_W{1'b0}};
     end
 endfunction
 
@@ -217,13 +280,11 @@ wire [SUM_W*NP-1:0] wdp_c, wtp_c;
 
 generate
     for (g = 0; g < NP; g = g + 1) begin : g_wpair
-        if (2 * g + 1 < L) begin : g_two
-            assign wdp_c[SUM_W*g +: SUM_W] = wmul(lvl(d_s1, 2 * g), WEIGHTS[8*g +: 4]) + wmul(lvl(d_s1, 2 * g + 1), WEIGHTS[8*g+4 +: 4]);
-            assign wtp_c[SUM_W*g +: SUM_W] = wmul(lvl(t_s1, 2 * g), WEIGHTS[8*g +: 4]) + wmul(lvl(t_s1, 2 * g + 1), WEIGHTS[8*g+4 +: 4]);
-        end else begin : g_one
-            assign wdp_c[SUM_W*g +: SUM_W] = wmul(lvl(d_s1, 2 * g), WEIGHTS[8*g +: 4]);
-            assign wtp_c[SUM_W*g +: SUM_W] = wmul(lvl(t_s1, 2 * g), WEIGHTS[8*g +: 4]);
-        end
+        localparam integer I1 = (2 * g + 1 < L) ? 2 * g + 1 : -1;
+        localparam [3:0]   W0 = WEIGHTS[8*g +: 4];
+        localparam [3:0]   W1 = (I1 >= 0) ? WEIGHTS[((I1 >= 0) ? 8*g+4 : 0) +: 4] : 4'd0;
+        assign wdp_c[SUM_W*g +: SUM_W] = wpair(d_s1, 2 * g, W0, I1, W1);
+        assign wtp_c[SUM_W*g +: SUM_W] = wpair(t_s1, 2 * g, W0, I1, W1);
     end
 endgenerate
 
@@ -233,14 +294,20 @@ reg signed [31:0]       p_b_reg = 0, p_a_reg = 0;
 reg signed [33:0]       p_bsz_reg = 0, p_asz_reg = 0, p_mid2_reg = 0;
 reg signed [ACC_W-1:0]  tfs_reg = 0, tft_reg = 0;
 
-wire                    hp_e = rstf_s1 ? 1'b0 : have_prev_reg;
-wire signed [31:0]      pb_e = rstf_s1 ? 32'sd0 : p_b_reg;
-wire signed [31:0]      pa_e = rstf_s1 ? 32'sd0 : p_a_reg;
-wire signed [33:0]      pbsz_e = rstf_s1 ? 34'sd0 : p_bsz_reg;
-wire signed [33:0]      pasz_e = rstf_s1 ? 34'sd0 : p_asz_reg;
-wire signed [33:0]      pmid2_e = rstf_s1 ? 34'sd0 : p_mid2_reg;
-wire signed [ACC_W-1:0] tfs_e = rstf_s1 ? {ACC_W{1'b0}} : tfs_reg;
-wire signed [ACC_W-1:0] tft_e = rstf_s1 ? {ACC_W{1'b0}} : tft_reg;
+// RESET clears the state the record sees. Instead of a mux after every state register (a ~400-load net
+// in front of the compare/adder chains), the state is cleared (or, for state B, loaded) at the clock edge
+// where the RESET record enters the stage that reads it: the record leaving that stage then has already
+// read the state, and its own update would be overwritten by the RESET record's anyway. clr_s<k> = a
+// valid RESET record in s<k>; it drives the registers' synchronous reset. rst does not: the first record
+// after rst is a RESET record (first_reg) and clears the state before anything reads it.
+wire                    hp_e = have_prev_reg;
+wire signed [31:0]      pb_e = p_b_reg;
+wire signed [31:0]      pa_e = p_a_reg;
+wire signed [33:0]      pbsz_e = p_bsz_reg;
+wire signed [33:0]      pasz_e = p_asz_reg;
+wire signed [33:0]      pmid2_e = p_mid2_reg;
+wire signed [ACC_W-1:0] tfs_e = tfs_reg;
+wire signed [ACC_W-1:0] tft_e = tft_reg;
 
 wire signed [34:0]      dmid2_c = hp_e ? ({mid2_s1[33], mid2_s1} - {pmid2_e[33], pmid2_e}) : 35'sd0;
 wire                    nz_c = hp_e && (mid2_s1 != pmid2_e);
@@ -251,11 +318,35 @@ wire                    a_dn_c = (a_s1 < pa_e), a_eq_c = (a_s1 == pa_e);
 wire signed [33:0]      eb_eq_c = bsz0_s1 - pbsz_e, ea_eq_c = asz0_s1 - pasz_e;
 wire signed [ACC_W-1:0] tdel_ext = {{(ACC_W-34){tdel_s1[33]}}, tdel_s1};
 wire signed [ACC_W-1:0] ttot_ext = {{(ACC_W-34){ttot_s1[33]}}, ttot_s1};
-wire signed [ACC_W-1:0] tfs_c = tfs_e - (tfs_e >>> `QG_TF_SHIFT) + (tdel_ext <<< `QG_TF_PRESCALE);
-wire signed [ACC_W-1:0] tft_c = tft_e - (tft_e >>> `QG_TF_SHIFT) + (ttot_ext <<< `QG_TF_PRESCALE);
+// Decaying accumulators x - (x >> S) + t (mod 2**ACC_W, as FEATURES.md's 48-bit RTL registers), written as
+// one carry-save level (a LUT per bit, the rstf zeroing folded in) and a single carry chain:
+//   x + ~(x >> S) + 1 + t = sum + carry with sum = x ^ ~xs ^ t, carry = {maj(x, ~xs, t), 1} (the +1).
+// The state registers load only for a valid record (a registered clock enable, upd_s1 / upd_s3): their
+// one-cycle loop is LUT + chain, and the feature takes the same value.
+function [ACC_W-1:0] decay_next;
+    input [ACC_W-1:0] x;      // state (already zeroed by RESET)
+    input [ACC_W-1:0] xs;     // x >> S (arithmetic or logical, as the feature defines)
+    input [ACC_W-1:0] t;      // the record's term, shifted
+    /* verilator lint_off UNUSEDSIGNAL */  // the top carry leaves the register
+    reg   [ACC_W-1:0] nxs, sm, cy;
+    /* verilator lint_on UNUSEDSIGNAL */
+    begin
+        nxs = ~xs;
+        sm = x ^ nxs ^ t;
+        cy = (x & nxs) | (x & t) | (nxs & t);
+        decay_next = sm + {cy[ACC_W-2:0], 1'b1};
+    end
+endfunction
+
+wire signed [ACC_W-1:0] tdel_t = tdel_ext <<< `QG_TF_PRESCALE;
+wire signed [ACC_W-1:0] ttot_t = ttot_ext <<< `QG_TF_PRESCALE;
+wire signed [ACC_W-1:0] tfs_sh = tfs_e >>> `QG_TF_SHIFT;     // arithmetic: signed wires, no mixed context
+wire signed [ACC_W-1:0] tft_sh = tft_e >>> `QG_TF_SHIFT;
+wire signed [ACC_W-1:0] tfs_c = decay_next(tfs_e, tfs_sh, tdel_t);
+wire signed [ACC_W-1:0] tft_c = decay_next(tft_e, tft_sh, ttot_t);
 
 always @(posedge clk) begin
-    if (rst) begin
+    if (clr_s0) begin   // (no rst term: after rst the first record is a RESET record and clears it here)
         have_prev_reg <= 1'b0;
         p_b_reg <= 0;
         p_a_reg <= 0;
@@ -264,36 +355,26 @@ always @(posedge clk) begin
         p_mid2_reg <= 0;
         tfs_reg <= 0;
         tft_reg <= 0;
-    end else if (valid_s1) begin
-        if (!inv_s1) begin
-            have_prev_reg <= 1'b1;
-            p_b_reg <= b_s1;
-            p_a_reg <= a_s1;
-            p_bsz_reg <= bsz0_s1;
-            p_asz_reg <= asz0_s1;
-            p_mid2_reg <= mid2_s1;
-            tfs_reg <= tfs_c;
-            tft_reg <= tft_c;
-        end else begin
-            have_prev_reg <= hp_e;
-            p_b_reg <= pb_e;
-            p_a_reg <= pa_e;
-            p_bsz_reg <= pbsz_e;
-            p_asz_reg <= pasz_e;
-            p_mid2_reg <= pmid2_e;
-            tfs_reg <= tfs_e;
-            tft_reg <= tft_e;
-        end
+    end else if (upd_s1) begin     // a valid record in s1 (an invalid one leaves the state as it is)
+        tfs_reg <= tfs_c;
+        tft_reg <= tft_c;
+        have_prev_reg <= 1'b1;
+        p_b_reg <= b_s1;
+        p_a_reg <= a_s1;
+        p_bsz_reg <= bsz0_s1;
+        p_asz_reg <= asz0_s1;
+        p_mid2_reg <= mid2_s1;
     end
 end
 
 reg                     valid_s2 = 1'b0;
 reg                     rstf_s2 = 1'b0, inv_s2 = 1'b0, hp_s2 = 1'b0, nz_s2 = 1'b0;
+reg                     clr_s2 = 1'b0;
 reg [SUM_W*L-1:0]       dlo_s2 = 0, dhi_s2 = 0, tlo_s2 = 0, thi_s2 = 0;
 reg signed [SUM_W-1:0]  bslo_s2 = 0, bshi_s2 = 0, aslo_s2 = 0, ashi_s2 = 0;
 reg [SUM_W*NP-1:0]      wdp_s2 = 0, wtp_s2 = 0;
 reg signed [34:0]       dmid2_s2 = 0;
-reg signed [33:0]       eb_eq_s2 = 0, ea_eq_s2 = 0, pbsz_s2 = 0, pasz_s2 = 0;
+reg signed [33:0]       eb_eq_s2 = 0, ea_eq_s2 = 0, npbsz_s2 = 0, npasz_s2 = 0;
 reg                     b_up_s2 = 1'b0, b_eq_s2 = 1'b0, a_dn_s2 = 1'b0, a_eq_s2 = 1'b0;
 reg signed [33:0]       pbasz_s2 = 0, t0_s2 = 0, bsz0_s2 = 0, asz0_s2 = 0;
 reg signed [ACC_W-1:0]  tfs_s2 = 0, tft_s2 = 0;
@@ -302,6 +383,7 @@ reg        [63:0]       ts_s2 = 0;
 always @(posedge clk) begin
     valid_s2 <= rst ? 1'b0 : valid_s1;
     rstf_s2 <= rstf_s1;
+    clr_s2 <= rst ? 1'b0 : clr_s1;
     inv_s2 <= inv_s1;
     hp_s2 <= hp_e;
     nz_s2 <= nz_c;
@@ -322,8 +404,8 @@ always @(posedge clk) begin
     a_eq_s2 <= a_eq_c;
     eb_eq_s2 <= eb_eq_c;
     ea_eq_s2 <= ea_eq_c;
-    pbsz_s2 <= pbsz_e;
-    pasz_s2 <= pasz_e;
+    npbsz_s2 <= -pbsz_e;
+    npasz_s2 <= -pasz_e;
     pbasz_s2 <= pbsz_e + pasz_e;
     t0_s2 <= t_s1[33:0];
     bsz0_s2 <= bsz0_s1;
@@ -342,38 +424,30 @@ reg signed [35:0]       ofi_num_s3 = 0, ofi_den_s3 = 0;
 reg signed [33:0]       bsz0_s3 = 0, asz0_s3 = 0;
 reg signed [ACC_W-1:0]  tfs_s3 = 0, tft_s3 = 0;
 reg        [34:0]       absd_s3 = 0;
-reg        [AGE_W-1:0]  age_s3 = 0, gap_s3 = 0;
+reg        [AGE_W-1:0]  age_s3 = 0, gap_s3 = 0;     // (ts - state) >> 10; negative: clamped to 0 in s4
+reg                     age_neg_s3 = 1'b0, gap_neg_s3 = 1'b0;
 reg                     valid_s3 = 1'b0, rstf_s3 = 1'b0, inv_s3 = 1'b0;
+reg                     upd_s3 = 1'b0;       // valid and not invalid: state C loads
 
-generate
-    for (g = 0; g < NP; g = g + 1) begin : g_wsum
-        wire signed [SUM_W-1:0] wd, wt;
-        if (g == 0) begin : g_first
-            assign wd = wdp_s2[0 +: SUM_W];
-            assign wt = wtp_s2[0 +: SUM_W];
-        end else begin : g_next
-            assign wd = g_wsum[g-1].wd + $signed(wdp_s2[SUM_W*g +: SUM_W]);
-            assign wt = g_wsum[g-1].wt + $signed(wtp_s2[SUM_W*g +: SUM_W]);
-        end
-    end
-endgenerate
+wire signed [SUM_W-1:0] wd_c = csa_sum({{((8-NP)*SUM_W){1'b0}}, wdp_s2}, NP);
+wire signed [SUM_W-1:0] wt_c = csa_sum({{((8-NP)*SUM_W){1'b0}}, wtp_s2}, NP);
 
-wire signed [33:0]      eb_s3_c = b_up_s2 ? bsz0_s2 : (b_eq_s2 ? eb_eq_s2 : -pbsz_s2);
-wire signed [33:0]      ea_s3_c = a_dn_s2 ? asz0_s2 : (a_eq_s2 ? ea_eq_s2 : -pasz_s2);
+wire signed [33:0]      eb_s3_c = b_up_s2 ? bsz0_s2 : (b_eq_s2 ? eb_eq_s2 : npbsz_s2);   // muxes only:
+wire signed [33:0]      ea_s3_c = a_dn_s2 ? asz0_s2 : (a_eq_s2 ? ea_eq_s2 : npasz_s2);   // negations in s2
 
 reg        [63:0]       lmc_reg = 0;      // last_mid_change_ts
 reg        [63:0]       pts_reg = 0;      // p_ts
-wire       [63:0]       lmc_e = rstf_s2 ? ts_s2 : lmc_reg;
-wire       [63:0]       pts_e = rstf_s2 ? ts_s2 : pts_reg;
+wire       [63:0]       lmc_e = lmc_reg;      // = ts_s2 for a RESET record (loaded from s1, see state A)
+wire       [63:0]       pts_e = pts_reg;
 /* verilator lint_off UNUSEDSIGNAL */  // ages are kept in 1.024 us units (>> 10)
-wire       [64:0]       age_c = {1'b0, ts_s2} - {1'b0, lmc_e};
-wire       [64:0]       gap_c = {1'b0, ts_s2} - {1'b0, pts_e};
+wire       [64:0]       age_c = {1'b0, ts_s2} - {1'b0, lmc_reg};
+wire       [64:0]       gap_c = {1'b0, ts_s2} - {1'b0, pts_reg};
 /* verilator lint_on UNUSEDSIGNAL */
 
 always @(posedge clk) begin
-    if (rst) begin
-        lmc_reg <= 0;
-        pts_reg <= 0;
+    if (clr_s1) begin
+        lmc_reg <= ts_s1;
+        pts_reg <= ts_s1;
     end else if (valid_s2) begin
         lmc_reg <= (!inv_s2 && nz_s2) ? ts_s2 : lmc_e;
         pts_reg <= !inv_s2 ? ts_s2 : pts_e;
@@ -387,8 +461,8 @@ always @(posedge clk) begin
     end
     bsum_s3 <= bslo_s2 + bshi_s2;
     asum_s3 <= aslo_s2 + ashi_s2;
-    wd_s3 <= g_wsum[NP-1].wd;
-    wt_s3 <= g_wsum[NP-1].wt;
+    wd_s3 <= wd_c;
+    wt_s3 <= wt_c;
     ofi_num_s3 <= {{2{eb_s3_c[33]}}, eb_s3_c} - {{2{ea_s3_c[33]}}, ea_s3_c};
     ofi_den_s3 <= hp_s2 ? {{2{t0_s2[33]}}, t0_s2} + {{2{pbasz_s2[33]}}, pbasz_s2} : 36'sd0;
     bsz0_s3 <= bsz0_s2;
@@ -396,64 +470,94 @@ always @(posedge clk) begin
     tfs_s3 <= tfs_s2;
     tft_s3 <= tft_s2;
     absd_s3 <= dmid2_s2[34] ? -dmid2_s2 : dmid2_s2;
-    age_s3 <= age_c[64] ? {AGE_W{1'b0}} : age_c[63:10];
-    gap_s3 <= gap_c[64] ? {AGE_W{1'b0}} : gap_c[63:10];
+    age_s3 <= age_c[63:10];
+    gap_s3 <= gap_c[63:10];
+    age_neg_s3 <= age_c[64];
+    gap_neg_s3 <= gap_c[64];
     valid_s3 <= rst ? 1'b0 : valid_s2;
     rstf_s3 <= rstf_s2;
     inv_s3 <= inv_s2;
+    upd_s3 <= !rst && valid_s2 && !inv_s2;
 end
 
 /* ---------------------------------------------------------------- s4: STATE C; bitlens */
 reg        [ACC_W-1:0]  vol_reg = 0;
-wire       [ACC_W-1:0]  vol_e = rstf_s3 ? {ACC_W{1'b0}} : vol_reg;
-wire       [ACC_W-1:0]  vol_c = vol_e - (vol_e >> `QG_VOL_SHIFT) + ({{(ACC_W-35){1'b0}}, absd_s3} << `QG_VOL_PRESCALE);
+wire       [ACC_W-1:0]  vol_e = vol_reg;    // cleared from s2 for a RESET record
+wire       [ACC_W-1:0]  vol_t = {{(ACC_W-35){1'b0}}, absd_s3} << `QG_VOL_PRESCALE;
+wire       [ACC_W-1:0]  vol_sh = vol_e >> `QG_VOL_SHIFT;
+wire       [ACC_W-1:0]  vol_c = decay_next(vol_e, vol_sh, vol_t);
 
 always @(posedge clk) begin
-    if (rst) begin
+    if (clr_s2) begin
         vol_reg <= 0;
-    end else if (valid_s3) begin
-        vol_reg <= !inv_s3 ? vol_c : vol_e;
+    end else if (upd_s3) begin
+        vol_reg <= vol_c;
     end
 end
 
 wire [6:0] age_bl_c, gap_bl_c, ta_bl_c;
 
-qg_bitlen #(.WIDTH(AGE_W), .OUT_WIDTH(7)) age_bitlen_inst (.x(age_s3), .len(age_bl_c));
-qg_bitlen #(.WIDTH(AGE_W), .OUT_WIDTH(7)) gap_bitlen_inst (.x(gap_s3), .len(gap_bl_c));
-qg_bitlen #(.WIDTH(ACC_W - 1), .OUT_WIDTH(7)) ta_bitlen_inst (.x(tft_s3[ACC_W-2:0]), .len(ta_bl_c));
+// bitlen in three steps: groups registered at s4, the leading group at s5, the select at s6 (the features
+// have slack to s<OUT_S>)
+qg_bitlen #(.WIDTH(AGE_W), .OUT_WIDTH(7), .REG(2)) age_bitlen_inst (.clk(clk), .x(age_s3), .len(age_bl_c));
+qg_bitlen #(.WIDTH(AGE_W), .OUT_WIDTH(7), .REG(2)) gap_bitlen_inst (.clk(clk), .x(gap_s3), .len(gap_bl_c));
+qg_bitlen #(.WIDTH(ACC_W - 1), .OUT_WIDTH(7), .REG(2)) ta_bitlen_inst (.clk(clk), .x(tft_s3[ACC_W-2:0]), .len(ta_bl_c));
 
 reg        [ACC_W-1:0]  vol_s4 = 0;
-reg        [6:0]        age_bl_s4 = 0, gap_bl_s4 = 0, ta_bl_s4 = 0;
+reg        [6:0]        age_bl_s6 = 0, gap_bl_s6 = 0, ta_bl_s6 = 0;
+reg                     age_neg_s4 = 1'b0, gap_neg_s4 = 1'b0, age_neg_s5 = 1'b0, gap_neg_s5 = 1'b0;
 
 always @(posedge clk) begin
     vol_s4 <= vol_c;
-    age_bl_s4 <= age_bl_c;
-    gap_bl_s4 <= gap_bl_c;
-    ta_bl_s4 <= ta_bl_c;
+    age_neg_s4 <= age_neg_s3;
+    gap_neg_s4 <= gap_neg_s3;
+    age_neg_s5 <= age_neg_s4;
+    gap_neg_s5 <= gap_neg_s4;
+    age_bl_s6 <= age_neg_s5 ? 7'd0 : age_bl_c;     // bitlen(clamp(x, 0)) = 0 for x < 0
+    gap_bl_s6 <= gap_neg_s5 ? 7'd0 : gap_bl_c;
+    ta_bl_s6 <= ta_bl_c;
 end
 
 /* ---------------------------------------------------------------- microprice input: imb_l1 */
-wire [7:0] imb1_s5;     // ratio(B - A, B + A), inputs at s1 -> result at s5
+wire [7:0] imb1_q;      // ratio(B - A, B + A), inputs at s1 -> result at s<1 + R_LAT>
 
 qg_ratio #(
     .NUM_WIDTH(34),
-    .DEN_WIDTH(34)
+    .DEN_WIDTH(34),
+    .DEEP(DEEP)
 )
 imb1_ratio_inst (
     .clk(clk),
     .num(d_s1[33:0]),
     .den(t_s1[33:0]),
-    .q(imb1_s5)
+    .q(imb1_q)
 );
 
-wire [33:0] ab_s5;
+// microprice = sat((ab * imb_l1) >> 1) with imb_l1 an int8: clamping ab to [-512, 511] first changes no
+// result (|ab| >= 512 and imb_l1 != 0 saturate either way, with the same sign; imb_l1 = 0 gives 0), so
+// the product is 10 x 8 bits (qg_mul_lut, 2 stages; 3 * ab computed at s3).
+reg signed [9:0]  ab_cl_s2 = 10'sd0;
+reg signed [11:0] ab3_s3 = 12'sd0;
 
-qg_delay #(.WIDTH(34), .DEPTH(4)) ab_delay_inst (.clk(clk), .in(ab_s1), .out(ab_s5));
+always @(posedge clk) begin
+    ab_cl_s2 <= ($signed(ab_s1) > 34'sd511) ? 10'sd511 : (($signed(ab_s1) < -34'sd512) ? -10'sd512 : ab_s1[9:0]);
+    ab3_s3 <= {{2{ab_cl_s2[9]}}, ab_cl_s2} + {ab_cl_s2[9], ab_cl_s2, 1'b0};
+end
 
-wire signed [42:0] mp_prod = $signed(ab_s5) * $signed(imb1_s5);
+wire [9:0]  ab_q;
+wire [11:0] ab3_q;
+
+qg_delay #(.WIDTH(10), .DEPTH(R_LAT - 1)) ab_delay_inst (.clk(clk), .in(ab_cl_s2), .out(ab_q));
+qg_delay #(.WIDTH(12), .DEPTH(R_LAT - 2)) ab3_delay_inst (.clk(clk), .in(ab3_s3), .out(ab3_q));
+
+wire signed [17:0] mp_prod;     // clamp(a - b) * imb_l1, registered, at s<1 + R_LAT + MP_LAT>
+
+qg_mul_lut #(.A_WIDTH(10), .B_WIDTH(8), .B_SIGNED(1), .REG1(DEEP)) mp_mul_inst (
+    .clk(clk), .a(ab_q), .a3(ab3_q), .b(imb1_q), .p(mp_prod)
+);
 
 /* ---------------------------------------------------------------- features */
-wire [8*F-1:0] feat_s7;
+wire [8*F-1:0] feat_out;     // every feature registered at s<OUT_S>
 
 genvar j;
 generate
@@ -466,91 +570,99 @@ generate
         localparam integer SIDE = {24'd0, SIDE_VEC[8*j +: 8]};
 
         if (KIND == `QG_KIND_IMBALANCE) begin : g_imb
-            qg_ratio #(.NUM_WIDTH(SUM_W), .DEN_WIDTH(SUM_W), .LO(LO), .HI(HI)) ratio_inst (
+            wire [7:0] rq;   // at s<3 + R_LAT>
+            qg_ratio #(.NUM_WIDTH(SUM_W), .DEN_WIDTH(SUM_W), .LO(LO), .HI(HI), .DEEP(DEEP)) ratio_inst (
                 .clk(clk),
                 .num(pd_s3[SUM_W*(NLEV-1) +: SUM_W]),
                 .den(pt_s3[SUM_W*(NLEV-1) +: SUM_W]),
-                .q(feat_s7[8*j +: 8])
+                .q(rq)
             );
+            qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 3 - R_LAT)) delay_inst (.clk(clk), .in(rq), .out(feat_out[8*j +: 8]));
         end else if (KIND == `QG_KIND_WEIGHTED_IMBALANCE) begin : g_wimb
-            qg_ratio #(.NUM_WIDTH(SUM_W), .DEN_WIDTH(SUM_W), .LO(LO), .HI(HI)) ratio_inst (
-                .clk(clk), .num(wd_s3), .den(wt_s3), .q(feat_s7[8*j +: 8])
+            wire [7:0] rq;   // at s<3 + R_LAT>
+            qg_ratio #(.NUM_WIDTH(SUM_W), .DEN_WIDTH(SUM_W), .LO(LO), .HI(HI), .DEEP(DEEP)) ratio_inst (
+                .clk(clk), .num(wd_s3), .den(wt_s3), .q(rq)
             );
+            qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 3 - R_LAT)) delay_inst (.clk(clk), .in(rq), .out(feat_out[8*j +: 8]));
         end else if (KIND == `QG_KIND_OFI) begin : g_ofi
-            qg_ratio #(.NUM_WIDTH(36), .DEN_WIDTH(36), .LO(LO), .HI(HI)) ratio_inst (
-                .clk(clk), .num(ofi_num_s3), .den(ofi_den_s3), .q(feat_s7[8*j +: 8])
+            wire [7:0] rq;   // at s<3 + R_LAT>
+            qg_ratio #(.NUM_WIDTH(36), .DEN_WIDTH(36), .LO(LO), .HI(HI), .DEEP(DEEP)) ratio_inst (
+                .clk(clk), .num(ofi_num_s3), .den(ofi_den_s3), .q(rq)
             );
+            qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 3 - R_LAT)) delay_inst (.clk(clk), .in(rq), .out(feat_out[8*j +: 8]));
         end else if (KIND == `QG_KIND_TRADE_FLOW) begin : g_tf
-            qg_ratio #(.NUM_WIDTH(ACC_W), .DEN_WIDTH(ACC_W), .LO(LO), .HI(HI)) ratio_inst (
-                .clk(clk), .num(tfs_s3), .den(tft_s3), .q(feat_s7[8*j +: 8])
+            wire [7:0] rq;   // at s<3 + R_LAT>
+            qg_ratio #(.NUM_WIDTH(ACC_W), .DEN_WIDTH(ACC_W), .LO(LO), .HI(HI), .DEEP(DEEP)) ratio_inst (
+                .clk(clk), .num(tfs_s3), .den(tft_s3), .q(rq)
             );
+            qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 3 - R_LAT)) delay_inst (.clk(clk), .in(rq), .out(feat_out[8*j +: 8]));
         end else if (KIND == `QG_KIND_TOUCH_SHARE) begin : g_touch
-            qg_ratio #(.NUM_WIDTH(SUM_W), .DEN_WIDTH(SUM_W), .LO(LO), .HI(HI)) ratio_inst (
+            wire [7:0] rq;   // at s<3 + R_LAT>
+            qg_ratio #(.NUM_WIDTH(SUM_W), .DEN_WIDTH(SUM_W), .LO(LO), .HI(HI), .DEEP(DEEP)) ratio_inst (
                 .clk(clk),
                 .num(SIDE != 0 ? {{(SUM_W-34){1'b0}}, asz0_s3} : {{(SUM_W-34){1'b0}}, bsz0_s3}),
                 .den(SIDE != 0 ? asum_s3 : bsum_s3),
-                .q(feat_s7[8*j +: 8])
+                .q(rq)
             );
+            qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 3 - R_LAT)) delay_inst (.clk(clk), .in(rq), .out(feat_out[8*j +: 8]));
         end else if (KIND == `QG_KIND_SPREAD) begin : g_spread
             wire [7:0] v;
             reg  [7:0] v_s2 = 8'd0;
             qg_sat_scale #(.IN_WIDTH(34), .SHIFT(SHIFT), .LO(LO), .HI(HI)) sat_inst (.x(sp_s1), .y(v));
             always @(posedge clk) v_s2 <= v;
-            qg_delay #(.WIDTH(8), .DEPTH(5)) delay_inst (.clk(clk), .in(v_s2), .out(feat_s7[8*j +: 8]));
+            qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 2)) delay_inst (.clk(clk), .in(v_s2), .out(feat_out[8*j +: 8]));
         end else if (KIND == `QG_KIND_MID_CHANGE) begin : g_dmid
             wire [7:0] v;
             reg  [7:0] v_s3 = 8'd0;
             qg_sat_scale #(.IN_WIDTH(35), .SHIFT(SHIFT), .LO(LO), .HI(HI)) sat_inst (.x(dmid2_s2), .y(v));
             always @(posedge clk) v_s3 <= v;
-            qg_delay #(.WIDTH(8), .DEPTH(4)) delay_inst (.clk(clk), .in(v_s3), .out(feat_s7[8*j +: 8]));
+            qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 3)) delay_inst (.clk(clk), .in(v_s3), .out(feat_out[8*j +: 8]));
         end else if (KIND == `QG_KIND_VOLATILITY) begin : g_vol
             wire [7:0] v;
             reg  [7:0] v_s5 = 8'd0;
             qg_sat_scale #(.IN_WIDTH(ACC_W + 1), .SHIFT(SHIFT), .LO(LO), .HI(HI)) sat_inst (.x({1'b0, vol_s4}), .y(v));
             always @(posedge clk) v_s5 <= v;
-            qg_delay #(.WIDTH(8), .DEPTH(2)) delay_inst (.clk(clk), .in(v_s5), .out(feat_s7[8*j +: 8]));
+            qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 5)) delay_inst (.clk(clk), .in(v_s5), .out(feat_out[8*j +: 8]));
         end else if (KIND == `QG_KIND_TRADE_ACTIVITY || KIND == `QG_KIND_MID_AGE || KIND == `QG_KIND_EVENT_GAP) begin : g_log
             wire [7:0] v;
-            reg  [7:0] v_s5 = 8'd0;
-            wire [6:0] bl = (KIND == `QG_KIND_TRADE_ACTIVITY) ? ta_bl_s4 : ((KIND == `QG_KIND_MID_AGE) ? age_bl_s4 : gap_bl_s4);
+            reg  [7:0] v_s7 = 8'd0;
+            wire [6:0] bl = (KIND == `QG_KIND_TRADE_ACTIVITY) ? ta_bl_s6 : ((KIND == `QG_KIND_MID_AGE) ? age_bl_s6 : gap_bl_s6);
             qg_sat_scale #(.IN_WIDTH(8), .SHIFT(SHIFT), .LO(LO), .HI(HI)) sat_inst (.x({1'b0, bl}), .y(v));
-            always @(posedge clk) v_s5 <= v;
-            qg_delay #(.WIDTH(8), .DEPTH(2)) delay_inst (.clk(clk), .in(v_s5), .out(feat_s7[8*j +: 8]));
-        end else if (KIND == `QG_KIND_MICROPRICE) begin : g_micro
-            // s6 registers the product (a DSP), s7 the shifted, saturated value
-            reg  signed [42:0] prod_s6 = 43'sd0;
-            wire        [7:0]  v;
-            reg         [7:0]  v_s7 = 8'd0;
-            always @(posedge clk) prod_s6 <= mp_prod;
-            qg_sat_scale #(.IN_WIDTH(43), .SHIFT(-1), .LO(LO), .HI(HI)) sat_inst (.x(prod_s6), .y(v));
             always @(posedge clk) v_s7 <= v;
-            assign feat_s7[8*j +: 8] = v_s7;
+            qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 7)) delay_inst (.clk(clk), .in(v_s7), .out(feat_out[8*j +: 8]));
+        end else if (KIND == `QG_KIND_MICROPRICE) begin : g_micro
+            // mp_prod is registered at s<OUT_S - 1>, s<OUT_S> registers the shifted, saturated value
+            wire        [7:0]  v;
+            reg         [7:0]  v_out = 8'd0;
+            qg_sat_scale #(.IN_WIDTH(18), .SHIFT(-1), .LO(LO), .HI(HI)) sat_inst (.x(mp_prod), .y(v));
+            always @(posedge clk) v_out <= v;
+            assign feat_out[8*j +: 8] = v_out;
         end else begin : g_unknown
             initial begin
                 $error("Error: feature %0d has a kind this pipeline does not implement (instance %m)", j);
                 $finish;
             end
-            assign feat_s7[8*j +: 8] = 8'd0;
+            assign feat_out[8*j +: 8] = 8'd0;
         end
     end
 endgenerate
 
-/* ---------------------------------------------------------------- valid and sideband to s7 */
-reg [3:0] valid_s7_pipe = 4'd0;    // s4 .. s7
+/* ---------------------------------------------------------------- valid and sideband to s<OUT_S> */
+reg [OUT_S-4:0] valid_out_pipe = 0;    // s4 .. s<OUT_S>
 
 always @(posedge clk) begin
-    valid_s7_pipe <= rst ? 4'd0 : {valid_s7_pipe[2:0], valid_s3};
+    valid_out_pipe <= rst ? {(OUT_S-3){1'b0}} : {valid_out_pipe[OUT_S-5:0], valid_s3};
 end
 
-wire [USER_WIDTH-1:0] user_s7;
-wire [1:0]            flags_s7;
+wire [USER_WIDTH-1:0] user_out;
+wire [1:0]            flags_out;
 
-qg_delay #(.WIDTH(USER_WIDTH), .DEPTH(LATENCY)) user_delay_inst (.clk(clk), .in(s_axis_tuser), .out(user_s7));
-qg_delay #(.WIDTH(2), .DEPTH(4)) flags_delay_inst (.clk(clk), .in({rstf_s3, inv_s3}), .out(flags_s7));
+qg_delay #(.WIDTH(USER_WIDTH), .DEPTH(LATENCY)) user_delay_inst (.clk(clk), .in(s_axis_tuser), .out(user_out));
+qg_delay #(.WIDTH(2), .DEPTH(OUT_S - 3)) flags_delay_inst (.clk(clk), .in({rstf_s3, inv_s3}), .out(flags_out));
 
-assign m_axis_tdata = feat_s7;
-assign m_axis_tvalid = valid_s7_pipe[3];
-assign m_axis_tuser = {user_s7, flags_s7};
+assign m_axis_tdata = feat_out;
+assign m_axis_tvalid = valid_out_pipe[OUT_S-4];
+assign m_axis_tuser = {user_out, flags_out};
 
 endmodule
 

@@ -24,7 +24,8 @@
 module qg_core_top #
 (
     parameter [31:0] GIT_HASH = 32'h0,      // build's git commit (first 8 hex digits), set by the build
-    parameter FIFO_ADDR_WIDTH = 5           // output FIFO memory 2**FIFO_ADDR_WIDTH (+1 output register)
+    parameter FIFO_ADDR_WIDTH = 6           // output FIFO: capacity 2**FIFO_ADDR_WIDTH (memory + output register), 2..6;
+                                            // its capacity (the credits) must exceed LATENCY for II = 1
 )
 (
     input  wire                               clk,
@@ -68,10 +69,18 @@ module qg_core_top #
 
 localparam F = `QG_FEAT_COUNT;
 localparam N_OUT = `QG_NN_N_OUTPUTS;
-localparam FEAT_LATENCY = 8;                            // feature_pipeline
+// Pipeline configuration (hw/boards.yaml `pipeline:`): QG_PIPELINE_DEEP selects the deep one, and the build
+// then reads the deep NN core (hw/rtl/deep/gen/: its nn_params.vh gives QG_NN_LATENCY).
+`ifdef QG_PIPELINE_DEEP
+localparam DEEP = 1;
+`else
+localparam DEEP = 0;
+`endif
+localparam FEAT_LATENCY = 8 + 5 * DEEP;                 // feature_pipeline
 localparam NN_LATENCY = `QG_NN_LATENCY;                 // qg_nn_core
 localparam LATENCY = FEAT_LATENCY + NN_LATENCY + 1;     // + output FIFO register
-localparam CREDITS = (1 << FIFO_ADDR_WIDTH) + 1;
+localparam CREDITS = 1 << FIFO_ADDR_WIDTH;             // the FIFO's capacity (memory never full, see qg_pred_fifo)
+localparam FIFO_SLICES = 8;                             // 32-bit column slices, each with its own pointers
 localparam CREDIT_WIDTH = FIFO_ADDR_WIDTH + 2;
 localparam USER_WIDTH = 64 + 32 + 2;                    // {t_in, seq, seq_gap, not_in_sync}
 
@@ -94,10 +103,17 @@ wire        err_invalid, err_seq_gap, err_overflow;
 reg         err_invalid_set_reg = 1'b0, err_seq_gap_set_reg = 1'b0;
 wire        fifo_overflow;
 wire [FIFO_ADDR_WIDTH+1:0] fifo_level;
+/* verilator lint_off UNUSEDSIGNAL */  // the level fits the register's 8 bits
+wire [15:0] fifo_level_x = {{(14-FIFO_ADDR_WIDTH){1'b0}}, fifo_level};
+/* verilator lint_on UNUSEDSIGNAL */
 reg  [63:0] cycle_reg = 64'd0;
 reg  [31:0] records_in_reg = 0, predictions_out_reg = 0, backpressure_reg = 0, invalid_reg = 0, seq_gaps_reg = 0;
 reg  [CREDIT_WIDTH-1:0] credit_reg = CREDITS[CREDIT_WIDTH-1:0];
 reg         dp_rst_reg = 1'b1;
+// STATUS fields registered (one cycle old when read): the FIFO level adder and the idle compare stay
+// out of the AXI-Lite read mux's path
+reg         status_idle_reg = 1'b1;
+reg  [7:0]  status_level_reg = 8'd0;
 
 qg_core_regs #(
     .GIT_HASH(GIT_HASH),
@@ -133,8 +149,8 @@ regs_inst (
     .ctrl_control_soft_reset(ctrl_soft_reset),
     .ctrl_control_clear_counters(ctrl_clear_counters),
     .ctrl_status_enabled(ctrl_enable),
-    .ctrl_status_idle(credit_reg == CREDITS[CREDIT_WIDTH-1:0]),
-    .ctrl_status_fifo_level({{(8-FIFO_ADDR_WIDTH-2){1'b0}}, fifo_level}),
+    .ctrl_status_idle(status_idle_reg),
+    .ctrl_status_fifo_level(status_level_reg),
     .ctrl_error_flags_invalid_record_set(err_invalid_set_reg),
     .ctrl_error_flags_invalid_record(err_invalid),
     .ctrl_error_flags_seq_gap_set(err_seq_gap_set_reg),
@@ -155,22 +171,51 @@ wire        in_accept = s_axis_tvalid && s_axis_tready;
 wire        out_accept = m_axis_tvalid && m_axis_tready;
 wire [31:0] in_seq = s_axis_tdata[`QG_BOOK_RECORD_SEQ_LSB +: 32];
 wire [1:0]  in_flags = s_axis_tdata[`QG_BOOK_RECORD_FLAGS_LSB +: 2];   // IN_SYNC, RESET
-reg  [31:0] last_seq_reg = 0;
+reg  [31:0] next_seq_reg = 0;     // last accepted seq + 1 (the increment is off the input path)
 reg         seq_known_reg = 1'b0;
-wire        in_seq_gap = seq_known_reg && !in_flags[`QG_BOOK_RECORD_FLAG_RESET] && (in_seq != last_seq_reg + 32'd1);
+// sequence check in two steps: half-word compares registered with the record (s0), combined a cycle
+// later; the flag travels in its own delay line, one cycle shorter than the record's sideband
+reg         seq_chk_s0 = 1'b0, seq_ne_hi_s0 = 1'b0, seq_ne_lo_s0 = 1'b0;
+wire        seq_gap_s1 = seq_chk_s0 && (seq_ne_hi_s0 || seq_ne_lo_s0);   // accepted record with a gap
+wire        pred_seq_gap;
 
-assign s_axis_tready = ctrl_enable && !dp_rst_reg && (credit_reg != 0);
+always @(posedge clk) begin
+    seq_chk_s0 <= in_accept && seq_known_reg && !in_flags[`QG_BOOK_RECORD_FLAG_RESET] && !dp_rst_reg;
+    seq_ne_hi_s0 <= in_seq[31:16] != next_seq_reg[31:16];
+    seq_ne_lo_s0 <= in_seq[15:0] != next_seq_reg[15:0];
+end
+
+qg_delay #(.WIDTH(1), .DEPTH(FEAT_LATENCY + NN_LATENCY - 1)) seq_gap_delay_inst (.clk(clk), .in(seq_gap_s1), .out(pred_seq_gap));
+
+// s_axis_tready is a register (no compare or enable logic in front of the in_accept fan-out): computed a
+// cycle ahead from the next credit count; CONTROL.ENABLE takes effect one cycle after it is written.
+reg  s_axis_tready_reg = 1'b0;
+// next credit count as a select between precomputed credit +- 1 (no adder behind the accepts)
+wire                    credit_dec = in_accept && !out_accept;
+wire                    credit_inc = out_accept && !in_accept;
+wire [CREDIT_WIDTH-1:0] credit_m1 = credit_reg - 1'b1;
+wire [CREDIT_WIDTH-1:0] credit_p1 = credit_reg + 1'b1;
+wire                    credit_is0 = (credit_reg == 0), credit_is1 = (credit_reg == 1);
+wire [CREDIT_WIDTH-1:0] credit_next = credit_dec ? credit_m1 : (credit_inc ? credit_p1 : credit_reg);
+wire                    credit_next_nz = credit_dec ? !credit_is1 : (credit_inc || !credit_is0);
+assign s_axis_tready = s_axis_tready_reg;
+
+always @(posedge clk) begin
+    status_idle_reg <= (credit_reg == CREDITS[CREDIT_WIDTH-1:0]);
+    status_level_reg <= fifo_level_x[7:0];
+end
 
 always @(posedge clk) begin
     dp_rst_reg <= rst || ctrl_soft_reset;
+    s_axis_tready_reg <= ctrl_enable && !(rst || ctrl_soft_reset) && (dp_rst_reg || credit_next_nz);
     cycle_reg <= rst ? 64'd0 : cycle_reg + 64'd1;
     if (dp_rst_reg) begin
         credit_reg <= CREDITS[CREDIT_WIDTH-1:0];
         seq_known_reg <= 1'b0;
     end else begin
-        credit_reg <= credit_reg - {{(CREDIT_WIDTH-1){1'b0}}, in_accept} + {{(CREDIT_WIDTH-1){1'b0}}, out_accept};
+        credit_reg <= credit_next;
         if (in_accept) begin
-            last_seq_reg <= in_seq;
+            next_seq_reg <= in_seq + 32'd1;
             seq_known_reg <= 1'b1;
         end
     end
@@ -183,7 +228,8 @@ wire [USER_WIDTH+1:0] feat_tuser;
 wire                  feat_tready_unused;
 
 feature_pipeline #(
-    .USER_WIDTH(USER_WIDTH)
+    .USER_WIDTH(USER_WIDTH),
+    .DEEP(DEEP)
 )
 feature_pipeline_inst (
     .clk(clk),
@@ -191,7 +237,7 @@ feature_pipeline_inst (
     .s_axis_tdata(s_axis_tdata),
     .s_axis_tvalid(in_accept),
     .s_axis_tready(feat_tready_unused),
-    .s_axis_tuser({cycle_reg, in_seq, in_seq_gap, !in_flags[`QG_BOOK_RECORD_FLAG_IN_SYNC]}),
+    .s_axis_tuser({cycle_reg, in_seq, 1'b0, !in_flags[`QG_BOOK_RECORD_FLAG_IN_SYNC]}),   // seq gap: see above
     .m_axis_tdata(feat_tdata),
     .m_axis_tvalid(feat_tvalid),
     .m_axis_tuser(feat_tuser)
@@ -220,7 +266,6 @@ end
 wire        pred_valid = nn_valid_reg[NN_LATENCY-1];
 wire [63:0] pred_t_in = nn_user[USER_WIDTH+1 -: 64];
 wire [31:0] pred_seq = nn_user[USER_WIDTH+1-64 -: 32];
-wire        pred_seq_gap = nn_user[3];
 wire        pred_not_in_sync = nn_user[2];
 wire        pred_reset = nn_user[1];
 wire        pred_invalid = nn_user[0];
@@ -244,7 +289,8 @@ end
 
 qg_pred_fifo #(
     .DATA_WIDTH(`QG_PREDICTION_WIDTH),
-    .ADDR_WIDTH(FIFO_ADDR_WIDTH)
+    .ADDR_WIDTH(FIFO_ADDR_WIDTH),
+    .SLICES(FIFO_SLICES)
 )
 fifo_inst (
     .clk(clk),
@@ -262,9 +308,16 @@ assign m_axis_tkeep = {`QG_PREDICTION_BYTES{1'b1}};
 assign m_axis_tlast = 1'b1;
 
 /* ---------------------------------------------------------------- counters and error flags */
+// the STATS_* counters count registered events (one cycle late): no counter carry chain behind the
+// in_accept / out_accept fan-out
+reg in_accept_reg = 1'b0, out_accept_reg = 1'b0, stalled_reg = 1'b0;
+
 always @(posedge clk) begin
+    in_accept_reg <= in_accept;
+    out_accept_reg <= out_accept;
+    stalled_reg <= m_axis_tvalid && !m_axis_tready;
     err_invalid_set_reg <= pred_valid && pred_invalid;
-    err_seq_gap_set_reg <= in_accept && in_seq_gap;
+    err_seq_gap_set_reg <= seq_gap_s1;
     if (rst || ctrl_clear_counters) begin
         records_in_reg <= 0;
         predictions_out_reg <= 0;
@@ -272,16 +325,16 @@ always @(posedge clk) begin
         invalid_reg <= 0;
         seq_gaps_reg <= 0;
     end else begin
-        records_in_reg <= records_in_reg + {31'd0, in_accept};
-        predictions_out_reg <= predictions_out_reg + {31'd0, out_accept};
-        backpressure_reg <= backpressure_reg + {31'd0, m_axis_tvalid && !m_axis_tready};
+        records_in_reg <= records_in_reg + {31'd0, in_accept_reg};
+        predictions_out_reg <= predictions_out_reg + {31'd0, out_accept_reg};
+        backpressure_reg <= backpressure_reg + {31'd0, stalled_reg};
         invalid_reg <= invalid_reg + {31'd0, pred_valid && pred_invalid};
-        seq_gaps_reg <= seq_gaps_reg + {31'd0, in_accept && in_seq_gap};
+        seq_gaps_reg <= seq_gaps_reg + {31'd0, err_seq_gap_set_reg};   // registered flag (one cycle later)
     end
 end
 
 // one record per beat: tkeep is all ones and tlast is high on every beat (not checked)
-wire unused_axis = &{1'b0, s_axis_tkeep, s_axis_tlast, feat_tready_unused, err_invalid, err_seq_gap, err_overflow};
+wire unused_axis = &{1'b0, s_axis_tkeep, s_axis_tlast, feat_tready_unused, err_invalid, err_seq_gap, err_overflow, nn_user[3]};
 
 endmodule
 

@@ -27,6 +27,7 @@ end
 generate
     if (DEPTH == 0) begin : g_wire
         assign out = in;
+        wire unused_clk = clk;
     end else begin : g_regs
         reg [WIDTH-1:0] stage_reg [0:DEPTH-1];
         integer k;

@@ -1,3 +1,6 @@
 gen/qg_recip_rom.v
-qg_bitlen.v
+qg_delay.v
+qg_pipe.v
+qg_mult18.v
+qg_mul_dsp.v
 qg_ratio.v

@@ -6,15 +6,19 @@
  * ratio(num, den) of models/FEATURES.md, then saturation to [LO, HI]:
  *     0 if den <= 0, else sat(num * RECIP[m - 128] >> (s + 9)) with s = bitlen(den) - 8,
  *     m = den normalized to 128..255. No division.
- * Free-running pipeline, LATENCY = 4 cycles (inputs registered by the caller):
- *     R1 leading one of den   R2 normalize + RECIP ROM   R3 multiply   R4 shift + saturate
+ * Free-running pipeline (inputs registered by the caller), LATENCY = 8 cycles with DEEP = 1:
+ *     R1 leading one of den   R2 normalize (ROM index)   R3 RECIP ROM   R3b into the multipliers' input registers
+ *     R4, R5 multiply (qg_mul_dsp: 17-bit chunks of num times recip in registered 18 x 18 multipliers, sum)
+ *     R6 shift + fit   R7 saturate
+ * DEEP = 0 (LATENCY = 4) drops the R2, R3, R3b and R5 registers: the same logic in R1, R4, R6, R7.
  */
 module qg_ratio #
 (
     parameter NUM_WIDTH = 40,   // bits of num (signed)
     parameter DEN_WIDTH = 40,   // bits of den (signed; <= 0 gives 0)
     parameter LO = -128,        // saturation bounds within int8
-    parameter HI = 127
+    parameter HI = 127,
+    parameter DEEP = 0          // pipeline configuration: 0 compact (4 cycles), 1 deep (8 cycles)
 )
 (
     input  wire                        clk,
@@ -27,85 +31,243 @@ localparam BL_WIDTH = 7;                    // bitlen(den) <= DEN_WIDTH - 1 < 64
 localparam P_WIDTH = NUM_WIDTH + 11;        // num * recip, recip unsigned 10 bits
 
 initial begin
-    if (DEN_WIDTH < 9 || DEN_WIDTH > 63 || NUM_WIDTH < 2 || LO < -128 || HI > 127 || LO > HI) begin
+    if (DEN_WIDTH < 9 || DEN_WIDTH > 63 || NUM_WIDTH < 2 || NUM_WIDTH > 52 || DEN_WIDTH > NUM_WIDTH + 11 || LO < -128 || HI > 127 || LO > HI) begin
         $error("Error: bad NUM_WIDTH/DEN_WIDTH/LO/HI (instance %m)");
         $finish;
     end
 end
 
-/* R1: position of the denominator's leading one (= bitlen(den) - 1), so R2 needs no subtract */
-wire                den_pos = (den > 0);
-wire [BL_WIDTH-1:0] bl;
+/* R1: the denominator's leading one, coarse and fine (den in groups of 8 bits): per group whether it is
+ * non-zero and the position of its leading one, and which group leads (one-hot). R2 combines them, so no
+ * stage holds a whole 40-60 bit priority encoder or a 7-bit barrel shift. */
+localparam XW = DEN_WIDTH - 1;              // den[XW-1:0]: the magnitude bits (den > 0)
+localparam G8 = (XW + 7) / 8;               // groups of 8 bits, <= 8
+wire [8*G8-1:0] xp = {{(8*G8-XW){1'b0}}, den[XW-1:0]};
 
-qg_bitlen #(
-    .WIDTH(DEN_WIDTH - 2),
-    .OUT_WIDTH(BL_WIDTH)
-)
-bitlen_inst (
-    .x(den[DEN_WIDTH-2:1]),     // bitlen(den >> 1) = bitlen(den) - 1 for den > 0
-    .len(bl)
-);
+function [2:0] pos8;    // position of the leading one of a non-zero byte (0 if zero)
+    /* verilator lint_off UNUSEDSIGNAL */  // v[0] only matters as "the rest is zero"
+    input [7:0] v;
+    /* verilator lint_on UNUSEDSIGNAL */
+    begin
+        pos8 = v[7] ? 3'd7 : v[6] ? 3'd6 : v[5] ? 3'd5 : v[4] ? 3'd4 : v[3] ? 3'd3 : v[2] ? 3'd2 : v[1] ? 3'd1 : 3'd0;
+    end
+endfunction
+
+// per byte: non-zero, the leading-one position, and whether any bit above the byte is set (an OR of
+// the den bits themselves, in parallel: about three LUT levels for each); R2 forms lead = any & !above
+wire [G8-1:0]   any8, above_c;
+wire [3*G8-1:0] p8_c;
+
+genvar g;
+generate
+    for (g = 0; g < G8; g = g + 1) begin : g_grp
+        assign any8[g] = |xp[8*g +: 8];
+        assign p8_c[3*g +: 3] = pos8(xp[8*g +: 8]);
+        if (g == G8 - 1) begin : g_top
+            assign above_c[g] = 1'b0;
+        end else begin : g_low
+            assign above_c[g] = |xp[8*G8-1:8*(g+1)];
+        end
+    end
+endgenerate
 
 reg signed [NUM_WIDTH-1:0] r1_num_reg = 0;
-reg        [DEN_WIDTH-2:0] r1_den_reg = 0;
-reg        [BL_WIDTH-1:0]  r1_msb_reg = 0;
+reg        [8*G8-1:0]      r1_den_reg = 0;
+reg        [G8-1:0]        r1_any_reg = 0, r1_above_reg = 0;
+reg        [3*G8-1:0]      r1_p8_reg = 0;
 reg                        r1_zero_reg = 1'b1;
 
 always @(posedge clk) begin
     r1_num_reg <= num;
-    r1_den_reg <= den[DEN_WIDTH-2:0];
-    r1_msb_reg <= bl;
-    r1_zero_reg <= !den_pos;
+    r1_den_reg <= xp;
+    r1_any_reg <= any8;
+    r1_above_reg <= above_c;
+    r1_p8_reg <= p8_c;
+    r1_zero_reg <= den[DEN_WIDTH-1] || !(|xp);    // den <= 0
 end
 
-/* R2: m = den >> s (s >= 0) or den << -s, index = m - 128, shift = s + 9 */
-wire [DEN_WIDTH+5:0] den_up = {r1_den_reg, 7'd0};                          // den * 128
-/* verilator lint_off UNUSEDSIGNAL */  // m_wide[DEN_WIDTH+5:8] is zero, m_wide[7] is one
-wire [DEN_WIDTH+5:0] m_wide = den_up >> r1_msb_reg;                          // den * 2^(8 - bitlen) in 128..255
-/* verilator lint_on UNUSEDSIGNAL */
-wire [6:0]           idx = m_wide[6:0];
-wire [9:0]           recip;
+wire [G8-1:0] r1_lead_reg = r1_any_reg & ~r1_above_reg;    // the leading byte, one-hot (none if den == 0)
 
-qg_recip_rom recip_inst (
-    .idx(idx),
-    .recip(recip)
+/* R2: leading-one position pos = 8 * grp + p (= bitlen(den) - 1); m = den normalized to 128..255,
+ * index = m - 128 = den[pos-1 -: 7] (zeros below bit 0): every byte's 14-bit window shifted by its own
+ * p (an 8:1 mux, in parallel), then an AND-OR select by the one-hot lead. */
+wire [8*G8+6:0] xe = {r1_den_reg, 7'd0};    // den bit k at xe[k + 7]
+reg  [6:0]      idx;
+reg  [2:0]      p_sel;
+reg  [3:0]      grp_sel;
+/* verilator lint_off UNUSEDSIGNAL */  // the shifted window's top bits hold the leading one
+reg  [13:0]     win_g;
+/* verilator lint_on UNUSEDSIGNAL */
+integer gq;
+
+always @* begin
+    idx = 7'd0;
+    p_sel = 3'd0;
+    grp_sel = 4'd0;
+    for (gq = 0; gq < G8; gq = gq + 1) begin
+        win_g = xe[8*gq +: 14] >> r1_p8_reg[3*gq +: 3];
+        idx = idx | (win_g[6:0] & {7{r1_lead_reg[gq]}});
+        p_sel = p_sel | (r1_p8_reg[3*gq +: 3] & {3{r1_lead_reg[gq]}});
+        grp_sel = grp_sel | (gq[3:0] & {4{r1_lead_reg[gq]}});
+    end
+end
+
+wire signed [NUM_WIDTH-1:0] r2_num_reg;
+wire        [6:0]           r2_idx_reg;
+wire        [BL_WIDTH-1:0]  r2_pos_reg;
+wire                        r2_zero_reg;
+
+qg_pipe #(.WIDTH(NUM_WIDTH + 7 + BL_WIDTH + 1), .EN(DEEP)) r2_pipe_inst (
+    .clk(clk),
+    .d({r1_num_reg, idx, grp_sel, p_sel, r1_zero_reg}),     // pos = 8 * grp + p
+    .q({r2_num_reg, r2_idx_reg, r2_pos_reg, r2_zero_reg})
 );
 
-reg signed [NUM_WIDTH-1:0] r2_num_reg = 0;
-reg        [9:0]           r2_recip_reg = 0;
-reg        [BL_WIDTH-1:0]  r2_sh_reg = 0;
-reg                        r2_zero_reg = 1'b1;
+/* R3: RECIP ROM, registered in the fabric (R3b, DEEP only: the ROM plus the route to a DSP block does
+ * not fit a stage), then the multipliers' input registers; R4 chunk products; R5 their sum (qg_mul_dsp) */
+wire [9:0] recip_c;
 
-always @(posedge clk) begin
-    r2_num_reg <= r1_num_reg;
-    r2_recip_reg <= recip;
-    r2_sh_reg <= r1_msb_reg + 7'd2;   // s + 9 = bitlen(den) + 1
-    r2_zero_reg <= r1_zero_reg;
+// (a block-RAM ROM read at R2, qg_recip_rom REG = 1, measured worse: idx logic plus the route to the
+// DP16KD address register; the LUT ROM between r2_idx_reg and the R3b register is kept)
+qg_recip_rom recip_inst (
+    .clk(clk),
+    .idx(r2_idx_reg),
+    .recip(recip_c)
+);
+
+wire [9:0]                  r3b_recip_reg;
+wire signed [NUM_WIDTH-1:0] r3b_num_reg;
+wire [BL_WIDTH-1:0]         r3b_pos_reg;
+wire                        r3b_zero_reg;
+
+qg_pipe #(.WIDTH(10 + NUM_WIDTH + BL_WIDTH + 1), .EN(DEEP)) r3b_pipe_inst (
+    .clk(clk),
+    .d({recip_c, r2_num_reg, r2_pos_reg, r2_zero_reg}),
+    .q({r3b_recip_reg, r3b_num_reg, r3b_pos_reg, r3b_zero_reg})
+);
+
+// shift sh = s + 9 = bitlen(den) + 1 = pos + 2, and the thermometer code therm[c] = (pos > c) of the
+// leading-one position (a shifted constant: a LUT function of pos per bit), for R4's fit mask and decode
+/* verilator lint_off UNUSEDSIGNAL */  // sh >> 3 comes from the thermometer code
+wire [BL_WIDTH-1:0]  r3_sh_reg;
+/* verilator lint_on UNUSEDSIGNAL */
+wire                 r3_zero_reg;
+wire [63:0]          r3_therm_reg;
+
+qg_pipe #(.WIDTH(BL_WIDTH + 1 + 64), .EN(DEEP)) r3_pipe_inst (
+    .clk(clk),
+    .d({r3b_pos_reg + 7'd2, r3b_zero_reg, ~(64'hffff_ffff_ffff_ffff << r3b_pos_reg)}),
+    .q({r3_sh_reg, r3_zero_reg, r3_therm_reg})
+);
+
+wire signed [P_WIDTH-1:0] prod;
+
+qg_mul_dsp #(
+    .A_WIDTH(NUM_WIDTH),
+    .B_WIDTH(11),
+    .REG_IN(DEEP),
+    .REG_SUM(DEEP)
+)
+mul_inst (
+    .clk(clk),
+    .a(r3b_num_reg),
+    .b({1'b0, r3b_recip_reg}),
+    .p(prod)
+);
+
+/* R4 (beside the products): mask of the product bits below sh + 7 (the ones that do not decide the fit);
+ * the shift as a one-hot byte offset (sh >> 3) and a bit offset (sh & 7); R5 carries them on */
+localparam NCG = (P_WIDTH + 15) / 8;        // byte offsets that reach into px (below)
+// mask[b] = (b < sh + 7) = (pos > b - 9); byte offset sh >> 3 == c iff pos > 8c - 3 and not pos > 8c + 5:
+// both from the thermometer code, one LUT level at most
+reg  [P_WIDTH-1:0]  mask_c;
+reg  [NCG-1:0]      coarse_c;
+integer b;
+
+always @* begin
+    for (b = 0; b < P_WIDTH; b = b + 1) begin
+        mask_c[b] = (b < 9) ? 1'b1 : r3_therm_reg[(b >= 9) ? b - 9 : 0];
+    end
+    for (b = 0; b < NCG; b = b + 1) begin
+        coarse_c[b] = ((8 * b - 3 < 0) ? 1'b1 : r3_therm_reg[(8 * b - 3 >= 0) ? 8 * b - 3 : 0])
+                    && !((8 * b + 5 > 63) ? 1'b0 : r3_therm_reg[(8 * b + 5 <= 63) ? 8 * b + 5 : 0]);
+    end
 end
 
-/* R3: product */
-reg signed [P_WIDTH-1:0] r3_p_reg = 0;
-reg        [BL_WIDTH-1:0] r3_sh_reg = 0;
-reg                       r3_zero_reg = 1'b1;
+reg [P_WIDTH-1:0]  r4_mask_reg = 0;
+reg [NCG-1:0]      r4_coarse_reg = 0;
+reg [2:0]          r4_fine_reg = 0;
+reg                r4_zero_reg = 1'b1;
 
 always @(posedge clk) begin
-    r3_p_reg <= r2_num_reg * $signed({1'b0, r2_recip_reg});
-    r3_sh_reg <= r2_sh_reg;
-    r3_zero_reg <= r2_zero_reg;
+    r4_mask_reg <= mask_c;
+    r4_coarse_reg <= coarse_c;
+    r4_fine_reg <= r3_sh_reg[2:0];
+    r4_zero_reg <= r3_zero_reg;
 end
 
-/* R4: floor shift and saturation. The shifted value fits int8 iff its bits above bit 7 are all equal
- * (a reduction, not a wide compare); then the int8 value is clamped to [LO, HI] with 8-bit compares. */
-wire signed [P_WIDTH-1:0] shifted = r3_p_reg >>> r3_sh_reg;
-wire                      neg = shifted[P_WIDTH-1];
-wire                      fits = neg ? (&shifted[P_WIDTH-1:7]) : !(|shifted[P_WIDTH-1:7]);
-wire signed [7:0]         s8 = fits ? shifted[7:0] : (neg ? 8'sh80 : 8'sh7f);
+wire [P_WIDTH-1:0]  r6_mask_reg;
+wire [NCG-1:0]      r6_coarse_reg;
+wire [2:0]          r6_fine_reg;
+wire                r6_zero_reg;
+
+qg_pipe #(.WIDTH(P_WIDTH + NCG + 3 + 1), .EN(DEEP)) r5_pipe_inst (
+    .clk(clk),
+    .d({r4_mask_reg, r4_coarse_reg, r4_fine_reg, r4_zero_reg}),
+    .q({r6_mask_reg, r6_coarse_reg, r6_fine_reg, r6_zero_reg})
+);
+
+/* R6: floor shift, 8 bits of it: px[sh +: 8] = px[8 * (sh >> 3) +: 16][(sh & 7) +: 8]: R6 selects the
+ * 16-bit window at the byte offset (AND-OR by the one-hot offset), R7 shifts it by the bit offset (an 8:1
+ * mux per bit); and the fit: the shifted value fits int8 iff the product's bits from sh + 7 up all equal
+ * its sign */
+wire [8*NCG+15:0]  px = {{(8*NCG+16-P_WIDTH){prod[P_WIDTH-1]}}, prod};
+reg  [15:0]        w16_c;
+
+always @* begin
+    w16_c = 16'd0;
+    for (b = 0; b < NCG; b = b + 1) begin
+        w16_c = w16_c | (px[8*b +: 16] & {16{r6_coarse_reg[b]}});
+    end
+end
+
+// the fit as FG partial ANDs over 16-bit groups (R6), combined in R7
+localparam FG = (P_WIDTH + 15) / 16;
+wire [16*FG-1:0]   fit_bits = {{(16*FG-P_WIDTH){1'b1}}, (prod ~^ {P_WIDTH{prod[P_WIDTH-1]}}) | r6_mask_reg};
+reg  [FG-1:0]      fits_grp_c;
+integer fg;
+
+always @* begin
+    for (fg = 0; fg < FG; fg = fg + 1) begin
+        fits_grp_c[fg] = &fit_bits[16*fg +: 16];
+    end
+end
+
+reg [15:0]       r7_w16_reg = 0;
+reg [2:0]        r7_fine_reg = 0;
+reg [FG-1:0]     r7_fits_reg = {FG{1'b1}};
+reg              r7_neg_reg = 1'b0, r7_zero_reg = 1'b1;
+
+always @(posedge clk) begin
+    r7_w16_reg <= w16_c;
+    r7_fine_reg <= r6_fine_reg;
+    r7_fits_reg <= fits_grp_c;
+    r7_neg_reg <= prod[P_WIDTH-1];
+    r7_zero_reg <= r6_zero_reg;
+end
+
+/* R7: the bit offset, saturation to int8, then to [LO, HI] with 8-bit compares */
+/* verilator lint_off UNUSEDSIGNAL */  // the window's top bits are above the 8 that are kept
+wire [15:0]        w_sh = r7_w16_reg >> r7_fine_reg;
+/* verilator lint_on UNUSEDSIGNAL */
+wire signed [7:0]  r7_s8 = w_sh[7:0];
+wire signed [7:0]  s8 = (&r7_fits_reg) ? r7_s8 : (r7_neg_reg ? 8'sh80 : 8'sh7f);
 localparam [7:0] LO_B = LO[7:0];
 localparam [7:0] HI_B = HI[7:0];
-wire signed [7:0]         lo8 = LO_B;
-wire signed [7:0]         hi8 = HI_B;
-wire signed [7:0]         zero_sat = (lo8 > 8'sd0) ? lo8 : ((hi8 < 8'sd0) ? hi8 : 8'sd0);
-wire signed [7:0]         sat = r3_zero_reg ? zero_sat : ((s8 < lo8) ? lo8 : ((s8 > hi8) ? hi8 : s8));
+wire signed [7:0]  lo8 = LO_B;
+wire signed [7:0]  hi8 = HI_B;
+wire signed [7:0]  zero_sat = (lo8 > 8'sd0) ? lo8 : ((hi8 < 8'sd0) ? hi8 : 8'sd0);
+wire signed [7:0]  sat = r7_zero_reg ? zero_sat : ((s8 < lo8) ? lo8 : ((s8 > hi8) ? hi8 : s8));
 
 reg [7:0] q_reg = 8'd0;
 

@@ -13,6 +13,11 @@ log = logging.getLogger(__name__)
 REPO = Path(__file__).resolve().parents[2]
 BOARDS_YAML = REPO / "hw" / "boards.yaml"
 FLOWS = ("open", "vivado", "vitis")
+# Pipeline configurations of the core (hw/boards.yaml `pipeline:`): compact = the <= 20-cycle card (the
+# default, what the simulations check first); deep = more, shorter stages for a LUT4 fabric (ECP5): the
+# Verilog define QG_PIPELINE_DEEP plus the deep NN core under PIPELINE_NN_ROOT (hw/gen_nn_core.py PIPELINES).
+PIPELINES = ("compact", "deep")
+PIPELINE_NN_ROOT = {"compact": "hw/rtl", "deep": "hw/rtl/deep"}     # <root>/gen/qg_nn_core.f, nn_params.vh
 
 
 class BoardError(ValueError):
@@ -37,6 +42,7 @@ class Board:
     platform: str = ""
     ps: str = ""
     hls4ml_board: str = ""
+    pipeline: str = "compact"
     notes: str = ""
 
     @property
@@ -62,6 +68,8 @@ def load_boards(path: Path = BOARDS_YAML) -> dict[str, Board]:
         board = Board(name=name, **entry)
         if board.flow not in FLOWS:
             raise BoardError(f"{path}: board {name!r} flow {board.flow!r} not in {FLOWS}")
+        if board.pipeline not in PIPELINES:
+            raise BoardError(f"{path}: board {name!r} pipeline {board.pipeline!r} not in {PIPELINES}")
         if board.clock_mhz <= 0:
             raise BoardError(f"{path}: board {name!r} clock_mhz must be positive")
         if board.flow == "open" and not board.nextpnr:

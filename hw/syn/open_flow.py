@@ -25,7 +25,7 @@ from pathlib import Path
 
 import click
 
-from hw.syn.boards import REPO, Board, BoardError, get_board
+from hw.syn.boards import PIPELINE_NN_ROOT, REPO, Board, BoardError, get_board
 
 log = logging.getLogger(__name__)
 
@@ -166,16 +166,22 @@ def tool_versions() -> dict[str, str]:
     return out
 
 
-def read_filelist(path: Path) -> list[Path]:
+NN_FILELIST = "gen/qg_nn_core.f"     # as named by hw/rtl/qg_core_top.f; a pipeline's NN root replaces it
+
+
+def read_filelist(path: Path, nn_root: Path | None = None) -> list[Path]:
     """Files of a `.f` list, nested `-f other.f` lists expanded in place (paths relative to the list
-    that names them; `//` and `#` comments; `+incdir+` and other options skipped)."""
+    that names them; `//` and `#` comments; `+incdir+` and other options skipped). `nn_root`: a nested
+    `gen/qg_nn_core.f` is read from there instead (the pipeline configuration's NN core)."""
     files: list[Path] = []
     for raw in path.read_text().splitlines():
         line = raw.split("//")[0].split("#")[0].strip()
         if not line:
             continue
         if line.startswith(("-f ", "-F ")):
-            files.extend(read_filelist((path.parent / line[3:].strip()).resolve()))
+            rel = line[3:].strip()
+            nested = nn_root / rel if nn_root is not None and rel == NN_FILELIST else path.parent / rel
+            files.extend(read_filelist(nested.resolve(), nn_root))
             continue
         if line.startswith(("+", "-")):
             continue
@@ -183,15 +189,19 @@ def read_filelist(path: Path) -> list[Path]:
     return list(dict.fromkeys(files))
 
 
-def design_files(*, smoke: bool) -> list[Path]:
-    """Verilog sources of the core (the wrapper excluded), in read order."""
+def nn_root(pipeline: str) -> Path:
+    return REPO / PIPELINE_NN_ROOT[pipeline]
+
+
+def design_files(*, smoke: bool, pipeline: str = "compact") -> list[Path]:
+    """Verilog sources of the core (the wrapper excluded), in read order, for a pipeline configuration."""
     if smoke:
         return [SYN_DIR / "qg_smoke_core.v"]
     if not CORE_FILELIST.exists():
         raise FlowError(f"{CORE_FILELIST.relative_to(REPO)} is missing: the core RTL has not landed yet "
                         "(use --smoke to prove the flow on the stand-in)")
     try:
-        files = read_filelist(CORE_FILELIST)
+        files = read_filelist(CORE_FILELIST, nn_root(pipeline) if pipeline != "compact" else None)
     except FileNotFoundError as exc:
         raise FlowError(f"a file list named by hw/rtl/qg_core_top.f is missing: {exc.filename}") from exc
     missing = [f for f in files if not f.exists()]
@@ -201,8 +211,26 @@ def design_files(*, smoke: bool) -> list[Path]:
     return files
 
 
-def header_files() -> list[Path]:
-    return sorted((REPO / "hw" / "rtl" / "gen").glob("*.vh"))
+def include_dirs(pipeline: str = "compact") -> list[str]:
+    """yosys include path (repo-relative): the pipeline's NN gen dir (its nn_params.vh) first."""
+    dirs = [f"{PIPELINE_NN_ROOT[pipeline]}/gen"] if pipeline != "compact" else []
+    return [*dirs, "hw/rtl/gen", "hw/rtl"]
+
+
+def header_files(pipeline: str = "compact") -> list[Path]:
+    """Headers the core includes, as include_dirs() resolves them (first directory wins)."""
+    found: dict[str, Path] = {}
+    for d in include_dirs(pipeline):
+        for p in sorted((REPO / d).glob("*.vh")):
+            found.setdefault(p.name, p)
+    return sorted(found.values())
+
+
+def defines(*, smoke: bool, pipeline: str = "compact") -> list[str]:
+    """Verilog defines of the build: the ECP5 DSP primitives, the pipeline configuration."""
+    if smoke:
+        return ["QG_SMOKE_CORE"]
+    return ["QG_ECP5_DSP"] + (["QG_PIPELINE_DEEP"] if pipeline == "deep" else [])
 
 
 def source_files(*, smoke: bool, board: Board) -> list[Path]:
@@ -210,16 +238,19 @@ def source_files(*, smoke: bool, board: Board) -> list[Path]:
     common = [REPO / board.top_file, REPO / board.constraints, SYN_DIR / "synth.ys", REPO / "hw" / "boards.yaml"]
     if smoke:
         return [*design_files(smoke=True), *common]
-    return [CORE_FILELIST, *design_files(smoke=False), *header_files(), *common]
+    return [CORE_FILELIST, *design_files(smoke=False, pipeline=board.pipeline), *header_files(board.pipeline),
+            *common]
 
 
 def read_commands(*, smoke: bool, board: Board, git_hash: int = 0) -> str:
     """yosys commands that read the sources (the recipe itself is the checked-in synth.ys)."""
-    rel = [os.path.relpath(f, REPO) for f in design_files(smoke=smoke)]
+    rel = [os.path.relpath(f, REPO) for f in design_files(smoke=smoke, pipeline=board.pipeline)]
     top = board.top_file
+    dflags = " ".join(f"-D{d}" for d in defines(smoke=smoke, pipeline=board.pipeline))
     if smoke:
-        return f"read_verilog -DQG_SMOKE_CORE {' '.join(rel)} {top}"
-    return ("verilog_defaults -add -I hw/rtl/gen -I hw/rtl; "
+        return f"read_verilog {dflags} {' '.join(rel)} {top}"
+    incs = " ".join(f"-I {d}" for d in include_dirs(board.pipeline))
+    return (f"verilog_defaults -add {incs} {dflags}; "
             f"read_verilog {' '.join(rel)} {top}; "
             f"chparam -set GIT_HASH {git_hash} {board.top}; verilog_defaults -clear")
 
@@ -253,16 +284,38 @@ _PARAM_RE = re.compile(r"(?:localparam|parameter)\s+(?:integer\s+)?(\w+)\s*=\s*(
 _DEFINE_RE = re.compile(r"^[ \t]*`define[ \t]+(\w+)[ \t]+(.+?)[ \t]*(?://.*)?$", re.M)
 
 
-def latency_cycles(files: list[Path], name: str = "LATENCY") -> int | None:
+def _active_text(text: str, defined: set[str]) -> str:
+    """`text` with the inactive branches of `ifdef / `ifndef / `else / `endif removed (given the defines)."""
+    out, stack = [], []         # stack of (branch active, any enclosing inactive)
+    for line in text.splitlines():
+        m = re.match(r"\s*`(ifdef|ifndef|else|endif)\b\s*(\w*)", line)
+        if m:
+            kind, name = m.groups()
+            if kind in ("ifdef", "ifndef"):
+                outer = all(a for a, _ in stack)
+                stack.append(((name in defined) == (kind == "ifdef"), outer))
+            elif kind == "else" and stack:
+                active, outer = stack.pop()
+                stack.append((not active, outer))
+            elif stack:
+                stack.pop()
+            continue
+        if all(a and o for a, o in stack):
+            out.append(line)
+    return "\n".join(out)
+
+
+def latency_cycles(files: list[Path], name: str = "LATENCY", defined: set[str] | None = None) -> int | None:
     """Record-in to prediction-out latency in cycles: the integer value of `localparam LATENCY`
-    (or LATENCY_CYCLES) of the core's top module, with its other localparams and `defines substituted.
-    The top is qg_core_top.v when present, else the first file that declares the name."""
+    (or LATENCY_CYCLES) of the core's top module, with its other localparams and `defines substituted
+    (`ifdef branches resolved with `defined`). The top is qg_core_top.v when present, else the first
+    file that declares the name; the first definition of a name wins."""
     values: dict[str, str] = {}
     tops = [f for f in files if f.name == "qg_core_top.v"]
     for path in [*tops, *files]:
         if path.suffix not in (".v", ".vh") or not path.exists():
             continue
-        text = path.read_text(errors="replace")
+        text = _active_text(path.read_text(errors="replace"), defined or set())
         for key, expr in _DEFINE_RE.findall(text):
             values.setdefault("`" + key, expr.strip())
         for key, expr in _PARAM_RE.findall(text):
@@ -340,7 +393,7 @@ def run_flow(board_name: str, *, smoke: bool, build_dir: Path, seed: int = 1, ro
     sources = source_files(smoke=smoke, board=board)
     source_hashes = hash_sources(sources)        # before synthesis: the tree may change during a long build
     model_hash = rtl_model_hash(sources)
-    cycles = latency_cycles(sources)
+    cycles = latency_cycles(sources, defined=set(defines(smoke=smoke, pipeline=board.pipeline)))
     build_dir.mkdir(parents=True, exist_ok=True)
     rel = os.path.relpath(build_dir, REPO)
     steps: list[StepTime] = []

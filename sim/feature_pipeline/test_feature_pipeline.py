@@ -13,6 +13,7 @@ from pathlib import Path
 
 import cocotb
 import numpy as np
+import pytest
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge
 
@@ -134,11 +135,12 @@ async def latency_and_throughput(dut):
     Path(os.environ.get("QG_PERF_FILE", "perf_feature_pipeline.txt")).write_text(f"latency={lat}\nii={ii}\n")
 
 
-def test_feature_pipeline() -> None:
+@pytest.mark.parametrize("deep", [0, 1])
+def test_feature_pipeline(deep: int) -> None:
     """pytest entry: build feature_pipeline (Icarus by default) and run the cocotb tests above."""
     from sim.common.runner import run_sim
 
-    run_sim("feature_pipeline", __file__, parameters={"USER_WIDTH": USER_WIDTH})
+    run_sim("feature_pipeline", __file__, parameters={"USER_WIDTH": USER_WIDTH, "DEEP": deep})
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import cocotb
 import numpy as np
+import pytest
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge
 from cocotbext.axi import (
@@ -28,6 +29,11 @@ from cocotbext.axi import (
 
 from control.driver import regmap
 from sim.common.golden import artifacts_dir, config, golden, reference_outputs, vectors, with_invalid
+
+# record-in to prediction-out, per pipeline configuration (hw/boards.yaml `pipeline:`): the compact card
+# keeps issue 4's 20 cycles; the deep one (ECP5, 150 MHz target) 40 cycles = 267 ns at 150 MHz
+LATENCY_BUDGET_CYCLES = {"compact": 20, "deep": 40}
+DEEP_VECTORS = 64            # the deep configuration's run is a bit-exactness check, kept short
 
 log = logging.getLogger(__name__)
 
@@ -203,7 +209,8 @@ async def latency_and_throughput(dut):
         f"latency={lat}\nlatency_reg={lat_reg}\nii_in={ii_in}\nii_out={ii_out}\n")
     assert lat == lat_reg, "NN_INFO.LATENCY does not match the measured latency"
     assert ii_in == 1.0 and ii_out == 1.0, "not one record per clock"
-    assert lat <= 20, f"latency {lat} cycles above the 20-cycle target"
+    budget = LATENCY_BUDGET_CYCLES[os.environ.get("QG_PIPELINE", "compact")]
+    assert lat <= budget, f"latency {lat} cycles above the {budget}-cycle budget"
 
 
 @cocotb.test()
@@ -243,14 +250,22 @@ async def soft_reset_restarts_state(dut):
     assert preds["flags"][0] & regmap.PREDICTION_FLAG_RESET
 
 
-def test_qg_core_top() -> None:
-    """pytest entry: build qg_core_top (Icarus by default) and run the cocotb tests above."""
-    from sim.common.runner import require_nn_core, run_sim
+@pytest.mark.parametrize("pipeline", ["compact", "deep"])
+def test_qg_core_top(pipeline: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """pytest entry: build qg_core_top (Icarus by default) in a pipeline configuration and run the cocotb
+    tests above (deep: QG_PIPELINE_DEEP and the deep NN core, DEEP_VECTORS records unless VECTORS is set)."""
+    from sim.common.runner import RTL, require_nn_core, run_sim
 
+    defines, env = {}, {"QG_PIPELINE": pipeline}
+    if pipeline == "deep":
+        if not os.environ.get("QG_NN_GEN_ROOT"):
+            monkeypatch.setenv("QG_NN_GEN_ROOT", str(RTL / "deep"))
+        defines["QG_PIPELINE_DEEP"] = 1
+        env["VECTORS"] = os.environ.get("VECTORS", str(DEEP_VECTORS))
     require_nn_core()
-    run_sim("qg_core_top", __file__, parameters={"GIT_HASH": GIT_HASH})
+    run_sim("qg_core_top", __file__, parameters={"GIT_HASH": GIT_HASH}, defines=defines, extra_env=env)
 
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO)
-    test_qg_core_top()
+    test_qg_core_top("compact", pytest.MonkeyPatch())

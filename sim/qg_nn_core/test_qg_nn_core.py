@@ -1,13 +1,16 @@
 """cocotb test of the generated NN core (hw/rtl/gen/nn/qg_nn_core.v, da4ml from the QKeras model) against
 the integer CPU reference (models.reference) and golden.npz outputs: one feature vector per clock,
-exact equality, latency = QG_NN_LATENCY. VECTORS sets the random-vector count (default 200)."""
+exact equality, latency = QG_NN_LATENCY. VECTORS sets the random-vector count (default 200). Both pipeline
+configurations: compact (hw/rtl/gen/) and deep (hw/rtl/deep/gen/)."""
 from __future__ import annotations
 
 import logging
+import os
 import re
 
 import cocotb
 import numpy as np
+import pytest
 from cocotb.clock import Clock
 from cocotb.triggers import ReadOnly, RisingEdge
 
@@ -53,9 +56,12 @@ async def exact_one_per_clock(dut):
                   len(x), len(g.features), g.source, len(rnd), lat)
 
 
-def test_qg_nn_core() -> None:
-    """pytest entry: build the generated NN core and run the cocotb test above."""
+@pytest.mark.parametrize("pipeline", ["compact", "deep"])
+def test_qg_nn_core(pipeline: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """pytest entry: build the generated NN core (of the pipeline configuration) and run the cocotb test above."""
     from sim.common.runner import require_nn_core, run_sim
 
+    if pipeline == "deep" and not os.environ.get("QG_NN_GEN_ROOT"):
+        monkeypatch.setenv("QG_NN_GEN_ROOT", str(RTL / "deep"))
     require_nn_core()
     run_sim("qg_nn_core", __file__)

@@ -13,7 +13,7 @@ from cocotb.triggers import ReadOnly, RisingEdge
 
 from sim.common.golden import vectors
 
-LATENCY = 4
+LATENCY = {0: 4, 1: 8}     # by the DEEP parameter (pipeline configuration compact / deep)
 
 
 def cases(num_w: int, den_w: int, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -41,16 +41,17 @@ async def matches_software_ratio(dut):
     from models.features import ratio
 
     num_w, den_w = int(dut.NUM_WIDTH.value), int(dut.DEN_WIDTH.value)
+    latency = LATENCY[int(dut.DEEP.value)]
     lo, hi = int(os.environ["QG_RATIO_LO"]), int(os.environ["QG_RATIO_HI"])
     num, den = cases(num_w, den_w, vectors())
     want = np.clip(ratio(num, den), lo, hi)
     Clock(dut.clk, 4, unit="ns").start()
     got = []
-    for t in range(len(num) + LATENCY):
+    for t in range(len(num) + latency):
         dut.num.value = int(num[t]) & ((1 << num_w) - 1) if t < len(num) else 0
         dut.den.value = int(den[t]) & ((1 << den_w) - 1) if t < len(num) else 0
-        await ReadOnly()                # q now holds the result of the input driven LATENCY cycles ago
-        if t >= LATENCY:
+        await ReadOnly()                # q now holds the result of the input driven `latency` cycles ago
+        if t >= latency:
             got.append(int(dut.q.value.to_signed()))
         await RisingEdge(dut.clk)
     got = np.array(got[:len(num)])
@@ -59,9 +60,11 @@ async def matches_software_ratio(dut):
     dut._log.info("qg_ratio %dx%d [%d, %d]: %d cases exact", num_w, den_w, lo, hi, len(got))
 
 
+@pytest.mark.parametrize("deep", [0, 1])
 @pytest.mark.parametrize("num_w,den_w,lo,hi", [(48, 48, -128, 127), (42, 42, 0, 127), (34, 34, -128, 127)])
-def test_qg_ratio(num_w: int, den_w: int, lo: int, hi: int) -> None:
+def test_qg_ratio(num_w: int, den_w: int, lo: int, hi: int, deep: int) -> None:
     from sim.common.runner import run_sim
 
-    run_sim("qg_ratio", __file__, parameters={"NUM_WIDTH": num_w, "DEN_WIDTH": den_w, "LO": lo, "HI": hi},
+    run_sim("qg_ratio", __file__,
+            parameters={"NUM_WIDTH": num_w, "DEN_WIDTH": den_w, "LO": lo, "HI": hi, "DEEP": deep},
             extra_env={"QG_RATIO_LO": str(lo), "QG_RATIO_HI": str(hi)})

@@ -87,6 +87,27 @@ def test_latency_from_localparams_and_defines(tmp_path: Path) -> None:
     assert open_flow.latency_cycles([tmp_path / "p.vh"]) is None
 
 
+def test_latency_follows_the_pipeline_define(tmp_path: Path) -> None:
+    (tmp_path / "qg_core_top.v").write_text(
+        "`ifdef QG_PIPELINE_DEEP\nlocalparam DEEP = 1;\n`else\nlocalparam DEEP = 0;\n`endif\n"
+        "localparam LATENCY = 19 + 20 * DEEP;\n")
+    files = [tmp_path / "qg_core_top.v"]
+    assert open_flow.latency_cycles(files) == 19
+    assert open_flow.latency_cycles(files, defined={"QG_PIPELINE_DEEP"}) == 39
+
+
+def test_deep_board_reads_the_deep_nn_core() -> None:
+    board = get_board("ecp5-85f")
+    assert board.pipeline == "deep"
+    if not (open_flow.nn_root("deep") / "gen" / "qg_nn_core.f").is_file():
+        pytest.skip("deep NN core not generated")
+    files = open_flow.design_files(smoke=False, pipeline="deep")
+    assert any("/deep/gen/nn/" in str(f) for f in files) and not any("/rtl/gen/nn/" in str(f) for f in files)
+    assert "-DQG_PIPELINE_DEEP" in open_flow.read_commands(smoke=False, board=board)
+    nn_vh = [p for p in open_flow.header_files("deep") if p.name == "nn_params.vh"]
+    assert nn_vh == [open_flow.nn_root("deep") / "gen" / "nn_params.vh"]
+
+
 def test_core_sources_in_manifest_cover_the_filelist() -> None:
     if not open_flow.CORE_FILELIST.exists():
         pytest.skip("hw/rtl/qg_core_top.f not there yet")

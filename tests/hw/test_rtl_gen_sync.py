@@ -41,8 +41,11 @@ def test_nn_core_matches_artifacts(tmp_path: Path) -> None:
     from hw import gen_nn_core
 
     assert gen_nn_core.main(["--root", str(tmp_path)]) == 0
-    fresh = {p.relative_to(tmp_path): p.read_text() for p in (tmp_path / "hw/rtl/gen").rglob("*") if p.is_file()}
-    committed_nn = {p.relative_to(ROOT) for p in (ROOT / gen_nn_core.NN_DIR).glob("*")}
-    assert committed_nn == {p for p in fresh if str(p).startswith(gen_nn_core.NN_DIR + "/")}, "stale or missing files"
-    for rel, text in fresh.items():
-        assert (ROOT / rel).read_text() == text, f"{rel} is stale: run `python -m hw.gen_nn_core`"
+    for name, cfg in gen_nn_core.PIPELINES.items():     # every pipeline configuration (compact, deep)
+        gen_dir = cfg["gen_dir"]
+        fresh = {p.relative_to(tmp_path): p.read_text() for p in (tmp_path / gen_dir).glob("**/*")
+                 if p.is_file() and p.relative_to(tmp_path / gen_dir).parts[0] in ("nn", "nn_params.vh", "qg_nn_core.f")}
+        committed_nn = {p.relative_to(ROOT) for p in (ROOT / gen_dir / "nn").glob("*")}
+        assert committed_nn == {p for p in fresh if str(p).startswith(gen_dir + "/nn/")}, f"{name}: stale or missing files"
+        for rel, text in fresh.items():
+            assert (ROOT / rel).read_text() == text, f"{rel} is stale: run `python -m hw.gen_nn_core`"

@@ -5,10 +5,16 @@
 
 /*
  * RECIP[j] = floor(2**16 / (128 + j)), j = 0..127 (models/FEATURES.md): the reciprocal table of ratio().
- * Combinational ROM; 128 x 10 bits.
+ * 128 x 10 bits. REG = 0: combinational; REG = 1: registered read (recip one clock after idx) from a
+ * memory initialized with the table, which synthesis maps to a block RAM (its clock-to-out instead of
+ * the LUT levels of a 7-input function).
  */
-module qg_recip_rom
+module qg_recip_rom #
 (
+    parameter REG = 0
+)
+(
+    input  wire       clk,
     input  wire [6:0] idx,
     output wire [9:0] recip
 );
@@ -151,7 +157,26 @@ function [9:0] rom;
     end
 endfunction
 
-assign recip = rom(idx);
+generate
+    if (REG != 0) begin : g_reg
+        (* ram_style = "block" *)
+        reg [9:0] mem [0:127];
+        reg [9:0] q_reg = 10'd0;
+        integer k;
+        initial begin
+            for (k = 0; k < 128; k = k + 1) begin
+                mem[k] = rom(k[6:0]);
+            end
+        end
+        always @(posedge clk) begin
+            q_reg <= mem[idx];
+        end
+        assign recip = q_reg;
+    end else begin : g_comb
+        assign recip = rom(idx);
+        wire unused_clk = clk;
+    end
+endgenerate
 
 endmodule
 
