@@ -209,8 +209,10 @@ def rows(r: BenchResults) -> list[Row]:
                        _div(fmax, pr.get("target_mhz")), "manifest"))
         if pr.get("utilization"):
             out.append(Row("rtl", "post-route utilization", pr["utilization"], source="manifest"))
-        if rtl.get("status") == "ok":
-            ns = rtl["latency_cycles"] * 1000.0 / fmax
+        # the built configuration's own cycles (hw/boards.yaml `pipeline:`), not the compact simulation's
+        cycles = pr.get("manifest_latency_cycles") or (rtl["latency_cycles"] if rtl.get("status") == "ok" else None)
+        if cycles:
+            ns = cycles * 1000.0 / fmax
             single = dig(r.runs.get("cpu_inference").data if _status(r, "cpu_inference") is None else {},
                          "cpu_backend_process.single_feature_plus_inference.p50_us")
             out.append(Row("rtl", "record in -> prediction out at post-route Fmax", f"{ns:.1f} ns",

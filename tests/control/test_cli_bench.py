@@ -75,6 +75,10 @@ def test_table_headline_ratios_and_machine():
     assert ns.ours == "100.0 ns" and ns.ratio == pytest.approx(25.0)  # 2.5 µs / 100 ns
     assert by[("fix", "bench/fix.py")].ours == "failed: exit 1: boom"
     assert by[("feed", "batch, depth diffs, steady state (target >=200,000)")].ratio == pytest.approx(93041 / 200000)
+    # a manifest built from another pipeline configuration than the simulated one: its own cycles count
+    res.post_route["manifest_latency_cycles"] = 40
+    ns = {(x.area, x.measure): x for x in rows(res)}[("rtl", "record in -> prediction out at post-route Fmax")]
+    assert ns.ours == f"{40 * 1000 / 190:.1f} ns"
     md = markdown(res, table)
     m = res.machine
     assert m["cpu_model"] in md and f"Python {m['python']}" in md and f"numpy {m['versions']['numpy']}" in md
