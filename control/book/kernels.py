@@ -342,13 +342,6 @@ def side_top(keys, vals, ix, n, sign, out_px, out_sz) -> int:
 
 
 @numba.njit(cache=True, nogil=True)
-def side_best_key(keys, ix) -> int:
-    mb = keys.shape[0]
-    b = ix[3 + mb + ix[1] - 1]
-    return keys[b, ix[3 + b] - 1]
-
-
-@numba.njit(cache=True, nogil=True)
 def apply_levels(st, bk, bv, bix, ak, av, aix, lv_px, lv_sz, nbid, nask) -> None:
     """Apply a diff's levels: the first `nbid` entries of lv_* are bids, the next `nask` asks."""
     bkp, bvp, bxp, bmb = _ptr(bk), _ptr(bv), _ptr(bix), bk.shape[0]
