@@ -40,8 +40,9 @@ class SimConfig:
     start_timeout_s: float = 120.0  # build + elaboration + connect
     call_timeout_s: float = 60.0  # wall-clock bound on any one request (hung simulator)
     max_cycles_per_frame: int = 20_000  # a frame not out after this many cycles -> TIMEOUT
-    # top-level parameters; GIT_HASH: this checkout's commit, as a bitstream build sets it (ID_GIT_HASH)
-    parameters: dict[str, int] = field(default_factory=lambda: {"GIT_HASH": git_hash32()})
+    # top-level parameters; GIT_HASH defaults to this checkout's commit at launch (as a bitstream build
+    # sets it), not here: a SimConfig is built on every backend selection, rtl or not
+    parameters: dict[str, int] = field(default_factory=dict)
 
 
 class SimIO:
@@ -79,7 +80,7 @@ class SimIO:
             "--clock-ns",
             str(cfg.clock_ns),
         ]
-        for k, v in cfg.parameters.items():
+        for k, v in {"GIT_HASH": git_hash32(), **cfg.parameters}.items():
             args += ["--param", f"{k}={v}"]
         with open(log_path, "ab") as logf:
             proc = subprocess.Popen(

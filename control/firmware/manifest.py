@@ -29,22 +29,26 @@ REQUIRED_KEYS = ("schema", "board", "design", "files", "model", "regmap", "git",
                  "utilization", "build_date")
 
 
+def _git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=True).stdout.strip()
+
+
 def git_identity(repo: Path = REPO) -> tuple[str, bool]:
     """(commit hash, working tree dirty?) -- ("unknown", True) outside a git checkout."""
     try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True,
-                              check=True).stdout.strip()
-        dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=repo,
-                                    capture_output=True, text=True, check=True).stdout.strip())
+        return _git(repo, "rev-parse", "HEAD"), bool(_git(repo, "status", "--porcelain", "--untracked-files=no"))
     except (OSError, subprocess.CalledProcessError):
         return "unknown", True
-    return head, dirty
 
 
 def git_hash32(repo: Path = REPO) -> int:
     """The core's GIT_HASH parameter (ID_GIT_HASH register): the first 32 bits of the commit, 0 outside
-    a git checkout. Set by the bitstream builds and by the simulated card alike."""
-    head, _ = git_identity(repo)
+    a git checkout. Set by the bitstream builds and by the simulated card alike (no `git status`: the
+    dirty flag is the manifest's business)."""
+    try:
+        head = _git(repo, "rev-parse", "HEAD")
+    except (OSError, subprocess.CalledProcessError):
+        return 0
     return int(head[:8], 16) if re.fullmatch(r"[0-9a-f]{8,}", head) else 0
 
 
