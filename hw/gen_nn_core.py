@@ -31,20 +31,21 @@ from typing import Any
 
 import numpy as np
 
+from hw.syn.boards import PIPELINE_NN_ROOT
+
 log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_ARTIFACTS = "models/qg_mlp/artifacts"
 DEFAULT_LATENCY_CUTOFF = 2.0   # in units of DEFAULT_DELAY_MODEL
 DEFAULT_DELAY_MODEL = "da4ml"   # "ecp5" (ECP5_DELAY below) or "da4ml" (da4ml's Xilinx model)
-GEN_DIR = "hw/rtl/gen"
-NN_DIR = "hw/rtl/gen/nn"
+GEN_DIR = f"{PIPELINE_NN_ROOT['compact']}/gen"
 # Pipeline configurations (hw/boards.yaml `pipeline:` picks one per board): the staging of the core and
 # where its files go. compact: the <= 20-cycle card (10 stages); deep: one carry chain + a LUT level per
 # stage on ECP5 (26 stages), under hw/rtl/deep/gen/ (a QG_NN_GEN_ROOT-style root: hw/rtl/deep).
 PIPELINES: dict[str, dict[str, Any]] = {
     "compact": {"latency_cutoff": 2.0, "delay_model": "da4ml", "gen_dir": GEN_DIR},
-    "deep": {"latency_cutoff": 1.5, "delay_model": "ecp5", "gen_dir": "hw/rtl/deep/gen"},
+    "deep": {"latency_cutoff": 1.5, "delay_model": "ecp5", "gen_dir": f"{PIPELINE_NN_ROOT['deep']}/gen"},
 }
 OUT_BITS = 16              # prediction record: outputs sign-extended to i16
 RANDOM_VECTORS = 4096

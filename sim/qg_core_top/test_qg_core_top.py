@@ -28,6 +28,8 @@ from cocotbext.axi import (
 )
 
 from control.driver import regmap
+from hw.syn.boards import PIPELINE_NN_ROOT
+from hw.syn.boards import REPO as REPO_ROOT
 from sim.common.golden import artifacts_dir, config, golden, reference_outputs, vectors, with_invalid
 
 # record-in to prediction-out, per pipeline configuration (hw/boards.yaml `pipeline:`): the compact card
@@ -254,12 +256,12 @@ async def soft_reset_restarts_state(dut):
 def test_qg_core_top(pipeline: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """pytest entry: build qg_core_top (Icarus by default) in a pipeline configuration and run the cocotb
     tests above (deep: QG_PIPELINE_DEEP and the deep NN core, DEEP_VECTORS records unless VECTORS is set)."""
-    from sim.common.runner import RTL, require_nn_core, run_sim
+    from sim.common.runner import require_nn_core, run_sim
 
     defines, env = {}, {"QG_PIPELINE": pipeline}
     if pipeline == "deep":
         if not os.environ.get("QG_NN_GEN_ROOT"):
-            monkeypatch.setenv("QG_NN_GEN_ROOT", str(RTL / "deep"))
+            monkeypatch.setenv("QG_NN_GEN_ROOT", str(REPO_ROOT / PIPELINE_NN_ROOT["deep"]))
         defines["QG_PIPELINE_DEEP"] = 1
         env["VECTORS"] = os.environ.get("VECTORS", str(DEEP_VECTORS))
     require_nn_core()

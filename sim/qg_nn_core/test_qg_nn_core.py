@@ -14,6 +14,8 @@ import pytest
 from cocotb.clock import Clock
 from cocotb.triggers import ReadOnly, RisingEdge
 
+from hw.syn.boards import PIPELINE_NN_ROOT
+from hw.syn.boards import REPO as REPO_ROOT
 from sim.common.golden import golden, reference_outputs, vectors
 from sim.common.runner import RTL
 
@@ -62,6 +64,6 @@ def test_qg_nn_core(pipeline: str, monkeypatch: pytest.MonkeyPatch) -> None:
     from sim.common.runner import require_nn_core, run_sim
 
     if pipeline == "deep" and not os.environ.get("QG_NN_GEN_ROOT"):
-        monkeypatch.setenv("QG_NN_GEN_ROOT", str(RTL / "deep"))
+        monkeypatch.setenv("QG_NN_GEN_ROOT", str(REPO_ROOT / PIPELINE_NN_ROOT["deep"]))
     require_nn_core()
     run_sim("qg_nn_core", __file__)
