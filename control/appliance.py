@@ -30,7 +30,7 @@ from control.fix.messages import encode_message, utc_timestamp
 from control.fix.quotes import QuoteWriter
 from control.marketdata.errors import DecodeError
 from control.marketdata.source import iter_lines  # noqa: F401  (re-exported: the replay's line reader)
-from control.metrics import LatencyWindow, Metrics
+from control.metrics import STAGES, LatencyWindow, Metrics
 from control.quoting.config import InstrumentConfig
 from control.quoting.engine import QuotingEngine
 from control.quoting.types import Action, QuoteDecision
@@ -173,7 +173,7 @@ class Appliance:
         self._drift_probs: list[tuple[float, float, float]] = []
         self._h = {
             s: metrics.stage_latency.labels(s)
-            for s in ("decode", "book", "book_deferred", "features", "inference", "quoting", "fix_encode")
+            for s in STAGES
         }
         self._events = metrics.events.labels(cfg.symbol)
         self._predictions: dict[str, object] = {}   # labelled children, per backend name

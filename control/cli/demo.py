@@ -27,9 +27,9 @@ EXIT_FAILURE = 1
 
 
 def _stage_table(lat: dict) -> list[str]:
-    out = [f"    {'stage':11s} {'p50':>9s} {'p99':>9s} {'p99.9':>9s} {'n':>7s}   (µs)"]
+    out = [f"    {'stage':13s} {'p50':>9s} {'p99':>9s} {'p99.9':>9s} {'n':>7s}   (µs)"]
     for stage, v in lat.items():
-        out.append(f"    {stage:11s} {v['p50']:9.1f} {v['p99']:9.1f} {v['p99.9']:9.1f} {v['n']:7d}")
+        out.append(f"    {stage:13s} {v['p50']:9.1f} {v['p99']:9.1f} {v['p99.9']:9.1f} {v['n']:7d}")
     return out
 
 

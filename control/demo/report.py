@@ -12,12 +12,13 @@ from typing import Any
 
 import numpy as np
 
+from control import metrics
 from control.demo.orchestrate import DemoResult
 from control.quoting.types import Action, ReasonCode
 
 log = logging.getLogger(__name__)
 
-STAGES = ("decode", "book", "features", "inference", "quoting", "fix_encode", "total")
+STAGES = (*metrics.STAGES, "total")   # every stage the appliance times, then decode start -> FIX bytes
 PLOTS = {
     "mid_predictions": "mid_predictions.png",
     "spread": "spread.png",
