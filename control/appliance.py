@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
+from control import fastpath
 from control.backends.base import Backend, BackendError, Health, RecordRefused
 from control.book.stream import FeedProcessor
 from control.drift import DriftMonitor
@@ -34,9 +35,12 @@ from control.metrics import STAGES, LatencyWindow, Metrics
 from control.quoting.config import InstrumentConfig
 from control.quoting.engine import QuotingEngine
 from control.quoting.types import Action, QuoteDecision
+from models.streaming import ST_INVALID
 
 if TYPE_CHECKING:
     from control.audit import AuditWriter
+    from control.fastpath import CpuLinePath
+    from control.prediction import Prediction
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +53,7 @@ class ApplianceConfig:
     status_path: Path | None = None  # JSON status file, rewritten atomically
     status_every: int = 2000  # events between status writes
     drift_window: int = 10_000  # predictions per drift evaluation
+    fused: bool = True   # cpu backend: decode -> inference in one compiled call (control/fastpath.py)
 
 
 class QuoteSink(Protocol):
@@ -78,9 +83,8 @@ class DryRunSink:
     def send(self, event: QuoteEvent, now_ns: int) -> None:
         if type(event) is QuoteUpdate and len(event.quotes) == 1:   # one Quote: straight to bytes
             self.seq += 1
-            raw = self.writer.encode_single(
-                event, now_ns, [(34, b"%d" % self.seq), (49, self.sender), (52, utc_timestamp(now_ns)), (56, self.target)]
-            )
+            header = b"34=%d\x0149=%s\x0152=%s\x0156=%s\x01" % (self.seq, self.sender, utc_timestamp(now_ns), self.target)
+            raw = self.writer.encode_single(event, now_ns, header)
             if self.emit is not None:
                 self.emit(raw)
             return
@@ -161,7 +165,9 @@ class Appliance:
         feature_names: tuple[str, ...] = (),
         output_names: tuple[str, ...] = (),
     ) -> None:
-        self.cfg, self.feed, self.backend, self.engine, self.sink = cfg, feed, backend, engine, sink
+        self.cfg, self.engine, self.sink = cfg, engine, sink
+        self._fast: CpuLinePath | None = None
+        self._feed, self._backend = feed, backend
         self.metrics, self.audit, self.drift = metrics, audit, drift
         self.inst = engine.cfg.instrument(cfg.symbol)
         self.latency = LatencyWindow()
@@ -178,8 +184,32 @@ class Appliance:
         self._events = metrics.events.labels(cfg.symbol)
         self._predictions: dict[str, object] = {}   # labelled children, per backend name
         self._backend_error: BackendError | None = None   # set when the backend failed with no fallback
+        self._bind()
         metrics.set_active_backend(backend.name)
         metrics.backend_healthy.labels(backend.name).set(1.0)
+
+    # The fused path is bound to one feed and one backend: replacing either (tests wrap the backend)
+    # rebinds it, to nothing when the new pair cannot take it.
+    @property
+    def feed(self) -> FeedProcessor:
+        return self._feed
+
+    @feed.setter
+    def feed(self, feed: FeedProcessor) -> None:
+        self._feed = feed
+        self._bind()
+
+    @property
+    def backend(self) -> Backend:
+        return self._backend
+
+    @backend.setter
+    def backend(self, backend: Backend) -> None:
+        self._backend = backend
+        self._bind()
+
+    def _bind(self) -> None:
+        self._fast = fastpath.CpuLinePath.of(self._feed, self._backend) if self.cfg.fused else None
 
     # -- the event path ----------------------------------------------------------------------------
     # Each event's stages are timed between perf_counter_ns stamps from the start of decoding its line
@@ -191,8 +221,23 @@ class Appliance:
         c.lines += 1
         t0 = perf_ns()
         raw = line.encode() if isinstance(line, str) else line
-        feed = self.feed
-        kind = feed.decode_one(raw, recv_ns)   # compiled decoder; 0: the line needs the Python path
+        feed = self._feed
+        fast = self._fast
+        if fast is not None:   # decode -> book -> features -> inference in one compiled call
+            code = fast.run(raw, recv_ns)
+            if code == fastpath.EVENT:
+                return self._fast_event(fast, t0)
+            if code != fastpath.DECLINED:   # booked: finish the line on the generic path
+                r = fast.res.tolist()
+                if code == fastpath.BOOKED:
+                    records = fast.booked(r[1], r[2])
+                    t2 = perf_ns()
+                else:                          # REFUSED: submit() refuses it with the reason
+                    records, t2 = feed.rec1, r[3 + fastpath.T_BOOKED]
+                return self._after_book(records, t0, r[3 + fastpath.T_DECODED], t2)
+            kind = 0
+        else:
+            kind = feed.decode_one(raw, recv_ns)   # compiled decoder; 0: the line needs the Python path
         if kind:
             t1 = perf_ns()
             records = feed.book_one(kind)
@@ -208,6 +253,10 @@ class Appliance:
             t1 = perf_ns()
             records = feed.process(ev)
             t2 = perf_ns()
+        return self._after_book(records, t0, t1, t2)
+
+    def _after_book(self, records: np.ndarray, t0: int, t1: int, t2: int) -> list[QuoteDecision]:
+        feed = self.feed
         if records is feed.rec1:   # one record (the steady state): its touch came with it
             d = self._one(records, feed.touch.tolist(), t0, t1, t2)
             self._finish_book()
@@ -221,6 +270,21 @@ class Appliance:
         decisions = self.on_records(records, t_start=t0, line_ns=(t1, t2))
         self._finish_book()
         return decisions
+
+    def _fast_event(self, fast: CpuLinePath, t0: int) -> list[QuoteDecision]:
+        """An EVENT from the fused path: its prediction, then the same decision path as `_one`."""
+        r = fast.res.tolist()
+        feed, backend = self._feed, self._backend
+        touch = feed.touch.tolist()
+        backend.processed += 1
+        pred = backend.prediction(touch[0], touch[1], tuple(fast.logits.tolist()))
+        t_dec, t_book, t_feat, t_inf = r[3:7]
+        d = self._decide(touch, pred, r[2] == ST_INVALID, fast.feats, t0, perf_ns(), t_dec, t_book,
+                         t_feat - t_book, t_inf - t_feat)
+        self._finish_book()
+        if self.audit is not None:
+            self.audit.events(feed.rec1, self.cfg.symbol)
+        return [] if d is None else [d]
 
     def _finish_book(self) -> None:
         """The deep levels of the last diff, which the book stage left for after the quote."""
@@ -267,7 +331,6 @@ class Appliance:
     ) -> QuoteDecision | None:
         """One record: backend -> quoting -> FIX. `touch`: its seq, ts_ns, recv_ns, best bid, best ask,
         flags; t_start/t1/t2: its line's decode start, decode end and book end (None: not timed here)."""
-        c = self.counters
         ta = perf_ns()
         batch = None
         if self._backend_error is None:
@@ -276,18 +339,34 @@ class Appliance:
             except RecordRefused as e:
                 if t1 is not None:
                     self._line_stages(t1 - t_start, t2 - t1, True)
-                c.refused_records += 1
+                self.counters.refused_records += 1
                 self.metrics.rejects.labels("record_range").inc()
                 log.warning("refused record seq %d: %s", touch[0], e)
                 return None
             except BackendError as e:   # no fallback left: quote nothing until the backend is replaced
                 self._backend_failed(e, touch[0])
         tb = perf_ns()
-        seq, ts_ns, recv_ns, bid0, ask0, flags = touch
-        if batch is not None:
-            pred, invalid = batch.predictions[0], bool(batch.invalid[0])
+        if batch is None:
+            return self._decide(touch, None, False, None, ta if t_start is None else t_start, tb, t1, t2)
+        stamps = batch.stage_ns
+        if "features" in stamps:
+            feat_ns, inf_ns = stamps["features"], stamps["inference"]
         else:
-            pred, invalid = None, False
+            feat_ns, inf_ns = None, tb - ta
+        return self._decide(touch, batch.predictions[0], bool(batch.invalid[0]),
+                            None if batch.features is None else batch.features[0],
+                            ta if t_start is None else t_start, tb, t1, t2, feat_ns, inf_ns)
+
+    def _decide(
+        self, touch: list[int], pred: Prediction | None, invalid: bool, features: np.ndarray | None,
+        t_start: int, tb: int, t1: int | None, t2: int | None, feat_ns: int | None = None,
+        inf_ns: int | None = None,
+    ) -> QuoteDecision:
+        """Quoting -> FIX for one record's prediction (None: the backend is out of service), then the
+        bookkeeping. t_start: when its line's decoding began; tb: when the prediction was ready; t1/t2:
+        decode and book ends (None: not timed here); feat_ns/inf_ns: the backend's stage times."""
+        c = self.counters
+        seq, ts_ns, recv_ns, bid0, ask0, flags = touch
         decision = self.engine.on_touch(
             self.cfg.symbol,
             bid0,
@@ -310,16 +389,12 @@ class Appliance:
         h, lat = self._h, self.latency
         if t1 is not None:
             self._line_stages(t1 - t_start, t2 - t1, True)
-        if batch is not None:
-            stamps = batch.stage_ns
-            if "features" in stamps:
-                h["features"].observe(stamps["features"] / 1e9)
-                lat.add("features", stamps["features"])
-                h["inference"].observe(stamps["inference"] / 1e9)
-                lat.add("inference", stamps["inference"])
-            else:
-                h["inference"].observe((tb - ta) / 1e9)
-                lat.add("inference", tb - ta)
+        if feat_ns is not None:
+            h["features"].observe(feat_ns / 1e9)
+            lat.add("features", feat_ns)
+        if inf_ns is not None:
+            h["inference"].observe(inf_ns / 1e9)
+            lat.add("inference", inf_ns)
         h["quoting"].observe((tc - tb) / 1e9)
         lat.add("quoting", tc - tb)
         if event is not None:
@@ -333,7 +408,7 @@ class Appliance:
                 self.metrics.pulls.inc()
             if self.audit is not None:
                 self.audit.quotes([_quote_row(decision, seq if pred is None else pred.seq)])
-        lat.add("total", td - (t_start if t_start is not None else ta))
+        lat.add("total", td - t_start)
         c.records += 1
         self._events.inc()
         if pred is not None:
@@ -349,8 +424,8 @@ class Appliance:
             if self.drift is not None:
                 self._drift_logits.append(pred.logits)
                 self._drift_probs.append((pred.p_up, pred.p_down, pred.p_withdraw))
-                if batch.features is not None:
-                    self._drift_features.append(batch.features[0])
+                if features is not None:
+                    self._drift_features.append(features.copy())   # the fused path reuses its buffer
                 if len(self._drift_logits) >= self.cfg.drift_window:
                     self._evaluate_drift()
         if self.cfg.status_path is not None and c.records % self.cfg.status_every == 0:

@@ -3,14 +3,16 @@
 `logits` are the exact integers the network produced (the bit-exact contract is on these); the
 probabilities are derived from them on the host by one shared function, so every backend yields the
 same quotes for the same integers.
+
+A NamedTuple, not a frozen dataclass: one is built per book record on the per-event path, and a
+frozen dataclass's __init__ (one object.__setattr__ per field) cost a microsecond of it.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class Prediction:
+class Prediction(NamedTuple):
     seq: int                      # sequence number of the record this predicts from
     ts_ns: int                    # exchange timestamp of that record
     logits: tuple[int, ...]       # raw integer outputs: (none, up, down, withdraw) on the output grid
@@ -20,7 +22,6 @@ class Prediction:
     horizon_ns: int               # how long this prediction stays valid
     model_hash: str               # sha256 of the model that produced it
     backend: str                  # "fpga" | "rtl" | "cpu"
-    stamps_ns: dict[str, int] = field(default_factory=dict, compare=False)  # per-stage timing
 
     @property
     def p_move(self) -> float:

@@ -75,7 +75,7 @@ class BackendIdentity:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)   # not frozen: built once per submit on the per-event path (a frozen __init__ costs more)
 class PredictionBatch:
     """What `submit` returns: one Prediction per record, in record order, and each one's INVALID flag
     (empty, crossed or locked touch: features computed, state not updated; the quoting engine pulls)."""

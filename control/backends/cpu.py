@@ -94,16 +94,19 @@ class CpuBackend(Backend):
         t1 = perf_ns()
         logits = tuple(self.model.predict_one(f).tolist())
         t2 = perf_ns()
+        self.processed += 1
+        pred = self.prediction(int(records["seq"][0]), int(records["ts_ns"][0]), logits)
+        return PredictionBatch([pred], np.array([inv]), f[None, :], {"features": t1 - t0, "inference": t2 - t1})
+
+    def prediction(self, seq: int, ts_ns: int, logits: tuple[int, ...]) -> Prediction:
+        """The Prediction of one record's logits (probabilities memoized per logits tuple)."""
         p = self._p1.get(logits)
         if p is None:
             if len(self._p1) >= self.probs.max_entries:
                 self._p1.clear()
             p = self._p1[logits] = probabilities_one(logits, self.model.output_format)
-        self.processed += 1
         model = self.model
-        pred = Prediction(int(records["seq"][0]), int(records["ts_ns"][0]), logits, p[0], p[1], p[2],
-                          model.horizon_ns, model.model_hash, self.name)
-        return PredictionBatch([pred], np.array([inv]), f[None, :], {"features": t1 - t0, "inference": t2 - t1})
+        return Prediction(seq, ts_ns, logits, p[0], p[1], p[2], model.horizon_ns, model.model_hash, self.name)
 
     def warm(self, records: np.ndarray) -> None:
         try:

@@ -110,20 +110,26 @@ class FeedProcessor:
         """Book stage of the line `decode_one` accepted (kind > 0): the records it made, as `process`
         would return them. One record comes back in `rec1`, reused by the next call (copy it to keep
         it), with its touch in `touch`; none as a shared empty array."""
-        st = self.st
-        while True:
-            r = book_line(kind, st, *self._book_args, self.builder.out, self._cross_idx, self._spec[0],
-                          self._fields, self._lv_px, self._lv_sz, *self.book.deferred, self.rec1, self.touch)
+        return self.book_result(kind, self._book_line(kind))
+
+    def _book_line(self, kind: int) -> int:
+        return book_line(kind, self.st, *self._book_args, self.builder.out, self._cross_idx, self._spec[0],
+                         self._fields, self._lv_px, self._lv_sz, *self.book.deferred, self.rec1, self.touch)
+
+    def book_result(self, kind: int, r: int) -> np.ndarray:
+        """The rest of `book_one` once book_line returned `r` for the decoded line of kind `kind`
+        (control.fastpath runs book_line itself): make room and apply again (R_GROW / R_FLUSH, which
+        applied nothing), note a crossed book, and return the records."""
+        while r == R_GROW or r == R_FLUSH:
             if r == R_GROW:
                 self.book.ensure_capacity(int(self._fields[F_NBID] + self._fields[F_NASK]))
                 self._book_args = self.book._arrays()
-            elif r == R_FLUSH:
-                self.builder.flush()
             else:
-                break
+                self.builder.flush()
+            r = self._book_line(kind)
         self._stale = True
         if r & B_CROSSED:
-            st[ab.S_NCROSS_IDX] = 0
+            self.st[ab.S_NCROSS_IDX] = 0
             self.book.note_crossed(self._line)
         if r & B_RECORD:
             return self.rec1

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import IntEnum
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 
 class QuoteRequestRejectReason(IntEnum):
@@ -75,9 +75,11 @@ class QuotePricer(Protocol):
         """Price one RFQ. Must not raise for business problems: return a RejectDecision."""
 
 
-@dataclass(frozen=True, slots=True)
-class InstrumentQuote:
-    """Two-sided (or one-sided) quote for one instrument on a venue."""
+class InstrumentQuote(NamedTuple):
+    """Two-sided (or one-sided) quote for one instrument on a venue.
+
+    InstrumentQuote and QuoteUpdate are NamedTuples: the appliance builds one of each per requote,
+    inside the measured per-event latency, where a frozen dataclass's __init__ costs a microsecond."""
 
     symbol: str
     bid_px: Decimal | None
@@ -86,17 +88,22 @@ class InstrumentQuote:
     offer_size: Decimal | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class QuoteUpdate:
-    """The policy changed quotes: Quote for one instrument, MassQuote for several."""
-
+class _QuoteUpdateFields(NamedTuple):
     quotes: tuple[InstrumentQuote, ...]
     reason: str = ""
     valid_until_ns: int | None = None
 
-    def __post_init__(self) -> None:
-        if not self.quotes:
+
+class QuoteUpdate(_QuoteUpdateFields):
+    """The policy changed quotes: Quote for one instrument, MassQuote for several."""
+
+    __slots__ = ()
+
+    def __new__(cls, quotes: tuple[InstrumentQuote, ...], reason: str = "",
+                valid_until_ns: int | None = None) -> QuoteUpdate:
+        if not quotes:
             raise ValueError("a QuoteUpdate needs at least one instrument")
+        return tuple.__new__(cls, (quotes, reason, valid_until_ns))
 
 
 @dataclass(frozen=True, slots=True)

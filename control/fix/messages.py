@@ -67,6 +67,11 @@ def _decimal(value: Decimal) -> bytes:
     return format(value, "f").encode()
 
 
+def price_bytes(value: Value) -> bytes:
+    """fix_value for a price or quantity, with Decimal (what the engine's tick scale gives) first."""
+    return _decimal(value) if type(value) is Decimal else fix_value(value)
+
+
 # exact types (subclasses such as enums take the isinstance chain of _fix_value)
 _ENCODERS = {
     bytes: lambda v: v,
@@ -79,22 +84,28 @@ _TAG_BYTES = {t: b"%d" % t for t in range(1, 1000)}
 
 
 _day_cache: tuple[int, bytes] = (-1, b"")
+_ms_cache: tuple[int, bytes] = (-1, b"")
 _TS = re.compile(rb"(\d{4})(\d{2})(\d{2})-(\d{2}):(\d{2}):(\d{2})(?:\.(\d{3}|\d{6}|\d{9}))?")
 
 
 def utc_timestamp(ns: int) -> bytes:
     """UTCTimestamp with milliseconds, ``YYYYMMDD-HH:MM:SS.sss``, from epoch nanoseconds. The date
-    part is cached per UTC day and the time is integer arithmetic: strftime cost microseconds cold,
-    twice per quote on the per-event path."""
-    global _day_cache
-    ms, _ = divmod(ns, 1_000_000)
+    part is cached per UTC day, the whole stamp for the last millisecond (a Quote carries SendingTime
+    and TransactTime of the same instant), and the time is integer arithmetic: strftime cost
+    microseconds cold, twice per quote on the per-event path."""
+    global _day_cache, _ms_cache
+    ms = ns // 1_000_000
+    if _ms_cache[0] == ms:
+        return _ms_cache[1]
     sec, milli = divmod(ms, 1000)
     day, sod = divmod(sec, 86_400)
     if _day_cache[0] != day:
         _day_cache = (day, time.strftime("%Y%m%d-", time.gmtime(day * 86_400)).encode())
     hh, rem = divmod(sod, 3600)
     mm, ss = divmod(rem, 60)
-    return b"%s%02d:%02d:%02d.%03d" % (_day_cache[1], hh, mm, ss, milli)
+    out = b"%s%02d:%02d:%02d.%03d" % (_day_cache[1], hh, mm, ss, milli)
+    _ms_cache = (ms, out)
+    return out
 
 
 def parse_utc_timestamp(value: bytes) -> int:
@@ -175,8 +186,8 @@ def frame(msg_type: bytes, fields: bytes) -> bytes:
     """Wire bytes of a message whose fields after MsgType (header, then body) are already encoded:
     BeginString, BodyLength, MsgType, the fields, CheckSum."""
     payload = b"35=%s\x01%s" % (msg_type, fields)
-    head = b"%s9=%d\x01" % (_BEGIN, len(payload))
-    return b"%s%s10=%03d\x01" % (head, payload, (byte_sum(head) + byte_sum(payload)) & 0xFF)
+    msg = b"%s9=%d\x01%s" % (_BEGIN, len(payload), payload)
+    return b"%s10=%03d\x01" % (msg, byte_sum(msg) & 0xFF)
 
 
 def byte_sum(data: bytes) -> int:

@@ -4,8 +4,6 @@ a broken bit-exact contract is caught and that a fault mid-slice changes no pred
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pytest
 
@@ -29,10 +27,10 @@ class StandIn(Backend):
             raise BackendFault("rtl: simulator went away")
         batch = self.inner.submit(records)
         preds = [
-            dataclasses.replace(p, logits=(p.logits[0] + 1, *p.logits[1:])) if p.seq == self.tamper_seq else p
+            p._replace(logits=(p.logits[0] + 1, *p.logits[1:])) if p.seq == self.tamper_seq else p
             for p in batch.predictions
         ]
-        preds = [dataclasses.replace(p, backend="rtl") for p in preds]
+        preds = [p._replace(backend="rtl") for p in preds]
         return PredictionBatch(preds, batch.invalid)
 
     def warm(self, records: np.ndarray) -> None:
