@@ -28,6 +28,7 @@ from control.book.stream import FeedProcessor
 from control.drift import DriftMonitor
 from control.fix.interface import InstrumentQuote, Pull, QuoteEvent, QuoteUpdate
 from control.fix.messages import encode_message, utc_timestamp
+from control.fix.quote_frame import QuoteFrame
 from control.fix.quotes import QuoteWriter
 from control.marketdata.errors import DecodeError
 from control.marketdata.source import iter_lines  # noqa: F401  (re-exported: the replay's line reader)
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 perf_ns = time.perf_counter_ns
+_R_T, _R_TOUCH, _R_LOGITS = fastpath.R_T, fastpath.R_TOUCH, fastpath.R_LOGITS
 
 
 @dataclass(frozen=True)
@@ -77,8 +79,33 @@ class DryRunSink:
         target: str = "DRYRUN",
     ) -> None:
         self.emit, self.writer = emit, writer or QuoteWriter()
+        self._sender, self._target = sender, target
         self.sender, self.target = sender.encode(), target.encode()
         self.seq = 0
+        self._frames: dict[str, QuoteFrame | None] = {}
+
+    def quote_decision(self, decision: QuoteDecision, inst: InstrumentConfig, now_ns: int) -> bool:
+        """A QUOTE decision straight to its Quote frame (control/fix/quote_frame.py: compiled, from
+        the integer ticks and lots, the bytes `send(to_fix_event(...))` gives). False when the frame
+        writer does not cover it: the caller sends the event."""
+        if decision.action is not Action.QUOTE:
+            return False
+        frame = self._frames.get(decision.symbol, False)
+        if frame is False:
+            frame = self._frames[decision.symbol] = QuoteFrame.of(
+                decision.symbol, inst.tick_size, inst.lot_size, self._sender, self._target, self.writer.prefix)
+        if frame is None:
+            return False
+        b, a = decision.bid, decision.ask
+        raw = frame.quote(self.seq + 1, now_ns, self.writer.peek_number(), b and b.px, a and a.px,
+                          b and b.lots, a and a.lots, ";".join([r.code for r in decision.reasons]))
+        if raw is None:
+            return False
+        self.seq += 1
+        self.writer.next_number()
+        if self.emit is not None:
+            self.emit(raw)
+        return True
 
     def send(self, event: QuoteEvent, now_ns: int) -> None:
         if type(event) is QuoteUpdate and len(event.quotes) == 1:   # one Quote: straight to bytes
@@ -230,11 +257,11 @@ class Appliance:
             if code != fastpath.DECLINED:   # booked: finish the line on the generic path
                 r = fast.res.tolist()
                 if code == fastpath.BOOKED:
-                    records = fast.booked(r[1], r[2])
+                    records = fast.booked(r[fastpath.R_KIND], r[fastpath.R_BOOK])
                     t2 = perf_ns()
                 else:                          # REFUSED: submit() refuses it with the reason
-                    records, t2 = feed.rec1, r[3 + fastpath.T_BOOKED]
-                return self._after_book(records, t0, r[3 + fastpath.T_DECODED], t2)
+                    records, t2 = feed.rec1, r[fastpath.R_T + fastpath.T_BOOKED]
+                return self._after_book(records, t0, r[fastpath.R_T + fastpath.T_DECODED], t2)
             kind = 0
         else:
             kind = feed.decode_one(raw, recv_ns)   # compiled decoder; 0: the line needs the Python path
@@ -274,16 +301,16 @@ class Appliance:
     def _fast_event(self, fast: CpuLinePath, t0: int) -> list[QuoteDecision]:
         """An EVENT from the fused path: its prediction, then the same decision path as `_one`."""
         r = fast.res.tolist()
-        feed, backend = self._feed, self._backend
-        touch = feed.touch.tolist()
+        backend = self._backend
+        touch = r[_R_TOUCH:_R_LOGITS]
         backend.processed += 1
-        pred = backend.prediction(touch[0], touch[1], tuple(fast.logits.tolist()))
-        t_dec, t_book, t_feat, t_inf = r[3:7]
-        d = self._decide(touch, pred, r[2] == ST_INVALID, fast.feats, t0, perf_ns(), t_dec, t_book,
+        pred = backend.prediction(touch[0], touch[1], tuple(r[_R_LOGITS:]))
+        t_dec, t_book, t_feat, t_inf = r[_R_T:_R_T + 4]
+        d = self._decide(touch, pred, r[fastpath.R_STATUS] == ST_INVALID, fast.feats, t0, perf_ns(), t_dec, t_book,
                          t_feat - t_book, t_inf - t_feat)
         self._finish_book()
         if self.audit is not None:
-            self.audit.events(feed.rec1, self.cfg.symbol)
+            self.audit.events(self._feed.rec1, self.cfg.symbol)
         return [] if d is None else [d]
 
     def _finish_book(self) -> None:
@@ -381,9 +408,11 @@ class Appliance:
             prediction_invalid=invalid,
         )
         tc = perf_ns()
-        event = to_fix_event(decision, self.inst)
-        if event is not None:
-            self.sink.send(event, recv_ns)
+        sent = decision.action is not Action.UNCHANGED
+        if sent:
+            direct = getattr(self.sink, "quote_decision", None)   # the dry-run sink's compiled Quote frame
+            if direct is None or not direct(decision, self.inst, recv_ns):
+                self.sink.send(to_fix_event(decision, self.inst), recv_ns)
         td = perf_ns()
         # -- bookkeeping, after the FIX bytes -------------------------------------------------------
         h, lat = self._h, self.latency
@@ -397,7 +426,7 @@ class Appliance:
             lat.add("inference", inf_ns)
         h["quoting"].observe((tc - tb) / 1e9)
         lat.add("quoting", tc - tb)
-        if event is not None:
+        if sent:
             h["fix_encode"].observe((td - tc) / 1e9)
             lat.add("fix_encode", td - tc)
             if decision.action is Action.QUOTE:

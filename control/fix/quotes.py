@@ -74,9 +74,22 @@ class QuoteWriter:
         if self.max_entries < 1:
             raise ValueError(f"max_entries must be >= 1, got {self.max_entries}")
         self._ids = itertools.count(self.start)
+        self._next: int | None = None   # a number peeked at and not yet taken
 
     def next_id(self) -> str:
-        return f"{self.prefix}-{next(self._ids)}"
+        return f"{self.prefix}-{self.next_number()}"
+
+    def next_number(self) -> int:
+        """Take the number of the next QuoteID (``<prefix>-<n>``), for writers that format it themselves."""
+        n = self.peek_number()
+        self._next = None
+        return n
+
+    def peek_number(self) -> int:
+        """The number the next QuoteID will carry, without taking it."""
+        if self._next is None:
+            self._next = next(self._ids)
+        return self._next
 
     def messages(self, event: QuoteEvent, now_ns: int) -> list[Message]:
         if isinstance(event, Pull):
