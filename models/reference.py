@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,7 @@ from typing import Any
 import numba
 import numpy as np
 
-from models.calibration import Calibration, apply_calibration
+from models.calibration import Calibration, apply_calibration, exp1
 
 log = logging.getLogger(__name__)
 
@@ -325,22 +325,41 @@ def probabilities(logits: np.ndarray | tuple[int, ...], meta: OutputFormat | Map
 
 def probabilities_one(logits: tuple[int, ...] | list[float], meta: OutputFormat | Mapping[str, Any] | int, *,
                       calibrated: bool = True) -> tuple[float, float, float]:
-    """`probabilities` of one row of 4 outputs, as Python floats, for the single-event live path.
+    """`probabilities` of one row of 4 outputs, as Python floats, for the single-event live path
+    (`probabilities_one_fn` binds `meta` once: what the cpu backend calls per event)."""
+    return probabilities_one_fn(meta, calibrated=calibrated)(logits)
+
+
+def probabilities_one_fn(meta: OutputFormat | Mapping[str, Any] | int, *,
+                         calibrated: bool = True) -> Callable[[Sequence[float]], tuple[float, float, float]]:
+    """`probabilities_one` with the scale and the calibration of `meta` resolved once.
 
     The same IEEE operations in the same order as the vectorized path (models.calibration:
     adjusted_logits, _softmax, _sigmoid), so the floats are bit-identical: element-wise arithmetic in
     Python floats, the softmax sum left to right as numpy sums three values, and the exponentials
-    from numpy's own np.exp in one call (the platform's math.exp differs from numpy's SIMD exp in
-    the last bit for a few percent of inputs)."""
-    z0, z1, z2, z3 = logits
+    from the one exponential both paths use (models.calibration.exp1, the C library's exp)."""
     scale = 2.0 ** -_frac_bits(meta)
-    z0, z1, z2, z3 = float(z0) * scale, float(z1) * scale, float(z2) * scale, float(z3) * scale
     c = _calibration(meta) if calibrated else None
-    if c is not None:
-        (w0, w1, w2), t, (b0, b1, b2) = c.class_log_weights, c.class_temperature, c.class_bias
-        z0, z1, z2, z3 = ((z0 - w0) / t + b0, (z1 - w1) / t + b1, (z2 - w2) / t + b2,
-                          c.withdraw_scale * (z3 - c.withdraw_log_weight_ratio) + c.withdraw_bias)
-    m = max(z0, z1, z2)
-    e0, e1, e2, ez = np.exp(np.array((z0 - m, z1 - m, z2 - m, -z3))).tolist()
-    total = e0 + e1 + e2
-    return e1 / total, e2 / total, 1.0 / (1.0 + ez)
+    if c is None:
+        def one(logits: Sequence[float]) -> tuple[float, float, float]:
+            z0, z1, z2, z3 = logits
+            z0, z1, z2, z3 = float(z0) * scale, float(z1) * scale, float(z2) * scale, float(z3) * scale
+            m = max(z0, z1, z2)
+            e0, e1, e2 = exp1(z0 - m), exp1(z1 - m), exp1(z2 - m)
+            total = e0 + e1 + e2
+            return e1 / total, e2 / total, 1.0 / (1.0 + exp1(-z3))
+
+        return one
+    (w0, w1, w2), t, (b0, b1, b2) = c.class_log_weights, c.class_temperature, c.class_bias
+    ws, wr, wb = c.withdraw_scale, c.withdraw_log_weight_ratio, c.withdraw_bias
+
+    def one_calibrated(logits: Sequence[float]) -> tuple[float, float, float]:
+        z0, z1, z2, z3 = logits
+        z0, z1, z2, z3 = float(z0) * scale, float(z1) * scale, float(z2) * scale, float(z3) * scale
+        z0, z1, z2, z3 = (z0 - w0) / t + b0, (z1 - w1) / t + b1, (z2 - w2) / t + b2, ws * (z3 - wr) + wb
+        m = max(z0, z1, z2)
+        e0, e1, e2 = exp1(z0 - m), exp1(z1 - m), exp1(z2 - m)
+        total = e0 + e1 + e2
+        return e1 / total, e2 / total, 1.0 / (1.0 + exp1(-z3))
+
+    return one_calibrated

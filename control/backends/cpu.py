@@ -22,7 +22,7 @@ from control.backends.base import (
 from control.prediction import Prediction
 from models.config import ModelConfig
 from models.fixedpoint import FeatureInputError
-from models.reference import ReferenceModel, probabilities_one
+from models.reference import ReferenceModel, probabilities_one_fn
 from models.streaming import StreamingFeatures
 
 perf_ns = time.perf_counter_ns
@@ -42,6 +42,7 @@ class CpuBackend(Backend):
         self.processed = 0
         self.probs = ProbabilityCache(model.output_format)
         self._p1: dict[tuple[int, ...], tuple[float, float, float]] = {}   # the single-event cache
+        self._p_one = probabilities_one_fn(model.output_format)
 
     @classmethod
     def open(cls, artifacts_dir: Path, cfg: ModelConfig) -> CpuBackend:
@@ -104,7 +105,7 @@ class CpuBackend(Backend):
         if p is None:
             if len(self._p1) >= self.probs.max_entries:
                 self._p1.clear()
-            p = self._p1[logits] = probabilities_one(logits, self.model.output_format)
+            p = self._p1[logits] = self._p_one(logits)
         model = self.model
         return Prediction(seq, ts_ns, logits, p[0], p[1], p[2], model.horizon_ns, model.model_hash, self.name)
 

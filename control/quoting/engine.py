@@ -20,6 +20,7 @@ from control.quoting.volatility import VolEstimator
 from models.record import FLAG_IN_SYNC, FLAG_RESET
 
 _QUOTE, _UNCHANGED = Action.QUOTE, Action.UNCHANGED
+_QUOTE_KEY = _QUOTE.value
 _BID, _ASK = Side.BID, Side.ASK
 
 log = logging.getLogger(__name__)
@@ -111,14 +112,16 @@ class QuotingEngine:
             bid0, ask0, sigma, prediction.p_up, prediction.p_down, prediction.p_withdraw, st.position_lots,
             st.inst, self.cfg.policy)
         reasons = list(policy_reasons)
-        bid = self._limit_side(st, _BID, bid_px, bid_lots, reasons)
-        ask = self._limit_side(st, _ASK, ask_px, ask_lots, reasons)
+        bid = self._limit_side(st, _BID, bid_px, bid_lots, reasons, st.bid)
+        ask = self._limit_side(st, _ASK, ask_px, ask_lots, reasons, st.ask)
         if bid is None and ask is None:
             return self._pull(st, symbol, now_ns, tuple(reasons), half)
 
+        # The common case once quoted: the target is the live quote itself (_limit_side hands back the
+        # live side when price and size match, and it was within limits when it went out).
         mid = 0.5 * st.last_mid2
-        if (self._stands(st, _BID, bid, mid * widen_bid * 1e-4)
-                and self._stands(st, _ASK, ask, mid * widen_ask * 1e-4)):
+        if (bid is st.bid and ask is st.ask) or (self._stands(st, _BID, bid, mid * widen_bid * 1e-4)
+                                                  and self._stands(st, _ASK, ask, mid * widen_ask * 1e-4)):
             return QuoteDecision(symbol, now_ns, _UNCHANGED, st.bid, st.ask, tuple(reasons), half)
         if not st.rate.allow(now_ns):
             # Holding a quote the policy no longer wants is a risk; a cancel is always allowed.
@@ -127,7 +130,7 @@ class QuotingEngine:
             return self._pull(st, symbol, now_ns, tuple(reasons), half)
         st.rate.record(now_ns)
         st.bid, st.ask = bid, ask
-        _count(st, _QUOTE)
+        st.counts[_QUOTE_KEY] = st.counts.get(_QUOTE_KEY, 0) + 1
         return QuoteDecision(symbol, now_ns, _QUOTE, bid, ask, tuple(reasons), half)
 
     def on_fill(self, symbol: str, side: Side, lots: int) -> None:
@@ -150,8 +153,10 @@ class QuotingEngine:
         self.state(symbol).position_lots = int(lots)
 
     # -- internals ----------------------------------------------------------------------------------
-    def _limit_side(self, st: InstrumentState, side: Side, px: int, lots: int,
-                    reasons: list[Reason]) -> SideQuote | None:
+    def _limit_side(self, st: InstrumentState, side: Side, px: int, lots: int, reasons: list[Reason],
+                    live: SideQuote | None) -> SideQuote | None:
+        """The side to quote at `px` with at most `lots` within the limits (reasons appended), `live`
+        itself when that is what it comes to."""
         if px <= 0:
             reasons.append(Reason(ReasonCode.PRICE_NOT_POSITIVE, side, "%d", (px,)))
             return None
@@ -164,6 +169,8 @@ class QuotingEngine:
         if lots < inst.min_size_lots:
             reasons.append(Reason(ReasonCode.SIZE_BELOW_MIN, side, "%d < %d lots", (lots, inst.min_size_lots)))
             return None
+        if live is not None and live.px == px and live.lots == lots:
+            return live
         return SideQuote(px, lots)
 
     def _stands(self, st: InstrumentState, side: Side, want: SideQuote | None, widen_ticks: float) -> bool:
