@@ -304,7 +304,7 @@ class Appliance:
         backend = self._backend
         touch = r[_R_TOUCH:_R_LOGITS]
         backend.processed += 1
-        pred = backend.prediction(touch[0], touch[1], tuple(r[_R_LOGITS:]))
+        pred = backend.prediction_with(touch[0], touch[1], tuple(r[_R_LOGITS:]), fast.probs.tolist())
         t_dec, t_book, t_feat, t_inf = r[_R_T:_R_T + 4]
         d = self._decide(touch, pred, r[fastpath.R_STATUS] == ST_INVALID, fast.feats, t0, perf_ns(), t_dec, t_book,
                          t_feat - t_book, t_inf - t_feat)

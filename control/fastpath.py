@@ -1,11 +1,12 @@
-"""The CPU appliance's per-line path in one compiled call: decode -> book -> features -> inference.
+"""The CPU appliance's per-line path in one compiled call: decode -> book -> features -> inference
+(integers and probabilities).
 
 The appliance's generic path calls four compiled kernels through four Python layers per book event
 (FeedProcessor.decode_one / book_one, StreamingFeatures.update_at, ReferenceModel.predict_one): about
 50 arguments unboxed and a handful of small arrays allocated per line, which on this kind of machine
 was a third of the per-event latency. `CpuLinePath` runs the same kernels (control.book.kernels
-decode_line / book_line, models.streaming.step, models.reference._forward_one: no second copy of any
-arithmetic) from one compiled function, stamping each stage's end on CLOCK_MONOTONIC (the clock of
+decode_line / book_line, models.streaming.step, models.reference._forward_one and probabilities_row: no
+second copy of any arithmetic) from one compiled function, stamping each stage's end on CLOCK_MONOTONIC (the clock of
 time.perf_counter_ns) so the per-stage latencies stay measured.
 
 It takes only the steady state: a line the compiled decoder accepts that makes exactly one record
@@ -27,7 +28,7 @@ from control.backends.cpu import CpuBackend
 from control.book.kernels import B_RECORD, K_DECLINE, N_TOUCH, book_line, decode_line
 from control.book.stream import FeedProcessor
 from models.fixedpoint import FeatureInputError, check_records
-from models.reference import _forward_one
+from models.reference import _forward_one, probabilities_row, probability_constants
 from models.streaming import ST_BAD, step
 
 # run() results
@@ -83,16 +84,18 @@ def _pointer_cast(dtype):
 
 
 _i64p, _i8p, _u8p = _pointer_cast(types.int64), _pointer_cast(types.int8), _pointer_cast(types.uint8)
+_f8p = _pointer_cast(types.float64)
 
 # The arrays travel as a table of addresses and shapes (ctx), not as ~40 arguments: unboxing an array
 # argument costs ~55 ns, which was 2.2 us per line. CpuLinePath keeps every array alive and rebuilds
 # the table when the feed's arrays move. Slots, in order (int64 unless noted; 2-D marked):
 _SLOTS = ("st", "pmul", "pdiv", "smul", "sdiv", "fields", "lv_px", "lv_sz", "bk:2", "bv:2", "bix", "ak:2",
           "av:2", "aix", "out:2", "cross_idx", "dkey", "dsz", "touch", "fstate", "spec:2", "weights", "decay",
-          "recip", "w", "b", "table:2", "logits", "res", "sym:u8", "feats:i8")
+          "recip", "w", "b", "table:2", "logits", "res", "sym:u8", "feats:i8", "pconst:f8", "zf:f8", "probs:f8")
 (_ST, _PMUL, _PDIV, _SMUL, _SDIV, _FIELDS, _LV_PX, _LV_SZ, _BK, _BV, _BIX, _AK, _AV, _AIX, _OUT, _CROSS_IDX, _DKEY,
- _DSZ, _TOUCH, _FSTATE, _SPEC, _WEIGHTS, _DECAY, _RECIP, _W, _B, _TABLE, _LOGITS, _RES, _SYM, _FEATS) = range(31)
-assert len(_SLOTS) == 31
+ _DSZ, _TOUCH, _FSTATE, _SPEC, _WEIGHTS, _DECAY, _RECIP, _W, _B, _TABLE, _LOGITS, _RES, _SYM, _FEATS, _PCONST, _ZF,
+ _PROBS) = range(34)
+assert len(_SLOTS) == 34
 _SCALARS = len(_SLOTS) * 3   # then: futures, max_ticks, max_lots, levels
 CTX_LEN = _SCALARS + 4
 
@@ -100,6 +103,11 @@ CTX_LEN = _SCALARS + 4
 @numba.njit(inline="always")
 def _v1(ctx, k):
     return numba.carray(_i64p(ctx[3 * k]), ctx[3 * k + 1])
+
+
+@numba.njit(inline="always")
+def _f1(ctx, k):
+    return numba.carray(_f8p(ctx[3 * k]), ctx[3 * k + 1])
 
 
 @numba.njit(inline="always")
@@ -138,6 +146,10 @@ def _line(buf, n, recv, ctx, rec):
         return REFUSED
     logits = _v1(ctx, _LOGITS)
     _forward_one(feats, _v1(ctx, _W), _v1(ctx, _B), _v2(ctx, _TABLE), logits)
+    zf = _f1(ctx, _ZF)
+    for j in range(4):
+        zf[j] = logits[j]
+    probabilities_row(zf, _f1(ctx, _PCONST), _f1(ctx, _PROBS))
     res[R_T + T_INFERRED] = _monotonic_ns()
     for j in range(N_TOUCH):
         res[R_TOUCH + j] = touch[j]
@@ -146,7 +158,7 @@ def _line(buf, n, recv, ctx, rec):
     return EVENT
 
 
-_DTYPES = {"": np.dtype(np.int64), "u8": np.dtype(np.uint8), "i8": np.dtype(np.int8)}
+_DTYPES = {"": np.dtype(np.int64), "u8": np.dtype(np.uint8), "i8": np.dtype(np.int8), "f8": np.dtype(np.float64)}
 
 
 def _table(arrays: dict[str, np.ndarray], scalars: tuple[int, ...]) -> np.ndarray:
@@ -179,7 +191,11 @@ class CpuLinePath:
         self.feats = np.zeros(f.spec.shape[0], np.int8)      # the last event's features (reused)
         self.logits = np.zeros(m.n_outputs, np.int64)        # ... and logits (reused)
         self.res = np.zeros(R_LOGITS + m.n_outputs, np.int64)
-        self._model = {"fstate": f.state, "spec": f.spec, "weights": f.weights, "decay": f.decay,
+        self.probs = np.zeros(3, np.float64)                 # ... and its p_up, p_down, p_withdraw
+        if m.n_outputs != 4:
+            raise ValueError(f"fused path: the network has {m.n_outputs} outputs, probabilities take 4")
+        self._model = {"pconst": probability_constants(m.output_format), "zf": np.zeros(4, np.float64),
+                       "probs": self.probs, "fstate": f.state, "spec": f.spec, "weights": f.weights, "decay": f.decay,
                        "recip": f.recip, "feats": self.feats, "w": m._w, "b": m._b, "table": m._table,
                        "logits": self.logits, "res": self.res}
         self.rebind()

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +26,7 @@ from typing import Any
 import numba
 import numpy as np
 
-from models.calibration import Calibration, apply_calibration, exp1
+from models.calibration import Calibration, apply_calibration
 
 log = logging.getLogger(__name__)
 
@@ -330,36 +331,55 @@ def probabilities_one(logits: tuple[int, ...] | list[float], meta: OutputFormat 
     return probabilities_one_fn(meta, calibrated=calibrated)(logits)
 
 
+def probability_constants(meta: OutputFormat | Mapping[str, Any] | int, *, calibrated: bool = True) -> np.ndarray:
+    """float64 [2**-frac_bits, calibrated (0/1), w0, w1, w2, T, b0, b1, b2, a, r, c]: what
+    `probabilities_row` needs of `meta` (models/calibration.py names the parameters)."""
+    k = np.zeros(12, np.float64)
+    k[0] = 2.0 ** -_frac_bits(meta)
+    c = _calibration(meta) if calibrated else None
+    if c is not None:
+        k[1] = 1.0
+        k[2:5], k[5], k[6:9] = c.class_log_weights, c.class_temperature, c.class_bias
+        k[9:12] = c.withdraw_scale, c.withdraw_log_weight_ratio, c.withdraw_bias
+    return k
+
+
+@numba.njit(cache=True, nogil=True)
+def probabilities_row(logits, k, out):
+    """`probabilities` of one row of 4 outputs (float64 logits) into out[:3], compiled: the live
+    single-event path (control/fastpath.py runs it after the network; `probabilities_one_fn` calls
+    it). The same IEEE operations in the same order as the vectorized path (models.calibration:
+    adjusted_logits, _softmax, _sigmoid), so the floats are bit-identical: the softmax sum left to
+    right as numpy sums three values, and math.exp, which numba lowers to the C library's exp, the
+    one exponential both paths use (models.calibration.exp1; inf on overflow here as there)."""
+    scale = k[0]
+    z0, z1, z2, z3 = logits[0] * scale, logits[1] * scale, logits[2] * scale, logits[3] * scale
+    if k[1] != 0.0:
+        t = k[5]
+        z0, z1, z2 = (z0 - k[2]) / t + k[6], (z1 - k[3]) / t + k[7], (z2 - k[4]) / t + k[8]
+        z3 = k[9] * (z3 - k[10]) + k[11]
+    m = z0
+    if z1 > m:
+        m = z1
+    if z2 > m:
+        m = z2
+    e0, e1, e2 = math.exp(z0 - m), math.exp(z1 - m), math.exp(z2 - m)
+    total = e0 + e1 + e2
+    out[0] = e1 / total
+    out[1] = e2 / total
+    out[2] = 1.0 / (1.0 + math.exp(-z3))
+
+
 def probabilities_one_fn(meta: OutputFormat | Mapping[str, Any] | int, *,
                          calibrated: bool = True) -> Callable[[Sequence[float]], tuple[float, float, float]]:
-    """`probabilities_one` with the scale and the calibration of `meta` resolved once.
+    """`probabilities_one` with the scale and the calibration of `meta` resolved once (the cpu
+    backend's generic single-event path)."""
+    k = probability_constants(meta, calibrated=calibrated)
+    out = np.zeros(3, np.float64)
 
-    The same IEEE operations in the same order as the vectorized path (models.calibration:
-    adjusted_logits, _softmax, _sigmoid), so the floats are bit-identical: element-wise arithmetic in
-    Python floats, the softmax sum left to right as numpy sums three values, and the exponentials
-    from the one exponential both paths use (models.calibration.exp1, the C library's exp)."""
-    scale = 2.0 ** -_frac_bits(meta)
-    c = _calibration(meta) if calibrated else None
-    if c is None:
-        def one(logits: Sequence[float]) -> tuple[float, float, float]:
-            z0, z1, z2, z3 = logits
-            z0, z1, z2, z3 = float(z0) * scale, float(z1) * scale, float(z2) * scale, float(z3) * scale
-            m = max(z0, z1, z2)
-            e0, e1, e2 = exp1(z0 - m), exp1(z1 - m), exp1(z2 - m)
-            total = e0 + e1 + e2
-            return e1 / total, e2 / total, 1.0 / (1.0 + exp1(-z3))
+    def one(logits: Sequence[float]) -> tuple[float, float, float]:
+        probabilities_row(np.array(logits, np.float64), k, out)
+        p_up, p_down, p_withdraw = out.tolist()
+        return p_up, p_down, p_withdraw
 
-        return one
-    (w0, w1, w2), t, (b0, b1, b2) = c.class_log_weights, c.class_temperature, c.class_bias
-    ws, wr, wb = c.withdraw_scale, c.withdraw_log_weight_ratio, c.withdraw_bias
-
-    def one_calibrated(logits: Sequence[float]) -> tuple[float, float, float]:
-        z0, z1, z2, z3 = logits
-        z0, z1, z2, z3 = float(z0) * scale, float(z1) * scale, float(z2) * scale, float(z3) * scale
-        z0, z1, z2, z3 = (z0 - w0) / t + b0, (z1 - w1) / t + b1, (z2 - w2) / t + b2, ws * (z3 - wr) + wb
-        m = max(z0, z1, z2)
-        e0, e1, e2 = exp1(z0 - m), exp1(z1 - m), exp1(z2 - m)
-        total = e0 + e1 + e2
-        return e1 / total, e2 / total, 1.0 / (1.0 + exp1(-z3))
-
-    return one_calibrated
+    return one

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -106,6 +107,11 @@ class CpuBackend(Backend):
             if len(self._p1) >= self.probs.max_entries:
                 self._p1.clear()
             p = self._p1[logits] = self._p_one(logits)
+        return self.prediction_with(seq, ts_ns, logits, p)
+
+    def prediction_with(self, seq: int, ts_ns: int, logits: tuple[int, ...], p: Sequence[float]) -> Prediction:
+        """The Prediction of one record whose probabilities (p_up, p_down, p_withdraw) were computed
+        already, by models.reference.probabilities_row (control/fastpath.py)."""
         model = self.model
         return Prediction(seq, ts_ns, logits, p[0], p[1], p[2], model.horizon_ns, model.model_hash, self.name)
 
