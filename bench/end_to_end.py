@@ -5,6 +5,9 @@ events/s and the process RSS.
 
     .venv/bin/python bench/end_to_end.py [FILES...] [--artifacts DIR] [--json]
 
+The appliance runs its fused per-line path (control/fastpath.py: decode -> book -> features ->
+inference in one compiled call, stage ends stamped inside it); the same replay on the generic
+per-stage path follows, for comparison, as the `generic path` row.
 Stages `decode` and `book` are per input line; `event_decode`/`event_book` the same for the lines that
 produced a book record (an event); `book_deferred` the deep book levels applied after the event's FIX
 bytes (control/book/README.md); the others per event; `total` is per event, from the start of
@@ -66,9 +69,9 @@ def build(files: list[Path], artifacts: Path, window: int):
     inst = sniff_binance(head_lines(files[0]), files[0])
     sink_bytes = [0]
 
-    def make():
+    def make(fused: bool = True):
         app = Appliance(
-            ApplianceConfig(inst.symbol),
+            ApplianceConfig(inst.symbol, fused=fused),
             FeedProcessor(inst, levels=10, source=str(files[0])),
             CpuBackend.open(artifacts, load_config("qg_mlp")),
             QuotingEngine(load_quoting()),
@@ -94,7 +97,8 @@ def main() -> int:
     files = args.files or (DEFAULT_FILES if all(f.is_file() for f in DEFAULT_FILES) else FALLBACK_FILES)
     lines, make, sink_bytes = build(files, args.artifacts, window=1 << 17)
 
-    make().run(itertools.islice(lines(), args.warmup_lines))  # JIT + caches, on a throwaway appliance
+    make().run(itertools.islice(lines(), args.warmup_lines))  # JIT + caches, on throwaway appliances
+    make(fused=False).run(itertools.islice(lines(), args.warmup_lines))
     app = make()
     if args.gc_freeze:
         gc.collect()
@@ -103,6 +107,10 @@ def main() -> int:
     c = app.run(lines())
     wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     lat = app.latency.percentiles()
+    # the same replay on the generic per-stage path (one compiled call per stage, Python between)
+    generic = make(fused=False)
+    generic.run(lines())
+    lat_generic = generic.latency.percentiles()
     result = {
         "files": [str(f) for f in files],
         "lines": c.lines,
@@ -115,7 +123,9 @@ def main() -> int:
         "cpu_us_per_line": round(cpu / c.lines * 1e6, 2),
         "events_per_s": round(c.records / wall),
         "lines_per_s": round(c.lines / wall),
+        "event_path": "fused" if app._fast is not None else "generic",
         "latency_us": {s: lat[s] for s in STAGES if s in lat},
+        "generic_path_latency_us": {s: lat_generic[s] for s in STAGES if s in lat_generic},
         "rss_mb": rss_mb(),
         "load_avg": os.getloadavg(),
         "cpus": os.cpu_count(),
@@ -135,6 +145,9 @@ def main() -> int:
         if s in lat:
             v = lat[s]
             print(f"{s:12s} {v['p50']:9.2f} {v['p99']:9.2f} {v['p99.9']:9.2f} {v['n']:9d}")
+    g = lat_generic["total"]
+    print(f"{'generic path':12s} {g['p50']:9.2f} {g['p99']:9.2f} {g['p99.9']:9.2f} {g['n']:9d}  "
+          "(total; ApplianceConfig(fused=False): a compiled call per stage, Python between)")
     r = result["rss_mb"]
     print(
         f"RSS {r['VmRSS']:.0f} MB (peak {r['VmHWM']:.0f} MB); load average {os.getloadavg()[0]:.2f} "

@@ -257,6 +257,11 @@ def rows(r: BenchResults) -> list[Row]:
         out.append(Row("end to end", "per event, decode -> FIX bytes (CPU backend)",
                        _lat(lat.get("total"), "p50", "p99"), "target p99 <= 50 µs",
                        _div(50.0, dig(lat, "total.p99")), "end_to_end"))
+        gen = e.get("generic_path_latency_us", {}).get("total")
+        if gen:
+            out.append(Row("end to end", "same, generic per-stage path (a compiled call per stage)",
+                           _lat(gen, "p50", "p99"), "the fused path's reference",
+                           _div(gen.get("p99"), dig(lat, "total.p99")), "end_to_end"))
         for stage in ("features", "inference", "quoting", "fix_encode"):
             if stage in lat:
                 out.append(Row("end to end", f"stage {stage}", _lat(lat[stage], "p50", "p99"), source="end_to_end"))

@@ -518,6 +518,7 @@ class Appliance:
             "started_ns": self.started_ns,
             "updated_ns": time.time_ns(),
             "backend": self.backend.name,
+            "event_path": "fused" if self._fast is not None else "generic",   # control/fastpath.py
             "identity": ident.as_dict(),
             "health": {"ok": h.ok, "detail": h.detail, "counters": h.counters},
             "counters": dict(self.counters.__dict__),

@@ -107,6 +107,8 @@ def _human(st: dict) -> str:
         rows += [(k, f"{v:g}") for k, v in st["metrics"].items() if k.startswith("quoteguard_")]
         return kv_table(rows)
     rows.append(("backend", st["backend"]))
+    if "event_path" in st:
+        rows.append(("event path", st["event_path"]))
     for k, v in st.get("identity", {}).items():
         rows.append((f"  {k}", str(v)))
     h = st["health"]

@@ -43,11 +43,14 @@ def test_status_from_the_file_a_run_wrote(tmp_path, model_artifacts):
         "records",
         "latency total",
         "p99.9",
+        "event path",
+        "fused",
     ):
         assert text in r.output
     r = CliRunner().invoke(main, ["status", "--status-file", str(status), "--json"])
     st = json.loads(r.output)
     assert st["backend"] == "cpu" and st["counters"]["records"] > 3000 and st["health"]["ok"]
+    assert st["event_path"] == "fused"   # the cpu backend on the compiled feed: control/fastpath.py
 
 
 def test_status_without_a_running_appliance(tmp_path):
