@@ -237,6 +237,8 @@ class Appliance:
 
     def _bind(self) -> None:
         self._fast = fastpath.CpuLinePath.of(self._feed, self._backend) if self.cfg.fused else None
+        if self._fast is not None:
+            self._fast.warm_up()   # compile before the first line, not on it
 
     # -- the event path ----------------------------------------------------------------------------
     # Each event's stages are timed between perf_counter_ns stamps from the start of decoding its line

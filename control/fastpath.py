@@ -34,7 +34,7 @@ from models.streaming import ST_BAD, step
 # run() results
 DECLINED = 0     # the compiled decoder declined the line: the generic path takes it from the start
 BOOKED = 1       # decoded and booked, no single valid record: FeedProcessor.book_result(kind, code)
-EVENT = 2        # one record, its features and logits (INVALID flag in `invalid`)
+EVENT = 2        # one record, its features, logits and probabilities (feature status in res[R_STATUS])
 REFUSED = 3      # one record whose fields are outside the feature contract: Backend.submit raises
 # res[] layout: one tolist() gives the caller everything about the line
 R_KIND = 0          # the message kind (decode_line)
@@ -62,11 +62,6 @@ def _monotonic_ns(typingctx):
         return builder.add(builder.mul(sec, i64(1_000_000_000)), nsec)
 
     return sig, codegen
-
-
-@numba.njit(cache=False, nogil=True)
-def monotonic_ns():
-    return _monotonic_ns()
 
 
 def _pointer_cast(dtype):
@@ -240,5 +235,7 @@ class CpuLinePath:
         return self.feed.book_result(kind, r)
 
     def warm_up(self) -> None:
-        """Compile now (a few seconds on first use) on a line the decoder declines: no state changes."""
+        """Compile now (~4 s, once per process: the kernels it calls are compiled in-process, not
+        cached, so an edit to any of them is never served stale) on a line the decoder declines:
+        no state changes."""
         self.run(b"0 {}", None)
