@@ -6,6 +6,8 @@ Rows (best of R runs, N messages each; a Quote of ~200 bytes):
   simplefix encode            FixMessage.append_pair x fields + encode()      (reference)
   simplefix parse             FixParser fed 64 KiB socket-sized chunks        (reference)
   ours encode                 QuoteWriter + header + encode_message           (no session)
+  ours Quote frame            control.fix.quote_frame.QuoteFrame from ticks and lots: the appliance's
+                              dry-run requote path (compiled; the same bytes, checked in the run)
   ours session send           Session.send: seq, header, encode, outbound dictionary check, MemoryStore
   ours session send, sqlite   the same with SqliteStore (WAL; FULL: one fsync per message, power-loss
                               safe; NORMAL: survives kill -9 but not an OS crash)
@@ -33,6 +35,7 @@ from control.fix.framing import Frame, Framer
 from control.fix.initiator import QuoteStreamer
 from control.fix.interface import InstrumentQuote, QuoteUpdate
 from control.fix.messages import Message, encode_message, parse, utc_timestamp
+from control.fix.quote_frame import QuoteFrame
 from control.fix.quotes import QuoteWriter
 from control.fix.session import Deliver, Role, Send, Session, SessionConfig, SystemClock
 from control.fix.store import MemoryStore, SqliteStore
@@ -156,6 +159,23 @@ def ours_session_send(n: int, store=None) -> None:
                 assert isinstance(a, Send)
 
 
+FRAME_ARGS = ("BTCUSDT", Decimal("0.1"), Decimal("0.01"), "QUOTEGUARD", "VENUE", "QG")
+
+
+def ours_frame(n: int) -> None:
+    f = QuoteFrame.of(*FRAME_ARGS)
+    for i in range(n):
+        f.quote(i, time.time_ns(), i, 640001, 640002, 125, 125, "vol_spread;move_widen")
+
+
+def check_frame() -> None:
+    """The frame row's bytes are the encoder row's bytes (64000.1 = 640001 ticks of 0.1, 1.25 = 125 lots)."""
+    now = time.time_ns()
+    (m,) = QuoteWriter(start=7).messages(UPDATE, now)
+    want = encode_message(m, [(34, b"3"), (49, b"QUOTEGUARD"), (52, utc_timestamp(now)), (56, b"VENUE")])
+    assert QuoteFrame.of(*FRAME_ARGS).quote(3, now, 7, 640001, 640002, 125, 125, "vol_spread;move_widen") == want
+
+
 def ours_encode(n: int) -> None:
     w = QuoteWriter()
     for i in range(n):
@@ -197,6 +217,8 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[tuple[str, int, float]] = []
     rows.append(("simplefix encode (reference)", n, timed(simplefix_encode, n, r)))
     rows.append(("ours encode (QuoteWriter + header)", n, timed(ours_encode, n, r)))
+    check_frame()
+    rows.append(("ours Quote frame (compiled, from ticks)", n, timed(ours_frame, n, r)))
     rows.append(("ours session send (validate, MemoryStore)", n, timed(ours_session_send, n, r)))
     with tempfile.TemporaryDirectory() as tmp:
         sq = args.sqlite_count
