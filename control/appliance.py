@@ -32,7 +32,7 @@ from control.fix.quote_frame import QuoteFrame
 from control.fix.quotes import QuoteWriter
 from control.marketdata.errors import DecodeError
 from control.marketdata.source import iter_lines  # noqa: F401  (re-exported: the replay's line reader)
-from control.metrics import STAGES, LatencyWindow, Metrics
+from control.metrics import LatencyWindow, Metrics
 from control.quoting.config import InstrumentConfig
 from control.quoting.engine import QuotingEngine
 from control.quoting.types import Action, QuoteDecision
@@ -47,6 +47,9 @@ log = logging.getLogger(__name__)
 
 perf_ns = time.perf_counter_ns
 _R_T, _R_TOUCH, _R_LOGITS = fastpath.R_T, fastpath.R_TOUCH, fastpath.R_LOGITS
+# Bulk fills of the Prometheus stage histograms from the latency window: every this many events and
+# lines, well inside the window's 65,536 samples per stage.
+_DRAIN_EVERY, _DRAIN_LINES = 1024, 8192
 
 
 @dataclass(frozen=True)
@@ -204,10 +207,9 @@ class Appliance:
         self._drift_logits: list[tuple[int, ...]] = []
         self._drift_features: list[np.ndarray] = []
         self._drift_probs: list[tuple[float, float, float]] = []
-        self._h = {
-            s: metrics.stage_latency.labels(s)
-            for s in STAGES
-        }
+        # Stage samples go to the latency window only; the Prometheus histograms are filled from it in
+        # bulk every _DRAIN_EVERY events and before every scrape (control.metrics.StageLatency).
+        metrics.stage_latency.sources.append(self._drain_latency)
         self._events = metrics.events.labels(cfg.symbol)
         self._predictions: dict[str, object] = {}   # labelled children, per backend name
         self._backend_error: BackendError | None = None   # set when the backend failed with no fallback
@@ -248,6 +250,8 @@ class Appliance:
         """One recorded `<ts> <json>` line (recv_ns None) or one live frame received at recv_ns."""
         c = self.counters
         c.lines += 1
+        if not c.lines % _DRAIN_LINES:   # lines without events add decode/book samples too
+            self._drain_latency()
         t0 = perf_ns()
         raw = line.encode() if isinstance(line, str) else line
         feed = self._feed
@@ -319,9 +323,10 @@ class Appliance:
         """The deep levels of the last diff, which the book stage left for after the quote."""
         t = perf_ns()
         if self.feed.finish():
-            dt = perf_ns() - t
-            self._h["book_deferred"].observe(dt / 1e9)
-            self.latency.add("book_deferred", dt)
+            self.latency.add("book_deferred", perf_ns() - t)
+
+    def _drain_latency(self) -> None:
+        self.latency.drain_into(self.metrics.stage_latency)
 
     def on_records(
         self, records: np.ndarray, t_start: int | None = None, line_ns: tuple[int, int] | None = None
@@ -346,10 +351,8 @@ class Appliance:
         return decisions
 
     def _line_stages(self, decode_ns: int, book_ns: int, event: bool) -> None:
-        h, lat = self._h, self.latency
-        h["decode"].observe(decode_ns / 1e9)
+        lat = self.latency
         lat.add("decode", decode_ns)
-        h["book"].observe(book_ns / 1e9)
         lat.add("book", book_ns)
         if event:
             lat.add("event_decode", decode_ns)
@@ -417,19 +420,15 @@ class Appliance:
                 self.sink.send(to_fix_event(decision, self.inst), recv_ns)
         td = perf_ns()
         # -- bookkeeping, after the FIX bytes -------------------------------------------------------
-        h, lat = self._h, self.latency
+        lat = self.latency
         if t1 is not None:
             self._line_stages(t1 - t_start, t2 - t1, True)
         if feat_ns is not None:
-            h["features"].observe(feat_ns / 1e9)
             lat.add("features", feat_ns)
         if inf_ns is not None:
-            h["inference"].observe(inf_ns / 1e9)
             lat.add("inference", inf_ns)
-        h["quoting"].observe((tc - tb) / 1e9)
         lat.add("quoting", tc - tb)
         if sent:
-            h["fix_encode"].observe((td - tc) / 1e9)
             lat.add("fix_encode", td - tc)
             if decision.action is Action.QUOTE:
                 c.quotes += 1
@@ -442,6 +441,8 @@ class Appliance:
         lat.add("total", td - t_start)
         c.records += 1
         self._events.inc()
+        if not c.records % _DRAIN_EVERY:
+            self._drain_latency()
         if pred is not None:
             c.invalid_predictions += invalid
             counter = self._predictions.get(pred.backend)
@@ -537,6 +538,7 @@ class Appliance:
         os.replace(tmp, path)
 
     def flush(self) -> None:
+        self._drain_latency()
         if self.audit is not None:
             self.audit.flush()
         if self.cfg.status_path is not None:

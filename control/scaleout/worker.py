@@ -200,7 +200,7 @@ class Worker:
         if dup:
             self.metrics.duplicates.labels(symbol).inc(dup)
         if n:
-            m.stage_latency.labels("inference").observe(seconds / n)   # features + inference, per record
+            m.observe_stage("inference", seconds / n)   # features + inference, per record
 
     def _predict(self, symbol: str, records, ids: list) -> list[tuple[int, dict]]:
         """(seq, output fields) per record, in order. A record outside the feature contract gets a

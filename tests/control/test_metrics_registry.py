@@ -6,7 +6,9 @@ from __future__ import annotations
 import socket
 import urllib.request
 
+import pytest
 from prometheus_client import REGISTRY
+from prometheus_client.utils import floatToGoString
 
 from control.metrics import STAGES, LatencyWindow, Metrics, MetricsConfig
 
@@ -61,3 +63,39 @@ def test_latency_window_percentiles():
     p = w.percentiles()["total"]
     assert p["n"] == 2000
     assert 1.49 < p["p50"] < 1.51 and 1.98 < p["p99"] < 2.0
+
+
+def test_stage_histograms_filled_in_bulk_equal_per_sample_observing():
+    """The appliance adds stage samples to its latency window only; StageLatency takes them from there in
+    bulk (drains while the ring wraps, and before a scrape). The exposed histogram is the one a
+    prometheus_client Histogram observing every sample gives; samples on a bucket bound count in it
+    (Prometheus' le)."""
+    import numpy as np
+    from prometheus_client import CollectorRegistry, Histogram
+
+    from control.metrics import LATENCY_BUCKETS
+
+    rng = np.random.default_rng(3)
+    samples = np.concatenate([rng.integers(1, 3_000_000_000, 5000), rng.integers(100, 50_000, 5000)])
+    samples = samples[np.abs(samples[:, None] - np.array([round(b * 1e9) for b in LATENCY_BUCKETS])).min(axis=1) > 2]
+    ref_registry = CollectorRegistry()
+    ref = Histogram("ref_seconds", "reference", ["stage"], buckets=LATENCY_BUCKETS, registry=ref_registry)
+    m = Metrics()
+    win = LatencyWindow(stages=("quoting",), size=256)
+    m.stage_latency.sources.append(lambda: win.drain_into(m.stage_latency))
+    for i, ns in enumerate(samples.tolist()):
+        ref.labels("quoting").observe(ns / 1e9)
+        win.add("quoting", ns)
+        if i % 200 == 199:   # more often than the ring wraps
+            win.drain_into(m.stage_latency)
+    for b in (*LATENCY_BUCKETS, float("inf")):
+        le = "+Inf" if b == float("inf") else floatToGoString(b)
+        want = ref_registry.get_sample_value("ref_seconds_bucket", {"stage": "quoting", "le": le})
+        assert m.value("quoteguard_stage_latency_seconds_bucket", {"stage": "quoting", "le": le}) == want, le
+    assert m.value("quoteguard_stage_latency_seconds_count", {"stage": "quoting"}) == len(samples)
+    assert m.value("quoteguard_stage_latency_seconds_sum", {"stage": "quoting"}) == pytest.approx(samples.sum() / 1e9)
+    # on a bound: in that bucket (le = less or equal); one past it: the next
+    m2 = Metrics()
+    m2.stage_latency.add_ns("book", np.array([8000, 8001, 0], np.int64))
+    assert m2.value("quoteguard_stage_latency_seconds_bucket", {"stage": "book", "le": "8e-06"}) == 2
+    assert m2.value("quoteguard_stage_latency_seconds_bucket", {"stage": "book", "le": "1.6e-05"}) == 3
