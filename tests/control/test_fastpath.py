@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parents[2]
 CAPTURE = REPO / "tests" / "data" / "binance" / "btcusdt_20240718.gz"
 
 
-def _run(model_cfg, artifacts, lines, *, fused=True, compiled=True, small_book=False):
+def _run(model_cfg, artifacts, lines, *, fused=True, compiled=True, small_book=False, live=False):
     inst = sniff_binance(head_lines(CAPTURE), CAPTURE)
     feed = FeedProcessor(inst, levels=10, compiled=compiled)
     grown = [0]
@@ -53,7 +53,11 @@ def _run(model_cfg, artifacts, lines, *, fused=True, compiled=True, small_book=F
 
     app.engine.on_touch = spy
     for ln in lines:
-        decisions += app.on_line(ln)
+        if live:   # a live frame and its receive time, as the WebSocket client hands them over
+            ts, _, frame = ln.partition(b" ")
+            decisions += app.on_line(frame, int(ts) if ts.isdigit() else 0)
+        else:
+            decisions += app.on_line(ln)
     app.flush()
     stats = feed.stats.to_dict()
     for k in ("elapsed_s", "messages_per_s"):
@@ -85,6 +89,15 @@ def test_fused_path_equals_the_generic_and_the_python_paths_on_a_real_capture(mo
     # every per-event stage is still timed on the fused path
     for stage in ("decode", "book", "event_decode", "event_book", "features", "inference", "quoting", "total"):
         assert fused["timed"][stage] > 0, stage
+
+
+def test_fused_path_equals_the_generic_path_on_live_frames(model_cfg, model_artifacts):
+    """Frames with their receive time (the live feed's entry) instead of recorded lines."""
+    lines = list(iter_lines([CAPTURE]))
+    fused = _run(model_cfg, model_artifacts, lines, live=True)
+    generic = _run(model_cfg, model_artifacts, lines, fused=False, live=True)
+    assert fused["counters"].records > 3000
+    _same(fused, generic)
 
 
 def _mutate(rng: random.Random, line: bytes) -> bytes:
