@@ -59,7 +59,8 @@ def _text(s: dict) -> list[str]:
         f"{'contiguous' if f['seq_contiguous'] else 'NOT contiguous'}, {f['rejects']} rejects",
     ]
     lines += [f"  FIX PROBLEM  {p}" for p in f["problems"]]
-    lines.append("  latency      per stage, CPU path:")
+    lines.append("  latency      per stage, CPU path (behind the demo's slice backend, with the FIX session in-process;")
+    lines.append("               the appliance's fused per-line path alone: bench/end_to_end.py, README):")
     lines += _stage_table(s["latency_us"])
     if rs is not None and rs["round_trip_us"] is not None:
         rt = rs["round_trip_us"]
