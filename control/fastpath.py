@@ -17,6 +17,8 @@ Backend.submit), so both paths share every state array and leave identical state
 """
 from __future__ import annotations
 
+import sys
+
 import numba
 import numpy as np
 from llvmlite import ir
@@ -198,8 +200,8 @@ class CpuLinePath:
     @classmethod
     def of(cls, feed: FeedProcessor, backend: object) -> CpuLinePath | None:
         """The fused path when this pair can take it (compiled feed, the plain cpu backend), else None."""
-        if type(backend) is not CpuBackend or not feed.compiled:
-            return None
+        if type(backend) is not CpuBackend or not feed.compiled or sys.platform != "linux":
+            return None   # (the stage stamps read CLOCK_MONOTONIC = 1, perf_counter_ns's clock on Linux)
         try:
             check_records(feed.rec1[:0], backend.features.levels)
             return cls(feed, backend)
