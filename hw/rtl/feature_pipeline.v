@@ -25,7 +25,7 @@
  *   s7  scale/saturate the bitlen features
  *   imb_l1 ratio (qg_ratio, R_LAT stages from s1), microprice product (MP_LAT), microprice at s<OUT_S>;
  *   ratio features (qg_ratio from s3); every feature registered at s<OUT_S>
- *   (deep: R_LAT 8, MP_LAT 2, OUT_S = s12; compact: R_LAT 4, MP_LAT 1, OUT_S = s7)
+ *   (deep: R_LAT 9, MP_LAT 2, OUT_S = s13; compact: R_LAT 4, MP_LAT 1, OUT_S = s7)
  * Each state register sits at the one stage that reads it, so its feedback loop is one cycle long
  * (mux, or mux + two adders for the decaying accumulators) at one record per clock. A record updates
  * state only when valid (FEATURES.md, "Invalid records"); RESET (or the first record after rst)
@@ -37,7 +37,7 @@ module feature_pipeline #
 (
     parameter USER_WIDTH = 1,   // sideband bits carried alongside each record (seq, timestamps, ...)
     parameter DEEP = 0          // pipeline configuration (hw/boards.yaml `pipeline:`): 0 compact, LATENCY 8;
-                                // 1 deep (qg_ratio 8 stages, microprice product 2), LATENCY 13
+                                // 1 deep (qg_ratio 9 stages, microprice product 2), LATENCY 14
 )
 (
     input  wire                                  clk,
@@ -63,7 +63,7 @@ localparam H = (L + 1) / 2;          // levels summed in s2 (the rest in s3)
 localparam SUM_W = 42;               // level sums: 34-bit terms x 4-bit weights x up to 8 levels
 localparam ACC_W = 48;               // decaying accumulators (FEATURES.md: 48 bits in the RTL)
 localparam AGE_W = 54;               // (ts difference) >> 10
-localparam R_LAT = DEEP ? 8 : 4;     // qg_ratio
+localparam R_LAT = DEEP ? 9 : 4;     // qg_ratio
 localparam MP_LAT = DEEP ? 2 : 1;    // microprice product (qg_mul_lut, 10 x 8 bits)
 localparam OUT_S = 1 + R_LAT + MP_LAT + 1;   // output stage: imb_l1 ratio from s1, product, saturation
 localparam LATENCY = OUT_S + 1;      // s_axis beat to m_axis beat, cycles (s0 .. s<OUT_S>)
