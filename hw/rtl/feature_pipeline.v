@@ -301,8 +301,6 @@ reg signed [ACC_W-1:0]  tfs_reg = 0, tft_reg = 0;
 // valid RESET record in s<k>; it drives the registers' synchronous reset. rst does not: the first record
 // after rst is a RESET record (first_reg) and clears the state before anything reads it.
 wire                    hp_e = have_prev_reg;
-wire signed [31:0]      pb_e = p_b_reg;
-wire signed [31:0]      pa_e = p_a_reg;
 wire signed [33:0]      pbsz_e = p_bsz_reg;
 wire signed [33:0]      pasz_e = p_asz_reg;
 wire signed [33:0]      pmid2_e = p_mid2_reg;
@@ -312,9 +310,8 @@ wire signed [ACC_W-1:0] tft_e = tft_reg;
 wire signed [34:0]      dmid2_c = hp_e ? ({mid2_s1[33], mid2_s1} - {pmid2_e[33], pmid2_e}) : 35'sd0;
 wire                    nz_c = hp_e && (mid2_s1 != pmid2_e);
 // OFI terms: s2 registers the price comparisons and the candidate values side by side (one carry chain
-// each), s3 selects eB / eA and subtracts.
-wire                    b_up_c = (b_s1 > pb_e), b_eq_c = (b_s1 == pb_e);
-wire                    a_dn_c = (a_s1 < pa_e), a_eq_c = (a_s1 == pa_e);
+// each), s3 selects eB / eA and subtracts. The comparisons against the state the record will see in s1
+// are made a stage early (b_up_s1 .. a_eq_s1, below), against each of the state's three next values.
 wire signed [33:0]      eb_eq_c = bsz0_s1 - pbsz_e, ea_eq_c = asz0_s1 - pasz_e;
 wire signed [ACC_W-1:0] tdel_ext = {{(ACC_W-34){tdel_s1[33]}}, tdel_s1};
 wire signed [ACC_W-1:0] ttot_ext = {{(ACC_W-34){ttot_s1[33]}}, ttot_s1};
@@ -344,6 +341,30 @@ wire signed [ACC_W-1:0] tfs_sh = tfs_e >>> `QG_TF_SHIFT;     // arithmetic: sign
 wire signed [ACC_W-1:0] tft_sh = tft_e >>> `QG_TF_SHIFT;
 wire signed [ACC_W-1:0] tfs_c = decay_next(tfs_e, tfs_sh, tdel_t);
 wire signed [ACC_W-1:0] tft_c = decay_next(tft_e, tft_sh, ttot_t);
+
+// The price state's next value is 0 (clr_s0), b_s1 / a_s1 (upd_s1) or itself: the record in s0 is compared
+// with all three in parallel (one carry chain each, registers in and out) and the registered controls
+// select, so s1 -> s2 holds no compare chain behind the state register's fan-out.
+reg                     b_up_s1 = 1'b0, b_eq_s1 = 1'b0, a_dn_s1 = 1'b0, a_eq_s1 = 1'b0;
+
+always @(posedge clk) begin
+    if (clr_s0) begin
+        b_up_s1 <= b_s0 > 32'sd0;
+        b_eq_s1 <= b_s0 == 32'sd0;
+        a_dn_s1 <= a_s0 < 32'sd0;
+        a_eq_s1 <= a_s0 == 32'sd0;
+    end else if (upd_s1) begin
+        b_up_s1 <= b_s0 > b_s1;
+        b_eq_s1 <= b_s0 == b_s1;
+        a_dn_s1 <= a_s0 < a_s1;
+        a_eq_s1 <= a_s0 == a_s1;
+    end else begin
+        b_up_s1 <= b_s0 > p_b_reg;
+        b_eq_s1 <= b_s0 == p_b_reg;
+        a_dn_s1 <= a_s0 < p_a_reg;
+        a_eq_s1 <= a_s0 == p_a_reg;
+    end
+end
 
 always @(posedge clk) begin
     if (clr_s0) begin   // (no rst term: after rst the first record is a RESET record and clears it here)
@@ -398,10 +419,10 @@ always @(posedge clk) begin
     wdp_s2 <= wdp_c;
     wtp_s2 <= wtp_c;
     dmid2_s2 <= dmid2_c;
-    b_up_s2 <= b_up_c;
-    b_eq_s2 <= b_eq_c;
-    a_dn_s2 <= a_dn_c;
-    a_eq_s2 <= a_eq_c;
+    b_up_s2 <= b_up_s1;
+    b_eq_s2 <= b_eq_s1;
+    a_dn_s2 <= a_dn_s1;
+    a_eq_s2 <= a_eq_s1;
     eb_eq_s2 <= eb_eq_c;
     ea_eq_s2 <= ea_eq_c;
     npbsz_s2 <= -pbsz_e;
