@@ -89,6 +89,10 @@ initial begin
         $error("Error: NN core shape does not match the feature count or the prediction record (instance %m)");
         $finish;
     end
+    if (NN_LATENCY < 3) begin
+        $error("Error: NN core latency below 3 cycles (instance %m)");
+        $finish;
+    end
     if (LATENCY > 255) begin
         $error("Error: LATENCY does not fit NN_INFO (instance %m)");
         $finish;
@@ -245,7 +249,7 @@ feature_pipeline_inst (
 
 wire [16*N_OUT-1:0]   logits;
 wire [USER_WIDTH+1:0] nn_user;
-reg  [NN_LATENCY-1:0] nn_valid_reg = 0;
+reg  [NN_LATENCY-2:0] nn_valid_reg = 0;
 
 qg_nn_core nn_inst (
     .clk(clk),
@@ -259,11 +263,22 @@ always @(posedge clk) begin
     if (dp_rst_reg) begin
         nn_valid_reg <= 0;
     end else begin
-        nn_valid_reg <= {nn_valid_reg[NN_LATENCY-2:0], feat_tvalid};
+        nn_valid_reg <= {nn_valid_reg[NN_LATENCY-3:0], feat_tvalid};
     end
 end
 
-wire        pred_valid = nn_valid_reg[NN_LATENCY-1];
+// the prediction valid's last stage in one copy per FIFO slice (each slice's pointers, count and flags)
+// plus one for the counters: short nets instead of one net to the spread-out slices
+wire [FIFO_SLICES:0] pred_valid_dup;
+
+qg_dup_reg #(.COPIES(FIFO_SLICES + 1)) pred_valid_inst (
+    .clk(clk),
+    .rst(dp_rst_reg),
+    .d(nn_valid_reg[NN_LATENCY-2]),
+    .q(pred_valid_dup)
+);
+
+wire        pred_valid = pred_valid_dup[FIFO_SLICES];
 wire [63:0] pred_t_in = nn_user[USER_WIDTH+1 -: 64];
 wire [31:0] pred_seq = nn_user[USER_WIDTH+1-64 -: 32];
 wire        pred_not_in_sync = nn_user[2];
@@ -296,7 +311,7 @@ fifo_inst (
     .clk(clk),
     .rst(dp_rst_reg),
     .s_axis_tdata(pred_record),
-    .s_axis_tvalid(pred_valid),
+    .s_axis_tvalid(pred_valid_dup[FIFO_SLICES-1:0]),
     .m_axis_tdata(m_axis_tdata),
     .m_axis_tvalid(m_axis_tvalid),
     .m_axis_tready(m_axis_tready),

@@ -25,9 +25,9 @@ module qg_pred_fifo #
     input  wire                  clk,
     input  wire                  rst,
 
-    /* Write port (no ready) */
+    /* Write port (no ready); the valid in one copy per slice (all equal: the caller's duplicated register) */
     input  wire [DATA_WIDTH-1:0] s_axis_tdata,
-    input  wire                  s_axis_tvalid,
+    input  wire [SLICES-1:0]     s_axis_tvalid,
 
     /* Read port */
     output wire [DATA_WIDTH-1:0] m_axis_tdata,
@@ -64,16 +64,17 @@ generate
         reg                  out_valid_reg = 1'b0;
         reg                  overflow_reg = 1'b0;
 
+        wire wr_valid = s_axis_tvalid[k];
         wire out_free = !out_valid_reg || m_axis_tready;
         wire mem_rd = out_free && !empty_reg;
-        wire bypass = out_free && empty_reg && s_axis_tvalid;
-        wire mem_wr = s_axis_tvalid && !bypass && !full_reg;
+        wire bypass = out_free && empty_reg && wr_valid;
+        wire mem_wr = wr_valid && !bypass && !full_reg;
         // The next count and flags for either value of m_axis_tready, from registers only (kept as
         // nets, so synthesis does not fold them back), then one 2:1 select by m_axis_tready: the
         // external ready is one LUT away from the flip-flops.
         //   tready = 1: out_free; mem_rd = !empty; mem_wr = tvalid & !empty & !full; never inc
         //   tready = 0: out_free = !out_valid
-        wire wr_ok = s_axis_tvalid && !full_reg;
+        wire wr_ok = wr_valid && !full_reg;
         wire dec1 = !empty_reg && !wr_ok;
         wire inc0 = wr_ok && out_valid_reg;                 // mem_wr && !mem_rd (empty and full exclusive)
         wire dec0 = !out_valid_reg && !empty_reg && !wr_ok;
@@ -106,7 +107,7 @@ generate
                 out_valid_reg <= 1'b0;
                 overflow_reg <= 1'b0;
             end else begin
-                overflow_reg <= s_axis_tvalid && !bypass && full_reg;
+                overflow_reg <= wr_valid && !bypass && full_reg;
                 if (mem_wr) begin
                     wr_ptr_reg <= wr_ptr_reg + 1'b1;
                 end
@@ -117,7 +118,7 @@ generate
                 empty_reg <= m_axis_tready ? empty_t1 : empty_t0;        // count_next == 0
                 full_reg <= m_axis_tready ? full_t1 : full_t0;           // count_next == 2**ADDR_WIDTH - 1
                 if (out_free) begin
-                    out_valid_reg <= !empty_reg || s_axis_tvalid;
+                    out_valid_reg <= !empty_reg || wr_valid;
                 end
             end
         end
