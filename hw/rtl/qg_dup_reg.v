@@ -28,7 +28,7 @@ generate
         TRELLIS_FF #(
             .GSR("DISABLED"), .CEMUX("1"), .CLKMUX("CLK"), .LSRMUX("LSR"), .REGSET("RESET"), .SRMODE("LSR_OVER_CE")
         ) ff_inst (
-            .CLK(clk), .LSR(rst), .CE(1'b1), .DI(d), .M(1'b0), .Q(q[k])
+            .CLK(clk), .LSR(rst), .DI(d), .Q(q[k])     // CE and M left open, as synth_ecp5 writes it (nextpnr rejects a tied M)
         );
 `else
         reg q_reg = 1'b0;
