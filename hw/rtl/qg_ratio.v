@@ -203,7 +203,10 @@ mul_inst (
 
 /* R4 (beside the products): mask of the product bits below sh + 7 (the ones that do not decide the fit);
  * the shift as a one-hot byte offset (sh >> 3) and a bit offset (sh & 7); R5 carries them on */
-localparam NCG = (P_WIDTH + 15) / 8;        // byte offsets that reach into px (below)
+// byte offsets that can occur: sh = bitlen(den) + 1 <= DEN_WIDTH (den < 2**(DEN_WIDTH-1)), so sh >> 3 <=
+// DEN_WIDTH >> 3 (the offsets reaching into px beyond that never occur: fewer terms in R6's select)
+localparam NCG_PX = (P_WIDTH + 15) / 8;
+localparam NCG = (DEN_WIDTH / 8 + 1 < NCG_PX) ? DEN_WIDTH / 8 + 1 : NCG_PX;
 // mask[b] = (b < sh + 7) = (pos > b - 9); byte offset sh >> 3 == c iff pos > 8c - 3 and not pos > 8c + 5:
 // both from the thermometer code, one LUT level at most
 reg  [P_WIDTH-1:0]  mask_c;
@@ -247,7 +250,10 @@ qg_pipe #(.WIDTH(P_WIDTH + NCG + 3 + 1), .EN(DEEP)) r5_pipe_inst (
  * 16-bit window at the byte offset (AND-OR by the one-hot offset), R7 shifts it by the bit offset (an 8:1
  * mux per bit); and the fit: the shifted value fits int8 iff the product's bits from sh + 7 up all equal
  * its sign */
-wire [8*NCG+15:0]  px = {{(8*NCG+16-P_WIDTH){prod[P_WIDTH-1]}}, prod};
+localparam PXW = (8 * NCG + 16 > P_WIDTH) ? 8 * NCG + 16 : P_WIDTH;
+/* verilator lint_off UNUSEDSIGNAL */  // product bits above the highest window only matter to the fit
+wire [PXW-1:0]     px = {{(PXW-P_WIDTH+1){prod[P_WIDTH-1]}}, prod[P_WIDTH-2:0]};
+/* verilator lint_on UNUSEDSIGNAL */
 reg  [15:0]        w16_c;
 
 always @* begin
