@@ -100,6 +100,7 @@ reg        [63:0]       ts_s0 = 0;
 // validity b > 0, a > 0, a > b as compare halves at the capture (the input side has the slack), so s1
 // only combines five bits instead of a 32-bit compare chain
 reg                     b_pos_s0 = 1'b0, a_pos_s0 = 1'b0, a_gt_hi_s0 = 1'b0, a_eq_hi_s0 = 1'b0, a_gt_lo_s0 = 1'b0;
+reg                     b_zero_s0 = 1'b0, a_zero_s0 = 1'b0;   // for the OFI compares against a cleared state
 wire signed [31:0]      b_in = s_axis_tdata[`QG_BOOK_RECORD_BID_PX_LSB +: 32];
 wire signed [31:0]      a_in = s_axis_tdata[`QG_BOOK_RECORD_ASK_PX_LSB +: 32];
 
@@ -107,6 +108,8 @@ always @(posedge clk) begin
     b_s0 <= s_axis_tdata[`QG_BOOK_RECORD_BID_PX_LSB +: 32];
     b_pos_s0 <= !b_in[31] && (|b_in[30:0]);
     a_pos_s0 <= !a_in[31] && (|a_in[30:0]);
+    b_zero_s0 <= !(|b_in);
+    a_zero_s0 <= !(|a_in);
     a_gt_hi_s0 <= $signed(a_in[31:16]) > $signed(b_in[31:16]);
     a_eq_hi_s0 <= a_in[31:16] == b_in[31:16];
     a_gt_lo_s0 <= a_in[15:0] > b_in[15:0];
@@ -311,7 +314,7 @@ wire signed [34:0]      dmid2_c = hp_e ? ({mid2_s1[33], mid2_s1} - {pmid2_e[33],
 wire                    nz_c = hp_e && (mid2_s1 != pmid2_e);
 // OFI terms: s2 registers the price comparisons and the candidate values side by side (one carry chain
 // each), s3 selects eB / eA and subtracts. The comparisons against the state the record will see in s1
-// are made a stage early (b_up_s1 .. a_eq_s1, below), against each of the state's three next values.
+// are made from s0 (below), against each of the state's three next values.
 wire signed [33:0]      eb_eq_c = bsz0_s1 - pbsz_e, ea_eq_c = asz0_s1 - pasz_e;
 wire signed [ACC_W-1:0] tdel_ext = {{(ACC_W-34){tdel_s1[33]}}, tdel_s1};
 wire signed [ACC_W-1:0] ttot_ext = {{(ACC_W-34){ttot_s1[33]}}, ttot_s1};
@@ -342,29 +345,45 @@ wire signed [ACC_W-1:0] tft_sh = tft_e >>> `QG_TF_SHIFT;
 wire signed [ACC_W-1:0] tfs_c = decay_next(tfs_e, tfs_sh, tdel_t);
 wire signed [ACC_W-1:0] tft_c = decay_next(tft_e, tft_sh, ttot_t);
 
-// The price state's next value is 0 (clr_s0), b_s1 / a_s1 (upd_s1) or itself: the record in s0 is compared
-// with all three in parallel (one carry chain each, registers in and out) and the registered controls
-// select, so s1 -> s2 holds no compare chain behind the state register's fan-out.
-reg                     b_up_s1 = 1'b0, b_eq_s1 = 1'b0, a_dn_s1 = 1'b0, a_eq_s1 = 1'b0;
+// The price state's next value is 0 (clr_s0), b_s1 / a_s1 (upd_s1) or itself. The record in s0 is compared
+// with the two non-zero candidates in parallel, as partial compares registered at s1 (signed upper
+// halves, unsigned lower halves, equality per byte: one 16-bit carry chain or two LUT levels each, right
+// behind the s0 registers' fan-out); s1 -> s2 combines them and selects by the registered clr / upd.
+// The zero candidate's flags are formed at the capture (b_s0 > 0 is b_pos_s0).
+reg        [1:0]        b_gthi_s1 = 2'b00, b_gtlo_s1 = 2'b00, a_lthi_s1 = 2'b00, a_ltlo_s1 = 2'b00;  // [1] vs b_s1 / a_s1,
+reg        [7:0]        b_eqb_s1 = 8'd0, a_eqb_s1 = 8'd0;                                           // [0] vs the state
+reg                     cmp_clr_s1 = 1'b0, cmp_upd_s1 = 1'b0;
+reg                     b_pos_s1 = 1'b0, b_zero_s1 = 1'b0, a_neg_s1 = 1'b0, a_zero_s1 = 1'b0;
+integer                 cb;
 
 always @(posedge clk) begin
-    if (clr_s0) begin
-        b_up_s1 <= b_s0 > 32'sd0;
-        b_eq_s1 <= b_s0 == 32'sd0;
-        a_dn_s1 <= a_s0 < 32'sd0;
-        a_eq_s1 <= a_s0 == 32'sd0;
-    end else if (upd_s1) begin
-        b_up_s1 <= b_s0 > b_s1;
-        b_eq_s1 <= b_s0 == b_s1;
-        a_dn_s1 <= a_s0 < a_s1;
-        a_eq_s1 <= a_s0 == a_s1;
-    end else begin
-        b_up_s1 <= b_s0 > p_b_reg;
-        b_eq_s1 <= b_s0 == p_b_reg;
-        a_dn_s1 <= a_s0 < p_a_reg;
-        a_eq_s1 <= a_s0 == p_a_reg;
+    cmp_clr_s1 <= clr_s0;
+    cmp_upd_s1 <= upd_s1;
+    b_pos_s1 <= b_pos_s0;
+    b_zero_s1 <= b_zero_s0;
+    a_neg_s1 <= a_s0[31];
+    a_zero_s1 <= a_zero_s0;
+    b_gthi_s1 <= {$signed(b_s0[31:16]) > $signed(b_s1[31:16]), $signed(b_s0[31:16]) > $signed(p_b_reg[31:16])};
+    b_gtlo_s1 <= {b_s0[15:0] > b_s1[15:0], b_s0[15:0] > p_b_reg[15:0]};
+    a_lthi_s1 <= {$signed(a_s0[31:16]) < $signed(a_s1[31:16]), $signed(a_s0[31:16]) < $signed(p_a_reg[31:16])};
+    a_ltlo_s1 <= {a_s0[15:0] < a_s1[15:0], a_s0[15:0] < p_a_reg[15:0]};
+    for (cb = 0; cb < 4; cb = cb + 1) begin
+        b_eqb_s1[4 + cb] <= b_s0[8*cb +: 8] == b_s1[8*cb +: 8];
+        b_eqb_s1[cb] <= b_s0[8*cb +: 8] == p_b_reg[8*cb +: 8];
+        a_eqb_s1[4 + cb] <= a_s0[8*cb +: 8] == a_s1[8*cb +: 8];
+        a_eqb_s1[cb] <= a_s0[8*cb +: 8] == p_a_reg[8*cb +: 8];
     end
 end
+
+// per candidate c (1: the record in s1, 0: the state): b > c, b == c, a < c, a == c
+wire [1:0] b_up_cand = b_gthi_s1 | ({&b_eqb_s1[7:6], &b_eqb_s1[3:2]} & b_gtlo_s1);
+wire [1:0] b_eq_cand = {&b_eqb_s1[7:4], &b_eqb_s1[3:0]};
+wire [1:0] a_dn_cand = a_lthi_s1 | ({&a_eqb_s1[7:6], &a_eqb_s1[3:2]} & a_ltlo_s1);
+wire [1:0] a_eq_cand = {&a_eqb_s1[7:4], &a_eqb_s1[3:0]};
+wire       b_up_sel = cmp_clr_s1 ? b_pos_s1 : (cmp_upd_s1 ? b_up_cand[1] : b_up_cand[0]);
+wire       b_eq_sel = cmp_clr_s1 ? b_zero_s1 : (cmp_upd_s1 ? b_eq_cand[1] : b_eq_cand[0]);
+wire       a_dn_sel = cmp_clr_s1 ? a_neg_s1 : (cmp_upd_s1 ? a_dn_cand[1] : a_dn_cand[0]);
+wire       a_eq_sel = cmp_clr_s1 ? a_zero_s1 : (cmp_upd_s1 ? a_eq_cand[1] : a_eq_cand[0]);
 
 always @(posedge clk) begin
     if (clr_s0) begin   // (no rst term: after rst the first record is a RESET record and clears it here)
@@ -419,10 +438,10 @@ always @(posedge clk) begin
     wdp_s2 <= wdp_c;
     wtp_s2 <= wtp_c;
     dmid2_s2 <= dmid2_c;
-    b_up_s2 <= b_up_s1;
-    b_eq_s2 <= b_eq_s1;
-    a_dn_s2 <= a_dn_s1;
-    a_eq_s2 <= a_eq_s1;
+    b_up_s2 <= b_up_sel;
+    b_eq_s2 <= b_eq_sel;
+    a_dn_s2 <= a_dn_sel;
+    a_eq_s2 <= a_eq_sel;
     eb_eq_s2 <= eb_eq_c;
     ea_eq_s2 <= ea_eq_c;
     npbsz_s2 <= -pbsz_e;
