@@ -3,8 +3,9 @@
 `default_nettype none
 
 /*
- * One control bit registered into COPIES identical flip-flops (synchronous reset to 0, initial value 0),
- * so a high-fanout control is one short net per group of loads instead of one net to all of them.
+ * A WIDTH-bit value registered into COPIES identical registers (synchronous reset to 0, initial value 0;
+ * copy k in q[WIDTH*k +: WIDTH]), so a value read by several groups of logic placed apart is one short
+ * net per group instead of one long net to all of them.
  * yosys merges identical flip-flops (opt_merge, even with (* keep *)): with QG_ECP5_DSP (the open ECP5
  * flow: ECP5 primitives, see qg_mult18.v) the copies are hand-instantiated TRELLIS_FF cells, which it
  * leaves alone; otherwise behavioural (simulation, lint, the vendor flows, which have their own
@@ -12,31 +13,34 @@
  */
 module qg_dup_reg #
 (
+    parameter WIDTH = 1,
     parameter COPIES = 2
 )
 (
-    input  wire              clk,
-    input  wire              rst,     // synchronous
-    input  wire              d,
-    output wire [COPIES-1:0] q
+    input  wire                     clk,
+    input  wire                     rst,     // synchronous
+    input  wire [WIDTH-1:0]         d,
+    output wire [COPIES*WIDTH-1:0]  q
 );
 
-genvar k;
+genvar k, i;
 generate
     for (k = 0; k < COPIES; k = k + 1) begin : g_copy
+        for (i = 0; i < WIDTH; i = i + 1) begin : g_bit
 `ifdef QG_ECP5_DSP
-        TRELLIS_FF #(
-            .GSR("DISABLED"), .CEMUX("1"), .CLKMUX("CLK"), .LSRMUX("LSR"), .REGSET("RESET"), .SRMODE("LSR_OVER_CE")
-        ) ff_inst (
-            .CLK(clk), .LSR(rst), .DI(d), .Q(q[k])     // CE and M left open, as synth_ecp5 writes it (nextpnr rejects a tied M)
-        );
+            TRELLIS_FF #(
+                .GSR("DISABLED"), .CEMUX("1"), .CLKMUX("CLK"), .LSRMUX("LSR"), .REGSET("RESET"), .SRMODE("LSR_OVER_CE")
+            ) ff_inst (
+                .CLK(clk), .LSR(rst), .DI(d[i]), .Q(q[WIDTH*k + i])   // CE and M left open, as synth_ecp5 writes
+            );                                                          // it (nextpnr rejects a tied M)
 `else
-        reg q_reg = 1'b0;
-        always @(posedge clk) begin
-            q_reg <= rst ? 1'b0 : d;
-        end
-        assign q[k] = q_reg;
+            reg q_reg = 1'b0;
+            always @(posedge clk) begin
+                q_reg <= rst ? 1'b0 : d[i];
+            end
+            assign q[WIDTH*k + i] = q_reg;
 `endif
+        end
     end
 endgenerate
 

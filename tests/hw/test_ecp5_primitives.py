@@ -83,17 +83,18 @@ def test_recip_lut7_matches_rom(ecp5: bool, tmp_path: Path) -> None:
 DUP_TB = r"""
 `timescale 1ns / 1ps
 module tb;
-reg        clk = 1'b0, rst = 1'b0, d = 1'b0;
-wire [2:0] q;
+reg        clk = 1'b0, rst = 1'b0;
+reg  [1:0] d = 2'b00;
+wire [5:0] q;
 integer    t;
 reg [31:0] lfsr = 32'h1234_5678;
-qg_dup_reg #(.COPIES(3)) dut (.clk(clk), .rst(rst), .d(d), .q(q));
+qg_dup_reg #(.WIDTH(2), .COPIES(3)) dut (.clk(clk), .rst(rst), .d(d), .q(q));
 initial begin
     for (t = 0; t < 200; t = t + 1) begin
         #1;
         $display("%0d %b", t, q);
         lfsr = {1'b0, lfsr[31:1]} ^ (lfsr[0] ? 32'h8020_0003 : 32'd0);
-        d = lfsr[3];
+        d = lfsr[4:3];
         rst = lfsr[7] & lfsr[9];
         #1 clk = 1'b1;
         #1 clk = 1'b0;
@@ -122,5 +123,5 @@ def test_dup_reg_primitives_match_behavioural(tmp_path: Path) -> None:
         run = subprocess.run([VVP, "-n", str(out)], capture_output=True, text=True, timeout=300)
         traces.append(run.stdout)
     lines = traces[0].splitlines()
-    assert len(lines) == 200 and {ln.split()[1] for ln in lines} == {"000", "111"}, traces[0][:400]
+    assert len(lines) == 200 and {ln.split()[1] for ln in lines} == {c * 3 for c in ("00", "01", "10", "11")}, traces[0][:400]
     assert traces[0] == traces[1]
