@@ -132,6 +132,12 @@ always @(posedge clk) begin
     end
 end
 
+// a second copy of the s0 prices for the OFI compares (below), placed by them instead of one net to both
+// the s1 arithmetic and the compares (qg_dup_reg: flip-flops synthesis does not merge back)
+wire signed [31:0]      b_c0, a_c0;     // = b_s0, a_s0
+
+qg_dup_reg #(.WIDTH(64), .COPIES(1)) px_cmp_copy_inst (.clk(clk), .rst(1'b0), .d({b_in, a_in}), .q({b_c0, a_c0}));
+
 /* ---------------------------------------------------------------- s1: record-only arithmetic */
 reg                     valid_s1 = 1'b0;
 reg                     rstf_s1 = 1'b0;
@@ -361,17 +367,17 @@ always @(posedge clk) begin
     cmp_upd_s1 <= upd_s1;
     b_pos_s1 <= b_pos_s0;
     b_zero_s1 <= b_zero_s0;
-    a_neg_s1 <= a_s0[31];
+    a_neg_s1 <= a_c0[31];
     a_zero_s1 <= a_zero_s0;
-    b_gthi_s1 <= {$signed(b_s0[31:16]) > $signed(b_s1[31:16]), $signed(b_s0[31:16]) > $signed(p_b_reg[31:16])};
-    b_gtlo_s1 <= {b_s0[15:0] > b_s1[15:0], b_s0[15:0] > p_b_reg[15:0]};
-    a_lthi_s1 <= {$signed(a_s0[31:16]) < $signed(a_s1[31:16]), $signed(a_s0[31:16]) < $signed(p_a_reg[31:16])};
-    a_ltlo_s1 <= {a_s0[15:0] < a_s1[15:0], a_s0[15:0] < p_a_reg[15:0]};
+    b_gthi_s1 <= {$signed(b_c0[31:16]) > $signed(b_s1[31:16]), $signed(b_c0[31:16]) > $signed(p_b_reg[31:16])};
+    b_gtlo_s1 <= {b_c0[15:0] > b_s1[15:0], b_c0[15:0] > p_b_reg[15:0]};
+    a_lthi_s1 <= {$signed(a_c0[31:16]) < $signed(a_s1[31:16]), $signed(a_c0[31:16]) < $signed(p_a_reg[31:16])};
+    a_ltlo_s1 <= {a_c0[15:0] < a_s1[15:0], a_c0[15:0] < p_a_reg[15:0]};
     for (cb = 0; cb < 4; cb = cb + 1) begin
-        b_eqb_s1[4 + cb] <= b_s0[8*cb +: 8] == b_s1[8*cb +: 8];
-        b_eqb_s1[cb] <= b_s0[8*cb +: 8] == p_b_reg[8*cb +: 8];
-        a_eqb_s1[4 + cb] <= a_s0[8*cb +: 8] == a_s1[8*cb +: 8];
-        a_eqb_s1[cb] <= a_s0[8*cb +: 8] == p_a_reg[8*cb +: 8];
+        b_eqb_s1[4 + cb] <= b_c0[8*cb +: 8] == b_s1[8*cb +: 8];
+        b_eqb_s1[cb] <= b_c0[8*cb +: 8] == p_b_reg[8*cb +: 8];
+        a_eqb_s1[4 + cb] <= a_c0[8*cb +: 8] == a_s1[8*cb +: 8];
+        a_eqb_s1[cb] <= a_c0[8*cb +: 8] == p_a_reg[8*cb +: 8];
     end
 end
 
@@ -561,6 +567,16 @@ end
 /* ---------------------------------------------------------------- microprice input: imb_l1 */
 wire [7:0] imb1_q;      // ratio(B - A, B + A), inputs at s1 -> result at s<1 + R_LAT>
 
+// its own copy of the s1 level-0 terms (d_s1[33:0], t_s1[33:0]): the ratio sits apart from the level sums
+wire [33:0] imb1_num_s1, imb1_den_s1;
+
+qg_dup_reg #(.WIDTH(68), .COPIES(1)) imb1_in_copy_inst (
+    .clk(clk),
+    .rst(1'b0),
+    .d({{2'b00, bsz_s0[31:0]} - {2'b00, asz_s0[31:0]}, {2'b00, bsz_s0[31:0]} + {2'b00, asz_s0[31:0]}}),
+    .q({imb1_num_s1, imb1_den_s1})
+);
+
 qg_ratio #(
     .NUM_WIDTH(34),
     .DEN_WIDTH(34),
@@ -568,8 +584,8 @@ qg_ratio #(
 )
 imb1_ratio_inst (
     .clk(clk),
-    .num(d_s1[33:0]),
-    .den(t_s1[33:0]),
+    .num(imb1_num_s1),
+    .den(imb1_den_s1),
     .q(imb1_q)
 );
 
@@ -609,7 +625,20 @@ generate
         localparam integer NLEV = {24'd0, NLEV_VEC[8*j +: 8]};
         localparam integer SIDE = {24'd0, SIDE_VEC[8*j +: 8]};
 
-        if (KIND == `QG_KIND_IMBALANCE) begin : g_imb
+        if (KIND == `QG_KIND_IMBALANCE && NLEV == 1) begin : g_imb1
+            // ratio(B - A, B + A) of level 0 is imb_l1 (the microprice's ratio, at s<1 + R_LAT>, saturated to
+            // int8): the feature is it clamped to [LO, HI], no second qg_ratio
+            localparam [7:0] LO_B = LO[7:0];
+            localparam [7:0] HI_B = HI[7:0];
+            wire signed [7:0] iq = imb1_q;
+            wire signed [7:0] lo8 = LO_B;
+            wire signed [7:0] hi8 = HI_B;
+            reg         [7:0] v_c = 8'd0;    // at s<2 + R_LAT>
+            always @(posedge clk) begin
+                v_c <= (iq < lo8) ? lo8 : ((iq > hi8) ? hi8 : iq);
+            end
+            qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 2 - R_LAT)) delay_inst (.clk(clk), .in(v_c), .out(feat_out[8*j +: 8]));
+        end else if (KIND == `QG_KIND_IMBALANCE) begin : g_imb
             wire [7:0] rq;   // at s<3 + R_LAT>
             qg_ratio #(.NUM_WIDTH(SUM_W), .DEN_WIDTH(SUM_W), .LO(LO), .HI(HI), .DEEP(DEEP)) ratio_inst (
                 .clk(clk),
