@@ -359,6 +359,14 @@ wire signed [ACC_W-1:0] tft_c = decay_next(tft_e, tft_sh, ttot_t);
 reg        [1:0]        b_gthi_s1 = 2'b00, b_gtlo_s1 = 2'b00, a_lthi_s1 = 2'b00, a_ltlo_s1 = 2'b00;  // [1] vs b_s1 / a_s1,
 reg        [7:0]        b_eqb_s1 = 8'd0, a_eqb_s1 = 8'd0;                                           // [0] vs the state
 reg                     cmp_clr_s1 = 1'b0, cmp_upd_s1 = 1'b0;
+// signed 16-bit compares as unsigned ones on the sign-flipped values (a carry chain's carry-out, without
+// the overflow LUT of a signed compare)
+function [15:0] sflip;
+    input [15:0] v;
+    begin
+        sflip = {~v[15], v[14:0]};
+    end
+endfunction
 reg                     b_pos_s1 = 1'b0, b_zero_s1 = 1'b0, a_neg_s1 = 1'b0, a_zero_s1 = 1'b0;
 integer                 cb;
 
@@ -369,9 +377,9 @@ always @(posedge clk) begin
     b_zero_s1 <= b_zero_s0;
     a_neg_s1 <= a_c0[31];
     a_zero_s1 <= a_zero_s0;
-    b_gthi_s1 <= {$signed(b_c0[31:16]) > $signed(b_s1[31:16]), $signed(b_c0[31:16]) > $signed(p_b_reg[31:16])};
+    b_gthi_s1 <= {sflip(b_c0[31:16]) > sflip(b_s1[31:16]), sflip(b_c0[31:16]) > sflip(p_b_reg[31:16])};
     b_gtlo_s1 <= {b_c0[15:0] > b_s1[15:0], b_c0[15:0] > p_b_reg[15:0]};
-    a_lthi_s1 <= {$signed(a_c0[31:16]) < $signed(a_s1[31:16]), $signed(a_c0[31:16]) < $signed(p_a_reg[31:16])};
+    a_lthi_s1 <= {sflip(a_c0[31:16]) < sflip(a_s1[31:16]), sflip(a_c0[31:16]) < sflip(p_a_reg[31:16])};
     a_ltlo_s1 <= {a_c0[15:0] < a_s1[15:0], a_c0[15:0] < p_a_reg[15:0]};
     for (cb = 0; cb < 4; cb = cb + 1) begin
         b_eqb_s1[4 + cb] <= b_c0[8*cb +: 8] == b_s1[8*cb +: 8];
