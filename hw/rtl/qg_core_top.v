@@ -80,7 +80,7 @@ localparam FEAT_LATENCY = 8 + 6 * DEEP;                 // feature_pipeline (its
 localparam NN_LATENCY = `QG_NN_LATENCY;                 // qg_nn_core
 localparam LATENCY = FEAT_LATENCY + NN_LATENCY + 1;     // + output FIFO register
 localparam CREDITS = 1 << FIFO_ADDR_WIDTH;             // the FIFO's capacity (memory never full, see qg_pred_fifo)
-localparam FIFO_SLICES = 8;                             // 32-bit column slices, each with its own pointers
+localparam FIFO_SLICES = 16;                            // 16-bit column slices, each with its own pointers
 localparam CREDIT_WIDTH = FIFO_ADDR_WIDTH + 2;
 localparam USER_WIDTH = 64 + 32 + 2;                    // {t_in, seq, seq_gap, not_in_sync}
 
