@@ -258,21 +258,6 @@ wire signed [SUM_W-1:0] bshi_c = lsum(bs_s1, H, L), ashi_c = lsum(as_s1, H, L);
 // weights, no multiplier), s3 adds the NP pair sums.
 localparam NP = (L + 1) / 2;
 
-// the weighted pairs read their own copy of the s1 level terms (d_s1, t_s1): they are placed apart from the
-// level sums (run r4: d_s1 to the pairs was a 3.3 ns net in front of the carry-save LUT and the chain)
-reg  [68*L-1:0] dt_w_c;
-wire [34*L-1:0] d_w1, t_w1;     // = d_s1, t_s1
-integer         kw;
-
-always @* begin
-    for (kw = 0; kw < L; kw = kw + 1) begin
-        dt_w_c[34*kw +: 34] = {2'b00, bsz_s0[32*kw +: 32]} - {2'b00, asz_s0[32*kw +: 32]};
-        dt_w_c[34*(L+kw) +: 34] = {2'b00, bsz_s0[32*kw +: 32]} + {2'b00, asz_s0[32*kw +: 32]};
-    end
-end
-
-qg_dup_reg #(.WIDTH(68 * L), .COPIES(1)) dt_w_copy_inst (.clk(clk), .rst(1'b0), .d(dt_w_c), .q({t_w1, d_w1}));
-
 function signed [SUM_W-1:0] wpair;  // w0 * level i0 + w1 * level i1 of vec (constant 4-bit weights), as
     input [34*L-1:0] vec;           // shifted terms in one carry-save sum; i1 < 0: the first level alone
     input integer    i0;
@@ -307,8 +292,8 @@ generate
         localparam integer I1 = (2 * g + 1 < L) ? 2 * g + 1 : -1;
         localparam [3:0]   W0 = WEIGHTS[8*g +: 4];
         localparam [3:0]   W1 = (I1 >= 0) ? WEIGHTS[((I1 >= 0) ? 8*g+4 : 0) +: 4] : 4'd0;
-        assign wdp_c[SUM_W*g +: SUM_W] = wpair(d_w1, 2 * g, W0, I1, W1);
-        assign wtp_c[SUM_W*g +: SUM_W] = wpair(t_w1, 2 * g, W0, I1, W1);
+        assign wdp_c[SUM_W*g +: SUM_W] = wpair(d_s1, 2 * g, W0, I1, W1);
+        assign wtp_c[SUM_W*g +: SUM_W] = wpair(t_s1, 2 * g, W0, I1, W1);
     end
 endgenerate
 
