@@ -3,8 +3,8 @@
 `default_nettype none
 
 /*
- * A WIDTH-bit value registered into COPIES identical registers (synchronous reset to 0, initial value 0;
- * copy k in q[WIDTH*k +: WIDTH]), so a value read by several groups of logic placed apart is one short
+ * A WIDTH-bit value registered into COPIES identical registers (synchronous reset to INIT, initial value
+ * INIT, every bit; copy k in q[WIDTH*k +: WIDTH]), so a value read by several groups of logic placed apart is one short
  * net per group instead of one long net to all of them.
  * yosys merges identical flip-flops (opt_merge, even with (* keep *)): with QG_ECP5_DSP (the open ECP5
  * flow: ECP5 primitives, see qg_mult18.v) the copies are hand-instantiated TRELLIS_FF cells, which it
@@ -14,7 +14,8 @@
 module qg_dup_reg #
 (
     parameter WIDTH = 1,
-    parameter COPIES = 2
+    parameter COPIES = 2,
+    parameter INIT = 0          // 0 or 1: initial and reset value
 )
 (
     input  wire                     clk,
@@ -29,14 +30,15 @@ generate
         for (i = 0; i < WIDTH; i = i + 1) begin : g_bit
 `ifdef QG_ECP5_DSP
             TRELLIS_FF #(
-                .GSR("DISABLED"), .CEMUX("1"), .CLKMUX("CLK"), .LSRMUX("LSR"), .REGSET("RESET"), .SRMODE("LSR_OVER_CE")
+                .GSR("DISABLED"), .CEMUX("1"), .CLKMUX("CLK"), .LSRMUX("LSR"), .REGSET(INIT ? "SET" : "RESET"),
+                .SRMODE("LSR_OVER_CE")
             ) ff_inst (
                 .CLK(clk), .LSR(rst), .DI(d[i]), .Q(q[WIDTH*k + i])   // CE and M left open, as synth_ecp5 writes
             );                                                          // it (nextpnr rejects a tied M)
 `else
-            reg q_reg = 1'b0;
+            reg q_reg = (INIT != 0);
             always @(posedge clk) begin
-                q_reg <= rst ? 1'b0 : d[i];
+                q_reg <= rst ? (INIT != 0) : d[i];
             end
             assign q[WIDTH*k + i] = q_reg;
 `endif

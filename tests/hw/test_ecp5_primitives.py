@@ -88,11 +88,13 @@ reg  [1:0] d = 2'b00;
 wire [5:0] q;
 integer    t;
 reg [31:0] lfsr = 32'h1234_5678;
+wire [1:0] q1;
 qg_dup_reg #(.WIDTH(2), .COPIES(3)) dut (.clk(clk), .rst(rst), .d(d), .q(q));
+qg_dup_reg #(.WIDTH(1), .COPIES(2), .INIT(1)) dut1 (.clk(clk), .rst(rst), .d(d[0]), .q(q1));
 initial begin
     for (t = 0; t < 200; t = t + 1) begin
         #1;
-        $display("%0d %b", t, q);
+        $display("%0d %b %b", t, q, q1);
         lfsr = {1'b0, lfsr[31:1]} ^ (lfsr[0] ? 32'h8020_0003 : 32'd0);
         d = lfsr[4:3];
         rst = lfsr[7] & lfsr[9];
@@ -124,4 +126,5 @@ def test_dup_reg_primitives_match_behavioural(tmp_path: Path) -> None:
         traces.append(run.stdout)
     lines = traces[0].splitlines()
     assert len(lines) == 200 and {ln.split()[1] for ln in lines} == {c * 3 for c in ("00", "01", "10", "11")}, traces[0][:400]
+    assert lines[0].split()[2] == "11" and {ln.split()[2] for ln in lines} == {"00", "11"}, traces[0][:400]   # INIT = 1
     assert traces[0] == traces[1]
