@@ -286,14 +286,22 @@ function signed [SUM_W-1:0] wpair;  // w0 * level i0 + w1 * level i1 of vec (con
 endfunction
 
 wire [SUM_W*NP-1:0] wdp_c, wtp_c;
+// Deep: the weighted imbalance takes the cycle of slack it has before the output stage here, so the pairs
+// read a registered copy of the level terms (d_w, t_w: flip-flop to flip-flop from d_s1 / t_s1) instead
+// of d_s1 / t_s1, which the level sums read too (runs r4 and g-s1: d_s1 -> pair, 3.3-4.1 ns nets in front
+// of the carry-save LUT and the chain); every weighted register below is then one stage later (WS).
+localparam WS = DEEP;
+wire [34*L-1:0] d_w, t_w;
+
+qg_pipe #(.WIDTH(68 * L), .EN(WS)) dt_w_pipe_inst (.clk(clk), .d({d_s1, t_s1}), .q({d_w, t_w}));
 
 generate
     for (g = 0; g < NP; g = g + 1) begin : g_wpair
         localparam integer I1 = (2 * g + 1 < L) ? 2 * g + 1 : -1;
         localparam [3:0]   W0 = WEIGHTS[8*g +: 4];
         localparam [3:0]   W1 = (I1 >= 0) ? WEIGHTS[((I1 >= 0) ? 8*g+4 : 0) +: 4] : 4'd0;
-        assign wdp_c[SUM_W*g +: SUM_W] = wpair(d_s1, 2 * g, W0, I1, W1);
-        assign wtp_c[SUM_W*g +: SUM_W] = wpair(t_s1, 2 * g, W0, I1, W1);
+        assign wdp_c[SUM_W*g +: SUM_W] = wpair(d_w, 2 * g, W0, I1, W1);
+        assign wtp_c[SUM_W*g +: SUM_W] = wpair(t_w, 2 * g, W0, I1, W1);
     end
 endgenerate
 
@@ -656,11 +664,11 @@ generate
             );
             qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 3 - R_LAT)) delay_inst (.clk(clk), .in(rq), .out(feat_out[8*j +: 8]));
         end else if (KIND == `QG_KIND_WEIGHTED_IMBALANCE) begin : g_wimb
-            wire [7:0] rq;   // at s<3 + R_LAT>
+            wire [7:0] rq;   // at s<3 + WS + R_LAT>
             qg_ratio #(.NUM_WIDTH(SUM_W), .DEN_WIDTH(SUM_W), .LO(LO), .HI(HI), .DEEP(DEEP)) ratio_inst (
-                .clk(clk), .num(wd_s3), .den(wt_s3), .q(rq)
+                .clk(clk), .num(wd_s3), .den(wt_s3), .q(rq)     // wd_s3 / wt_s3: at s<3 + WS>
             );
-            qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 3 - R_LAT)) delay_inst (.clk(clk), .in(rq), .out(feat_out[8*j +: 8]));
+            qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 3 - WS - R_LAT)) delay_inst (.clk(clk), .in(rq), .out(feat_out[8*j +: 8]));
         end else if (KIND == `QG_KIND_OFI) begin : g_ofi
             wire [7:0] rq;   // at s<3 + R_LAT>
             qg_ratio #(.NUM_WIDTH(36), .DEN_WIDTH(36), .LO(LO), .HI(HI), .DEEP(DEEP)) ratio_inst (
