@@ -88,6 +88,15 @@ assign s_axis_tready = 1'b1;
 
 integer i, k;   // loop indices of clocked blocks
 
+// signed 16-bit compares as unsigned ones on the sign-flipped values (a carry chain's carry-out, without
+// the overflow LUT of a signed compare)
+function [15:0] sflip;
+    input [15:0] v;
+    begin
+        sflip = {~v[15], v[14:0]};
+    end
+endfunction
+
 /* ---------------------------------------------------------------- s0: capture */
 reg                     valid_s0 = 1'b0;
 reg                     first_reg = 1'b1;    // next record is the first after rst: treat as RESET
@@ -100,7 +109,6 @@ reg        [63:0]       ts_s0 = 0;
 // validity b > 0, a > 0, a > b as compare halves at the capture (the input side has the slack), so s1
 // only combines five bits instead of a 32-bit compare chain
 reg                     b_pos_s0 = 1'b0, a_pos_s0 = 1'b0, a_gt_hi_s0 = 1'b0, a_eq_hi_s0 = 1'b0, a_gt_lo_s0 = 1'b0;
-reg                     b_zero_s0 = 1'b0, a_zero_s0 = 1'b0;   // for the OFI compares against a cleared state
 wire signed [31:0]      b_in = s_axis_tdata[`QG_BOOK_RECORD_BID_PX_LSB +: 32];
 wire signed [31:0]      a_in = s_axis_tdata[`QG_BOOK_RECORD_ASK_PX_LSB +: 32];
 
@@ -108,9 +116,7 @@ always @(posedge clk) begin
     b_s0 <= s_axis_tdata[`QG_BOOK_RECORD_BID_PX_LSB +: 32];
     b_pos_s0 <= !b_in[31] && (|b_in[30:0]);
     a_pos_s0 <= !a_in[31] && (|a_in[30:0]);
-    b_zero_s0 <= !(|b_in);
-    a_zero_s0 <= !(|a_in);
-    a_gt_hi_s0 <= $signed(a_in[31:16]) > $signed(b_in[31:16]);
+    a_gt_hi_s0 <= sflip(a_in[31:16]) > sflip(b_in[31:16]);   // signed
     a_eq_hi_s0 <= a_in[31:16] == b_in[31:16];
     a_gt_lo_s0 <= a_in[15:0] > b_in[15:0];
     a_s0 <= s_axis_tdata[`QG_BOOK_RECORD_ASK_PX_LSB +: 32];
@@ -363,18 +369,10 @@ wire signed [ACC_W-1:0] tft_c = decay_next(tft_e, tft_sh, ttot_t);
 // with the two non-zero candidates in parallel, as partial compares registered at s1 (signed upper
 // halves, unsigned lower halves, equality per byte: one 16-bit carry chain or two LUT levels each, right
 // behind the s0 registers' fan-out); s1 -> s2 combines them and selects by the registered clr / upd.
-// The zero candidate's flags are formed at the capture (b_s0 > 0 is b_pos_s0).
+// The zero candidate: b_s0 > 0 is b_pos_s0 (formed at the capture), the equalities come from the copy.
 reg        [1:0]        b_gthi_s1 = 2'b00, b_gtlo_s1 = 2'b00, a_lthi_s1 = 2'b00, a_ltlo_s1 = 2'b00;  // [1] vs b_s1 / a_s1,
 reg        [7:0]        b_eqb_s1 = 8'd0, a_eqb_s1 = 8'd0;                                           // [0] vs the state
 reg                     cmp_clr_s1 = 1'b0, cmp_upd_s1 = 1'b0;
-// signed 16-bit compares as unsigned ones on the sign-flipped values (a carry chain's carry-out, without
-// the overflow LUT of a signed compare)
-function [15:0] sflip;
-    input [15:0] v;
-    begin
-        sflip = {~v[15], v[14:0]};
-    end
-endfunction
 reg                     b_pos_s1 = 1'b0, b_zero_s1 = 1'b0, a_neg_s1 = 1'b0, a_zero_s1 = 1'b0;
 integer                 cb;
 
@@ -382,9 +380,9 @@ always @(posedge clk) begin
     cmp_clr_s1 <= clr_s0;
     cmp_upd_s1 <= upd_s1;
     b_pos_s1 <= b_pos_s0;
-    b_zero_s1 <= b_zero_s0;
+    b_zero_s1 <= !(|b_c0);
     a_neg_s1 <= a_c0[31];
-    a_zero_s1 <= a_zero_s0;
+    a_zero_s1 <= !(|a_c0);
     b_gthi_s1 <= {sflip(b_c0[31:16]) > sflip(b_s1[31:16]), sflip(b_c0[31:16]) > sflip(p_b_reg[31:16])};
     b_gtlo_s1 <= {b_c0[15:0] > b_s1[15:0], b_c0[15:0] > p_b_reg[15:0]};
     a_lthi_s1 <= {sflip(a_c0[31:16]) < sflip(a_s1[31:16]), sflip(a_c0[31:16]) < sflip(p_a_reg[31:16])};
