@@ -1,5 +1,7 @@
 gen/qg_recip_rom.v
+qg_recip_lut7.v
 qg_pipe.v
+qg_dup_reg.v
 qg_bitlen.v
 qg_delay.v
 qg_sat_scale.v

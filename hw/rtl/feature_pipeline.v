@@ -25,7 +25,7 @@
  *   s7  scale/saturate the bitlen features
  *   imb_l1 ratio (qg_ratio, R_LAT stages from s1), microprice product (MP_LAT), microprice at s<OUT_S>;
  *   ratio features (qg_ratio from s3); every feature registered at s<OUT_S>
- *   (deep: R_LAT 8, MP_LAT 2, OUT_S = s12; compact: R_LAT 4, MP_LAT 1, OUT_S = s7)
+ *   (deep: R_LAT 9, MP_LAT 2, OUT_S = s13; compact: R_LAT 4, MP_LAT 1, OUT_S = s7)
  * Each state register sits at the one stage that reads it, so its feedback loop is one cycle long
  * (mux, or mux + two adders for the decaying accumulators) at one record per clock. A record updates
  * state only when valid (FEATURES.md, "Invalid records"); RESET (or the first record after rst)
@@ -37,7 +37,7 @@ module feature_pipeline #
 (
     parameter USER_WIDTH = 1,   // sideband bits carried alongside each record (seq, timestamps, ...)
     parameter DEEP = 0          // pipeline configuration (hw/boards.yaml `pipeline:`): 0 compact, LATENCY 8;
-                                // 1 deep (qg_ratio 8 stages, microprice product 2), LATENCY 13
+                                // 1 deep (qg_ratio 9 stages, microprice product 2), LATENCY 14
 )
 (
     input  wire                                  clk,
@@ -63,7 +63,7 @@ localparam H = (L + 1) / 2;          // levels summed in s2 (the rest in s3)
 localparam SUM_W = 42;               // level sums: 34-bit terms x 4-bit weights x up to 8 levels
 localparam ACC_W = 48;               // decaying accumulators (FEATURES.md: 48 bits in the RTL)
 localparam AGE_W = 54;               // (ts difference) >> 10
-localparam R_LAT = DEEP ? 8 : 4;     // qg_ratio
+localparam R_LAT = DEEP ? 9 : 4;     // qg_ratio
 localparam MP_LAT = DEEP ? 2 : 1;    // microprice product (qg_mul_lut, 10 x 8 bits)
 localparam OUT_S = 1 + R_LAT + MP_LAT + 1;   // output stage: imb_l1 ratio from s1, product, saturation
 localparam LATENCY = OUT_S + 1;      // s_axis beat to m_axis beat, cycles (s0 .. s<OUT_S>)
@@ -88,6 +88,15 @@ assign s_axis_tready = 1'b1;
 
 integer i, k;   // loop indices of clocked blocks
 
+// signed 16-bit compares as unsigned ones on the sign-flipped values (a carry chain's carry-out, without
+// the overflow LUT of a signed compare)
+function [15:0] sflip;
+    input [15:0] v;
+    begin
+        sflip = {~v[15], v[14:0]};
+    end
+endfunction
+
 /* ---------------------------------------------------------------- s0: capture */
 reg                     valid_s0 = 1'b0;
 reg                     first_reg = 1'b1;    // next record is the first after rst: treat as RESET
@@ -107,7 +116,7 @@ always @(posedge clk) begin
     b_s0 <= s_axis_tdata[`QG_BOOK_RECORD_BID_PX_LSB +: 32];
     b_pos_s0 <= !b_in[31] && (|b_in[30:0]);
     a_pos_s0 <= !a_in[31] && (|a_in[30:0]);
-    a_gt_hi_s0 <= $signed(a_in[31:16]) > $signed(b_in[31:16]);
+    a_gt_hi_s0 <= sflip(a_in[31:16]) > sflip(b_in[31:16]);   // signed
     a_eq_hi_s0 <= a_in[31:16] == b_in[31:16];
     a_gt_lo_s0 <= a_in[15:0] > b_in[15:0];
     a_s0 <= s_axis_tdata[`QG_BOOK_RECORD_ASK_PX_LSB +: 32];
@@ -128,6 +137,12 @@ always @(posedge clk) begin
         end
     end
 end
+
+// a second copy of the s0 prices for the OFI compares (below), placed by them instead of one net to both
+// the s1 arithmetic and the compares (qg_dup_reg: flip-flops synthesis does not merge back)
+wire signed [31:0]      b_c0, a_c0;     // = b_s0, a_s0
+
+qg_dup_reg #(.WIDTH(64), .COPIES(1)) px_cmp_copy_inst (.clk(clk), .rst(1'b0), .d({b_in, a_in}), .q({b_c0, a_c0}));
 
 /* ---------------------------------------------------------------- s1: record-only arithmetic */
 reg                     valid_s1 = 1'b0;
@@ -277,14 +292,22 @@ function signed [SUM_W-1:0] wpair;  // w0 * level i0 + w1 * level i1 of vec (con
 endfunction
 
 wire [SUM_W*NP-1:0] wdp_c, wtp_c;
+// Deep: the weighted imbalance takes the cycle of slack it has before the output stage here, so the pairs
+// read a registered copy of the level terms (d_w, t_w: flip-flop to flip-flop from d_s1 / t_s1) instead
+// of d_s1 / t_s1, which the level sums read too (runs r4 and g-s1: d_s1 -> pair, 3.3-4.1 ns nets in front
+// of the carry-save LUT and the chain); every weighted register below is then one stage later (WS).
+localparam WS = DEEP;
+wire [34*L-1:0] d_w, t_w;
+
+qg_pipe #(.WIDTH(68 * L), .EN(WS)) dt_w_pipe_inst (.clk(clk), .d({d_s1, t_s1}), .q({d_w, t_w}));
 
 generate
     for (g = 0; g < NP; g = g + 1) begin : g_wpair
         localparam integer I1 = (2 * g + 1 < L) ? 2 * g + 1 : -1;
         localparam [3:0]   W0 = WEIGHTS[8*g +: 4];
         localparam [3:0]   W1 = (I1 >= 0) ? WEIGHTS[((I1 >= 0) ? 8*g+4 : 0) +: 4] : 4'd0;
-        assign wdp_c[SUM_W*g +: SUM_W] = wpair(d_s1, 2 * g, W0, I1, W1);
-        assign wtp_c[SUM_W*g +: SUM_W] = wpair(t_s1, 2 * g, W0, I1, W1);
+        assign wdp_c[SUM_W*g +: SUM_W] = wpair(d_w, 2 * g, W0, I1, W1);
+        assign wtp_c[SUM_W*g +: SUM_W] = wpair(t_w, 2 * g, W0, I1, W1);
     end
 endgenerate
 
@@ -301,8 +324,6 @@ reg signed [ACC_W-1:0]  tfs_reg = 0, tft_reg = 0;
 // valid RESET record in s<k>; it drives the registers' synchronous reset. rst does not: the first record
 // after rst is a RESET record (first_reg) and clears the state before anything reads it.
 wire                    hp_e = have_prev_reg;
-wire signed [31:0]      pb_e = p_b_reg;
-wire signed [31:0]      pa_e = p_a_reg;
 wire signed [33:0]      pbsz_e = p_bsz_reg;
 wire signed [33:0]      pasz_e = p_asz_reg;
 wire signed [33:0]      pmid2_e = p_mid2_reg;
@@ -312,9 +333,8 @@ wire signed [ACC_W-1:0] tft_e = tft_reg;
 wire signed [34:0]      dmid2_c = hp_e ? ({mid2_s1[33], mid2_s1} - {pmid2_e[33], pmid2_e}) : 35'sd0;
 wire                    nz_c = hp_e && (mid2_s1 != pmid2_e);
 // OFI terms: s2 registers the price comparisons and the candidate values side by side (one carry chain
-// each), s3 selects eB / eA and subtracts.
-wire                    b_up_c = (b_s1 > pb_e), b_eq_c = (b_s1 == pb_e);
-wire                    a_dn_c = (a_s1 < pa_e), a_eq_c = (a_s1 == pa_e);
+// each), s3 selects eB / eA and subtracts. The comparisons against the state the record will see in s1
+// are made from s0 (below), against each of the state's three next values.
 wire signed [33:0]      eb_eq_c = bsz0_s1 - pbsz_e, ea_eq_c = asz0_s1 - pasz_e;
 wire signed [ACC_W-1:0] tdel_ext = {{(ACC_W-34){tdel_s1[33]}}, tdel_s1};
 wire signed [ACC_W-1:0] ttot_ext = {{(ACC_W-34){ttot_s1[33]}}, ttot_s1};
@@ -344,6 +364,46 @@ wire signed [ACC_W-1:0] tfs_sh = tfs_e >>> `QG_TF_SHIFT;     // arithmetic: sign
 wire signed [ACC_W-1:0] tft_sh = tft_e >>> `QG_TF_SHIFT;
 wire signed [ACC_W-1:0] tfs_c = decay_next(tfs_e, tfs_sh, tdel_t);
 wire signed [ACC_W-1:0] tft_c = decay_next(tft_e, tft_sh, ttot_t);
+
+// The price state's next value is 0 (clr_s0), b_s1 / a_s1 (upd_s1) or itself. The record in s0 is compared
+// with the two non-zero candidates in parallel, as partial compares registered at s1 (signed upper
+// halves, unsigned lower halves, equality per byte: one 16-bit carry chain or two LUT levels each, right
+// behind the s0 registers' fan-out); s1 -> s2 combines them and selects by the registered clr / upd.
+// The zero candidate: b_s0 > 0 is b_pos_s0 (formed at the capture), the equalities come from the copy.
+reg        [1:0]        b_gthi_s1 = 2'b00, b_gtlo_s1 = 2'b00, a_lthi_s1 = 2'b00, a_ltlo_s1 = 2'b00;  // [1] vs b_s1 / a_s1,
+reg        [7:0]        b_eqb_s1 = 8'd0, a_eqb_s1 = 8'd0;                                           // [0] vs the state
+reg                     cmp_clr_s1 = 1'b0, cmp_upd_s1 = 1'b0;
+reg                     b_pos_s1 = 1'b0, b_zero_s1 = 1'b0, a_neg_s1 = 1'b0, a_zero_s1 = 1'b0;
+integer                 cb;
+
+always @(posedge clk) begin
+    cmp_clr_s1 <= clr_s0;
+    cmp_upd_s1 <= upd_s1;
+    b_pos_s1 <= b_pos_s0;
+    b_zero_s1 <= !(|b_c0);
+    a_neg_s1 <= a_c0[31];
+    a_zero_s1 <= !(|a_c0);
+    b_gthi_s1 <= {sflip(b_c0[31:16]) > sflip(b_s1[31:16]), sflip(b_c0[31:16]) > sflip(p_b_reg[31:16])};
+    b_gtlo_s1 <= {b_c0[15:0] > b_s1[15:0], b_c0[15:0] > p_b_reg[15:0]};
+    a_lthi_s1 <= {sflip(a_c0[31:16]) < sflip(a_s1[31:16]), sflip(a_c0[31:16]) < sflip(p_a_reg[31:16])};
+    a_ltlo_s1 <= {a_c0[15:0] < a_s1[15:0], a_c0[15:0] < p_a_reg[15:0]};
+    for (cb = 0; cb < 4; cb = cb + 1) begin
+        b_eqb_s1[4 + cb] <= b_c0[8*cb +: 8] == b_s1[8*cb +: 8];
+        b_eqb_s1[cb] <= b_c0[8*cb +: 8] == p_b_reg[8*cb +: 8];
+        a_eqb_s1[4 + cb] <= a_c0[8*cb +: 8] == a_s1[8*cb +: 8];
+        a_eqb_s1[cb] <= a_c0[8*cb +: 8] == p_a_reg[8*cb +: 8];
+    end
+end
+
+// per candidate c (1: the record in s1, 0: the state): b > c, b == c, a < c, a == c
+wire [1:0] b_up_cand = b_gthi_s1 | ({&b_eqb_s1[7:6], &b_eqb_s1[3:2]} & b_gtlo_s1);
+wire [1:0] b_eq_cand = {&b_eqb_s1[7:4], &b_eqb_s1[3:0]};
+wire [1:0] a_dn_cand = a_lthi_s1 | ({&a_eqb_s1[7:6], &a_eqb_s1[3:2]} & a_ltlo_s1);
+wire [1:0] a_eq_cand = {&a_eqb_s1[7:4], &a_eqb_s1[3:0]};
+wire       b_up_sel = cmp_clr_s1 ? b_pos_s1 : (cmp_upd_s1 ? b_up_cand[1] : b_up_cand[0]);
+wire       b_eq_sel = cmp_clr_s1 ? b_zero_s1 : (cmp_upd_s1 ? b_eq_cand[1] : b_eq_cand[0]);
+wire       a_dn_sel = cmp_clr_s1 ? a_neg_s1 : (cmp_upd_s1 ? a_dn_cand[1] : a_dn_cand[0]);
+wire       a_eq_sel = cmp_clr_s1 ? a_zero_s1 : (cmp_upd_s1 ? a_eq_cand[1] : a_eq_cand[0]);
 
 always @(posedge clk) begin
     if (clr_s0) begin   // (no rst term: after rst the first record is a RESET record and clears it here)
@@ -398,10 +458,10 @@ always @(posedge clk) begin
     wdp_s2 <= wdp_c;
     wtp_s2 <= wtp_c;
     dmid2_s2 <= dmid2_c;
-    b_up_s2 <= b_up_c;
-    b_eq_s2 <= b_eq_c;
-    a_dn_s2 <= a_dn_c;
-    a_eq_s2 <= a_eq_c;
+    b_up_s2 <= b_up_sel;
+    b_eq_s2 <= b_eq_sel;
+    a_dn_s2 <= a_dn_sel;
+    a_eq_s2 <= a_eq_sel;
     eb_eq_s2 <= eb_eq_c;
     ea_eq_s2 <= ea_eq_c;
     npbsz_s2 <= -pbsz_e;
@@ -521,6 +581,16 @@ end
 /* ---------------------------------------------------------------- microprice input: imb_l1 */
 wire [7:0] imb1_q;      // ratio(B - A, B + A), inputs at s1 -> result at s<1 + R_LAT>
 
+// its own copy of the s1 level-0 terms (d_s1[33:0], t_s1[33:0]): the ratio sits apart from the level sums
+wire [33:0] imb1_num_s1, imb1_den_s1;
+
+qg_dup_reg #(.WIDTH(68), .COPIES(1)) imb1_in_copy_inst (
+    .clk(clk),
+    .rst(1'b0),
+    .d({{2'b00, bsz_s0[31:0]} - {2'b00, asz_s0[31:0]}, {2'b00, bsz_s0[31:0]} + {2'b00, asz_s0[31:0]}}),
+    .q({imb1_num_s1, imb1_den_s1})
+);
+
 qg_ratio #(
     .NUM_WIDTH(34),
     .DEN_WIDTH(34),
@@ -528,8 +598,8 @@ qg_ratio #(
 )
 imb1_ratio_inst (
     .clk(clk),
-    .num(d_s1[33:0]),
-    .den(t_s1[33:0]),
+    .num(imb1_num_s1),
+    .den(imb1_den_s1),
     .q(imb1_q)
 );
 
@@ -569,7 +639,20 @@ generate
         localparam integer NLEV = {24'd0, NLEV_VEC[8*j +: 8]};
         localparam integer SIDE = {24'd0, SIDE_VEC[8*j +: 8]};
 
-        if (KIND == `QG_KIND_IMBALANCE) begin : g_imb
+        if (KIND == `QG_KIND_IMBALANCE && NLEV == 1) begin : g_imb1
+            // ratio(B - A, B + A) of level 0 is imb_l1 (the microprice's ratio, at s<1 + R_LAT>, saturated to
+            // int8): the feature is it clamped to [LO, HI], no second qg_ratio
+            localparam [7:0] LO_B = LO[7:0];
+            localparam [7:0] HI_B = HI[7:0];
+            wire signed [7:0] iq = imb1_q;
+            wire signed [7:0] lo8 = LO_B;
+            wire signed [7:0] hi8 = HI_B;
+            reg         [7:0] v_c = 8'd0;    // at s<2 + R_LAT>
+            always @(posedge clk) begin
+                v_c <= (iq < lo8) ? lo8 : ((iq > hi8) ? hi8 : iq);
+            end
+            qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 2 - R_LAT)) delay_inst (.clk(clk), .in(v_c), .out(feat_out[8*j +: 8]));
+        end else if (KIND == `QG_KIND_IMBALANCE) begin : g_imb
             wire [7:0] rq;   // at s<3 + R_LAT>
             qg_ratio #(.NUM_WIDTH(SUM_W), .DEN_WIDTH(SUM_W), .LO(LO), .HI(HI), .DEEP(DEEP)) ratio_inst (
                 .clk(clk),
@@ -579,11 +662,11 @@ generate
             );
             qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 3 - R_LAT)) delay_inst (.clk(clk), .in(rq), .out(feat_out[8*j +: 8]));
         end else if (KIND == `QG_KIND_WEIGHTED_IMBALANCE) begin : g_wimb
-            wire [7:0] rq;   // at s<3 + R_LAT>
+            wire [7:0] rq;   // at s<3 + WS + R_LAT>
             qg_ratio #(.NUM_WIDTH(SUM_W), .DEN_WIDTH(SUM_W), .LO(LO), .HI(HI), .DEEP(DEEP)) ratio_inst (
-                .clk(clk), .num(wd_s3), .den(wt_s3), .q(rq)
+                .clk(clk), .num(wd_s3), .den(wt_s3), .q(rq)     // wd_s3 / wt_s3: at s<3 + WS>
             );
-            qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 3 - R_LAT)) delay_inst (.clk(clk), .in(rq), .out(feat_out[8*j +: 8]));
+            qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 3 - WS - R_LAT)) delay_inst (.clk(clk), .in(rq), .out(feat_out[8*j +: 8]));
         end else if (KIND == `QG_KIND_OFI) begin : g_ofi
             wire [7:0] rq;   // at s<3 + R_LAT>
             qg_ratio #(.NUM_WIDTH(36), .DEN_WIDTH(36), .LO(LO), .HI(HI), .DEEP(DEEP)) ratio_inst (

@@ -76,17 +76,21 @@ localparam DEEP = 1;
 `else
 localparam DEEP = 0;
 `endif
-localparam FEAT_LATENCY = 8 + 5 * DEEP;                 // feature_pipeline
+localparam FEAT_LATENCY = 8 + 6 * DEEP;                 // feature_pipeline (its LATENCY; sim/qg_core_top checks the sum)
 localparam NN_LATENCY = `QG_NN_LATENCY;                 // qg_nn_core
 localparam LATENCY = FEAT_LATENCY + NN_LATENCY + 1;     // + output FIFO register
 localparam CREDITS = 1 << FIFO_ADDR_WIDTH;             // the FIFO's capacity (memory never full, see qg_pred_fifo)
-localparam FIFO_SLICES = 8;                             // 32-bit column slices, each with its own pointers
+localparam FIFO_SLICES = 16;                            // 16-bit column slices, each with its own pointers
 localparam CREDIT_WIDTH = FIFO_ADDR_WIDTH + 2;
 localparam USER_WIDTH = 64 + 32 + 2;                    // {t_in, seq, seq_gap, not_in_sync}
 
 initial begin
     if (`QG_NN_N_INPUTS != F || N_OUT * `QG_PREDICTION_LOGITS_WIDTH != 64 || N_OUT != `QG_PREDICTION_LOGITS_COUNT) begin
         $error("Error: NN core shape does not match the feature count or the prediction record (instance %m)");
+        $finish;
+    end
+    if (NN_LATENCY < 3) begin
+        $error("Error: NN core latency below 3 cycles (instance %m)");
         $finish;
     end
     if (LATENCY > 255) begin
@@ -222,6 +226,17 @@ always @(posedge clk) begin
 end
 
 /* ---------------------------------------------------------------- datapath */
+// copies of dp_rst_reg for the feature pipeline, the NN valid pipeline and the FIFO (run f-s3: one
+// 241-load net, 7.4 ns to a feature-pipeline valid); same value, initially set like dp_rst_reg
+wire [2:0] dp_rst_dup;     // [0] feature_pipeline, [1] NN valids, [2] FIFO
+
+qg_dup_reg #(.WIDTH(1), .COPIES(3), .INIT(1)) dp_rst_dup_inst (
+    .clk(clk),
+    .rst(1'b0),
+    .d(rst || ctrl_soft_reset),
+    .q(dp_rst_dup)
+);
+
 wire [8*F-1:0]        feat_tdata;
 wire                  feat_tvalid;
 wire [USER_WIDTH+1:0] feat_tuser;
@@ -233,7 +248,7 @@ feature_pipeline #(
 )
 feature_pipeline_inst (
     .clk(clk),
-    .rst(dp_rst_reg),
+    .rst(dp_rst_dup[0]),
     .s_axis_tdata(s_axis_tdata),
     .s_axis_tvalid(in_accept),
     .s_axis_tready(feat_tready_unused),
@@ -245,7 +260,7 @@ feature_pipeline_inst (
 
 wire [16*N_OUT-1:0]   logits;
 wire [USER_WIDTH+1:0] nn_user;
-reg  [NN_LATENCY-1:0] nn_valid_reg = 0;
+reg  [NN_LATENCY-2:0] nn_valid_reg = 0;
 
 qg_nn_core nn_inst (
     .clk(clk),
@@ -256,14 +271,25 @@ qg_nn_core nn_inst (
 qg_delay #(.WIDTH(USER_WIDTH + 2), .DEPTH(NN_LATENCY)) nn_user_delay_inst (.clk(clk), .in(feat_tuser), .out(nn_user));
 
 always @(posedge clk) begin
-    if (dp_rst_reg) begin
+    if (dp_rst_dup[1]) begin
         nn_valid_reg <= 0;
     end else begin
-        nn_valid_reg <= {nn_valid_reg[NN_LATENCY-2:0], feat_tvalid};
+        nn_valid_reg <= {nn_valid_reg[NN_LATENCY-3:0], feat_tvalid};
     end
 end
 
-wire        pred_valid = nn_valid_reg[NN_LATENCY-1];
+// the prediction valid's last stage in one copy per FIFO slice (each slice's pointers, count and flags)
+// plus one for the counters: short nets instead of one net to the spread-out slices
+wire [FIFO_SLICES:0] pred_valid_dup;
+
+qg_dup_reg #(.COPIES(FIFO_SLICES + 1)) pred_valid_inst (
+    .clk(clk),
+    .rst(dp_rst_dup[1]),
+    .d(nn_valid_reg[NN_LATENCY-2]),
+    .q(pred_valid_dup)
+);
+
+wire        pred_valid = pred_valid_dup[FIFO_SLICES];
 wire [63:0] pred_t_in = nn_user[USER_WIDTH+1 -: 64];
 wire [31:0] pred_seq = nn_user[USER_WIDTH+1-64 -: 32];
 wire        pred_not_in_sync = nn_user[2];
@@ -294,9 +320,9 @@ qg_pred_fifo #(
 )
 fifo_inst (
     .clk(clk),
-    .rst(dp_rst_reg),
+    .rst(dp_rst_dup[2]),
     .s_axis_tdata(pred_record),
-    .s_axis_tvalid(pred_valid),
+    .s_axis_tvalid(pred_valid_dup[FIFO_SLICES-1:0]),
     .m_axis_tdata(m_axis_tdata),
     .m_axis_tvalid(m_axis_tvalid),
     .m_axis_tready(m_axis_tready),

@@ -1,4 +1,5 @@
 gen/qg_recip_rom.v
+qg_recip_lut7.v
 qg_delay.v
 qg_pipe.v
 qg_mult18.v

@@ -6,11 +6,12 @@
  * ratio(num, den) of models/FEATURES.md, then saturation to [LO, HI]:
  *     0 if den <= 0, else sat(num * RECIP[m - 128] >> (s + 9)) with s = bitlen(den) - 8,
  *     m = den normalized to 128..255. No division.
- * Free-running pipeline (inputs registered by the caller), LATENCY = 8 cycles with DEEP = 1:
- *     R1 leading one of den   R2 normalize (ROM index)   R3 RECIP ROM   R3b into the multipliers' input registers
+ * Free-running pipeline (inputs registered by the caller), LATENCY = 9 cycles with DEEP = 1:
+ *     R1 per-byte leading one of den   R1b leading byte, per-byte windows   R2 select (ROM index)
+ *     R3 RECIP ROM   R3b into the multipliers' input registers
  *     R4, R5 multiply (qg_mul_dsp: 17-bit chunks of num times recip in registered 18 x 18 multipliers, sum)
  *     R6 shift + fit   R7 saturate
- * DEEP = 0 (LATENCY = 4) drops the R2, R3, R3b and R5 registers: the same logic in R1, R4, R6, R7.
+ * DEEP = 0 (LATENCY = 4) drops the R1b, R2, R3, R3b and R5 registers: the same logic in R1, R4, R6, R7.
  */
 module qg_ratio #
 (
@@ -18,7 +19,7 @@ module qg_ratio #
     parameter DEN_WIDTH = 40,   // bits of den (signed; <= 0 gives 0)
     parameter LO = -128,        // saturation bounds within int8
     parameter HI = 127,
-    parameter DEEP = 0          // pipeline configuration: 0 compact (4 cycles), 1 deep (8 cycles)
+    parameter DEEP = 0          // pipeline configuration: 0 compact (4 cycles), 1 deep (9 cycles)
 )
 (
     input  wire                        clk,
@@ -38,8 +39,9 @@ initial begin
 end
 
 /* R1: the denominator's leading one, coarse and fine (den in groups of 8 bits): per group whether it is
- * non-zero and the position of its leading one, and which group leads (one-hot). R2 combines them, so no
- * stage holds a whole 40-60 bit priority encoder or a 7-bit barrel shift. */
+ * non-zero and the position of its leading one. R1b (DEEP only) the leading group (one-hot) and every
+ * group's 7-bit window shifted by its own position; R2 selects. So no stage holds a whole 40-60 bit
+ * priority encoder or a 7-bit barrel shift, and none more than about three LUT levels. */
 localparam XW = DEN_WIDTH - 1;              // den[XW-1:0]: the magnitude bits (den > 0)
 localparam G8 = (XW + 7) / 8;               // groups of 8 bits, <= 8
 wire [8*G8-1:0] xp = {{(8*G8-XW){1'b0}}, den[XW-1:0]};
@@ -53,9 +55,8 @@ function [2:0] pos8;    // position of the leading one of a non-zero byte (0 if 
     end
 endfunction
 
-// per byte: non-zero, the leading-one position, and whether any bit above the byte is set (an OR of
-// the den bits themselves, in parallel: about three LUT levels for each); R2 forms lead = any & !above
-wire [G8-1:0]   any8, above_c;
+// per byte: non-zero and the leading-one position (about two LUT levels each)
+wire [G8-1:0]   any8;
 wire [3*G8-1:0] p8_c;
 
 genvar g;
@@ -63,52 +64,69 @@ generate
     for (g = 0; g < G8; g = g + 1) begin : g_grp
         assign any8[g] = |xp[8*g +: 8];
         assign p8_c[3*g +: 3] = pos8(xp[8*g +: 8]);
-        if (g == G8 - 1) begin : g_top
-            assign above_c[g] = 1'b0;
-        end else begin : g_low
-            assign above_c[g] = |xp[8*G8-1:8*(g+1)];
-        end
     end
 endgenerate
 
 reg signed [NUM_WIDTH-1:0] r1_num_reg = 0;
 reg        [8*G8-1:0]      r1_den_reg = 0;
-reg        [G8-1:0]        r1_any_reg = 0, r1_above_reg = 0;
+reg        [G8-1:0]        r1_any_reg = 0;
 reg        [3*G8-1:0]      r1_p8_reg = 0;
-reg                        r1_zero_reg = 1'b1;
+reg                        r1_neg_reg = 1'b0;
 
 always @(posedge clk) begin
     r1_num_reg <= num;
     r1_den_reg <= xp;
     r1_any_reg <= any8;
-    r1_above_reg <= above_c;
     r1_p8_reg <= p8_c;
-    r1_zero_reg <= den[DEN_WIDTH-1] || !(|xp);    // den <= 0
+    r1_neg_reg <= den[DEN_WIDTH-1];
 end
 
-wire [G8-1:0] r1_lead_reg = r1_any_reg & ~r1_above_reg;    // the leading byte, one-hot (none if den == 0)
+wire r1_zero = r1_neg_reg || !(|r1_any_reg);    // den <= 0
 
-/* R2: leading-one position pos = 8 * grp + p (= bitlen(den) - 1); m = den normalized to 128..255,
- * index = m - 128 = den[pos-1 -: 7] (zeros below bit 0): every byte's 14-bit window shifted by its own
- * p (an 8:1 mux, in parallel), then an AND-OR select by the one-hot lead. */
+/* R1b: the leading byte, one-hot (none if den == 0): non-zero and no non-zero byte above (<= 8 inputs);
+ * index = m - 128 = den[pos-1 -: 7] (zeros below bit 0) with pos = 8 * grp + p: every byte's 14-bit window
+ * shifted by its own p (an 8:1 mux per bit, in parallel), R2 selects the leading byte's */
 wire [8*G8+6:0] xe = {r1_den_reg, 7'd0};    // den bit k at xe[k + 7]
-reg  [6:0]      idx;
-reg  [2:0]      p_sel;
-reg  [3:0]      grp_sel;
+reg  [G8-1:0]   lead_c;
+reg  [7*G8-1:0] win_c;
 /* verilator lint_off UNUSEDSIGNAL */  // the shifted window's top bits hold the leading one
 reg  [13:0]     win_g;
 /* verilator lint_on UNUSEDSIGNAL */
 integer gq;
 
 always @* begin
+    for (gq = 0; gq < G8; gq = gq + 1) begin
+        lead_c[gq] = r1_any_reg[gq] && !(|(r1_any_reg >> (gq + 1)));
+        win_g = xe[8*gq +: 14] >> r1_p8_reg[3*gq +: 3];
+        win_c[7*gq +: 7] = win_g[6:0];
+    end
+end
+
+wire signed [NUM_WIDTH-1:0] r1b_num_reg;
+wire        [G8-1:0]        r1b_lead_reg;
+wire        [7*G8-1:0]      r1b_win_reg;
+wire        [3*G8-1:0]      r1b_p8_reg;
+wire                        r1b_zero_reg;
+
+qg_pipe #(.WIDTH(NUM_WIDTH + G8 + 7 * G8 + 3 * G8 + 1), .EN(DEEP)) r1b_pipe_inst (
+    .clk(clk),
+    .d({r1_num_reg, lead_c, win_c, r1_p8_reg, r1_zero}),
+    .q({r1b_num_reg, r1b_lead_reg, r1b_win_reg, r1b_p8_reg, r1b_zero_reg})
+);
+
+/* R2: AND-OR select of the leading byte's window (the ROM index), position and group */
+reg  [6:0]      idx;
+reg  [2:0]      p_sel;
+reg  [3:0]      grp_sel;
+
+always @* begin
     idx = 7'd0;
     p_sel = 3'd0;
     grp_sel = 4'd0;
     for (gq = 0; gq < G8; gq = gq + 1) begin
-        win_g = xe[8*gq +: 14] >> r1_p8_reg[3*gq +: 3];
-        idx = idx | (win_g[6:0] & {7{r1_lead_reg[gq]}});
-        p_sel = p_sel | (r1_p8_reg[3*gq +: 3] & {3{r1_lead_reg[gq]}});
-        grp_sel = grp_sel | (gq[3:0] & {4{r1_lead_reg[gq]}});
+        idx = idx | (r1b_win_reg[7*gq +: 7] & {7{r1b_lead_reg[gq]}});
+        p_sel = p_sel | (r1b_p8_reg[3*gq +: 3] & {3{r1b_lead_reg[gq]}});
+        grp_sel = grp_sel | (gq[3:0] & {4{r1b_lead_reg[gq]}});
     end
 end
 
@@ -119,7 +137,7 @@ wire                        r2_zero_reg;
 
 qg_pipe #(.WIDTH(NUM_WIDTH + 7 + BL_WIDTH + 1), .EN(DEEP)) r2_pipe_inst (
     .clk(clk),
-    .d({r1_num_reg, idx, grp_sel, p_sel, r1_zero_reg}),     // pos = 8 * grp + p
+    .d({r1b_num_reg, idx, grp_sel, p_sel, r1b_zero_reg}),     // pos = 8 * grp + p
     .q({r2_num_reg, r2_idx_reg, r2_pos_reg, r2_zero_reg})
 );
 
@@ -128,12 +146,20 @@ qg_pipe #(.WIDTH(NUM_WIDTH + 7 + BL_WIDTH + 1), .EN(DEEP)) r2_pipe_inst (
 wire [9:0] recip_c;
 
 // (a block-RAM ROM read at R2, qg_recip_rom REG = 1, measured worse: idx logic plus the route to the
-// DP16KD address register; the LUT ROM between r2_idx_reg and the R3b register is kept)
+// DP16KD address register; the LUT ROM between r2_idx_reg and the R3b register is kept). The open ECP5
+// flow reads it as hand-mapped LUT7s (one LUT4 level plus the slice muxes; abc9 made LUT4 chains of it).
+`ifdef QG_ECP5_DSP
+qg_recip_lut7 recip_inst (
+    .idx(r2_idx_reg),
+    .recip(recip_c)
+);
+`else
 qg_recip_rom recip_inst (
     .clk(clk),
     .idx(r2_idx_reg),
     .recip(recip_c)
 );
+`endif
 
 wire [9:0]                  r3b_recip_reg;
 wire signed [NUM_WIDTH-1:0] r3b_num_reg;
@@ -177,7 +203,10 @@ mul_inst (
 
 /* R4 (beside the products): mask of the product bits below sh + 7 (the ones that do not decide the fit);
  * the shift as a one-hot byte offset (sh >> 3) and a bit offset (sh & 7); R5 carries them on */
-localparam NCG = (P_WIDTH + 15) / 8;        // byte offsets that reach into px (below)
+// byte offsets that can occur: sh = bitlen(den) + 1 <= DEN_WIDTH (den < 2**(DEN_WIDTH-1)), so sh >> 3 <=
+// DEN_WIDTH >> 3 (the offsets reaching into px beyond that never occur: fewer terms in R6's select)
+localparam NCG_PX = (P_WIDTH + 15) / 8;
+localparam NCG = (DEN_WIDTH / 8 + 1 < NCG_PX) ? DEN_WIDTH / 8 + 1 : NCG_PX;
 // mask[b] = (b < sh + 7) = (pos > b - 9); byte offset sh >> 3 == c iff pos > 8c - 3 and not pos > 8c + 5:
 // both from the thermometer code, one LUT level at most
 reg  [P_WIDTH-1:0]  mask_c;
@@ -221,7 +250,10 @@ qg_pipe #(.WIDTH(P_WIDTH + NCG + 3 + 1), .EN(DEEP)) r5_pipe_inst (
  * 16-bit window at the byte offset (AND-OR by the one-hot offset), R7 shifts it by the bit offset (an 8:1
  * mux per bit); and the fit: the shifted value fits int8 iff the product's bits from sh + 7 up all equal
  * its sign */
-wire [8*NCG+15:0]  px = {{(8*NCG+16-P_WIDTH){prod[P_WIDTH-1]}}, prod};
+localparam PXW = (8 * NCG + 16 > P_WIDTH) ? 8 * NCG + 16 : P_WIDTH;
+/* verilator lint_off UNUSEDSIGNAL */  // product bits above the highest window only matter to the fit
+wire [PXW-1:0]     px = {{(PXW-P_WIDTH+1){prod[P_WIDTH-1]}}, prod[P_WIDTH-2:0]};
+/* verilator lint_on UNUSEDSIGNAL */
 reg  [15:0]        w16_c;
 
 always @* begin
@@ -231,27 +263,32 @@ always @* begin
     end
 end
 
-// the fit as FG partial ANDs over 16-bit groups (R6), combined in R7
+// the fit as FG partial ANDs over 16-bit groups (R6), combined in R7: per group whether the bits that
+// decide the fit are all ones and whether they are all zeros, so the product's sign (a 60-load net when
+// it was XNORed into every bit: 6.4 ns of routing) only selects between the two in R7
 localparam FG = (P_WIDTH + 15) / 16;
-wire [16*FG-1:0]   fit_bits = {{(16*FG-P_WIDTH){1'b1}}, (prod ~^ {P_WIDTH{prod[P_WIDTH-1]}}) | r6_mask_reg};
-reg  [FG-1:0]      fits_grp_c;
+wire [16*FG-1:0]   ones_bits = {{(16*FG-P_WIDTH){1'b1}}, prod | r6_mask_reg};
+wire [16*FG-1:0]   zeros_bits = {{(16*FG-P_WIDTH){1'b1}}, ~prod | r6_mask_reg};
+reg  [FG-1:0]      ones_grp_c, zeros_grp_c;
 integer fg;
 
 always @* begin
     for (fg = 0; fg < FG; fg = fg + 1) begin
-        fits_grp_c[fg] = &fit_bits[16*fg +: 16];
+        ones_grp_c[fg] = &ones_bits[16*fg +: 16];
+        zeros_grp_c[fg] = &zeros_bits[16*fg +: 16];
     end
 end
 
 reg [15:0]       r7_w16_reg = 0;
 reg [2:0]        r7_fine_reg = 0;
-reg [FG-1:0]     r7_fits_reg = {FG{1'b1}};
+reg [FG-1:0]     r7_ones_reg = {FG{1'b1}}, r7_zeros_reg = {FG{1'b1}};
 reg              r7_neg_reg = 1'b0, r7_zero_reg = 1'b1;
 
 always @(posedge clk) begin
     r7_w16_reg <= w16_c;
     r7_fine_reg <= r6_fine_reg;
-    r7_fits_reg <= fits_grp_c;
+    r7_ones_reg <= ones_grp_c;
+    r7_zeros_reg <= zeros_grp_c;
     r7_neg_reg <= prod[P_WIDTH-1];
     r7_zero_reg <= r6_zero_reg;
 end
@@ -261,7 +298,8 @@ end
 wire [15:0]        w_sh = r7_w16_reg >> r7_fine_reg;
 /* verilator lint_on UNUSEDSIGNAL */
 wire signed [7:0]  r7_s8 = w_sh[7:0];
-wire signed [7:0]  s8 = (&r7_fits_reg) ? r7_s8 : (r7_neg_reg ? 8'sh80 : 8'sh7f);
+wire               r7_fits = r7_neg_reg ? (&r7_ones_reg) : (&r7_zeros_reg);
+wire signed [7:0]  s8 = r7_fits ? r7_s8 : (r7_neg_reg ? 8'sh80 : 8'sh7f);
 localparam [7:0] LO_B = LO[7:0];
 localparam [7:0] HI_B = HI[7:0];
 wire signed [7:0]  lo8 = LO_B;

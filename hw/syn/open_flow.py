@@ -6,6 +6,8 @@
 Every step is wall-timed and logged; the post-route Fmax is checked against `clock_mhz` of
 hw/boards.yaml and the build FAILS (exit 1) below it. The report (Fmax, utilization, critical path,
 latency in ns, step times) goes to <build>/report.json + report.txt and to the console.
+$QG_NEXTPNR_ARGS (shell words) is appended to the nextpnr command line, for placer/router experiments
+(e.g. "--tmg-ripup" or "--detailed-timing-report"); the logged command line shows it.
 The yowasp tools compile themselves once per machine into $YOWASP_CACHE_DIR (~30 s - 3 min); the
 Makefile exports it so every build reuses the cache.
 """
@@ -16,6 +18,7 @@ import json
 import logging
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -415,7 +418,7 @@ def run_flow(board_name: str, *, smoke: bool, build_dir: Path, seed: int = 1, ro
         "--speed", str(np_args["speed"]), "--freq", f"{target:g}", "--seed", str(seed),
         "--router", router, "--json", f"{rel}/{design}.json", "--lpf", board.constraints,
         "--textcfg", f"{rel}/{textcfg.name}", "--report", f"{rel}/{report.name}", "--timing-allow-fail",
-        "--log", f"{rel}/nextpnr.log", "-q"],
+        "--log", f"{rel}/nextpnr.log", "-q", *shlex.split(os.environ.get("QG_NEXTPNR_ARGS", ""))],
         log_path=build_dir / "nextpnr.stdout", timeout_s=timeout_s, steps=steps,
         progress_log=build_dir / "nextpnr.log")
 

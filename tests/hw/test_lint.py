@@ -25,6 +25,8 @@ TOPS = {
     "qg_delay": ["qg_delay.v"],
     "qg_bitlen": ["qg_pipe.v", "qg_bitlen.v"],
     "qg_recip_rom": ["gen/qg_recip_rom.v"],
+    "qg_recip_lut7": ["qg_recip_lut7.v"],
+    "qg_dup_reg": ["qg_dup_reg.v"],
 }
 
 

@@ -60,6 +60,14 @@ wire [AXIL_ADDR_WIDTH-1:0]   axil_addr      = stim_reg[S_AXIS_DATA_WIDTH +: AXIL
 wire [AXIL_DATA_WIDTH-1:0]   axil_wdata     = stim_reg[S_AXIS_DATA_WIDTH + AXIL_ADDR_WIDTH +: AXIL_DATA_WIDTH];
 wire [7:0]                   ctl            = stim_reg[STIM_WIDTH-8 +: 8];
 
+// the stream handshakes from flip-flops (as from a DMA engine), not from a LUT behind the stimulus: the
+// core's tready / tvalid inputs fan out to hundreds of loads
+reg                          s_axis_tvalid_reg = 1'b0, m_axis_tready_reg = 1'b0;
+always @(posedge clk) begin
+    s_axis_tvalid_reg <= ctl[0] | ctl[1];
+    m_axis_tready_reg <= ctl[3] | ctl[4];
+end
+
 wire                         s_axis_tready;
 wire [M_AXIS_DATA_WIDTH-1:0] m_axis_tdata;
 wire                         m_axis_tvalid;
@@ -89,12 +97,12 @@ core_inst (
     .s_axis_tkeep({(S_AXIS_DATA_WIDTH/8){1'b1}}),
     .m_axis_tkeep(m_axis_tkeep),
 `endif
-    .s_axis_tvalid(ctl[0] | ctl[1]),
+    .s_axis_tvalid(s_axis_tvalid_reg),
     .s_axis_tready(s_axis_tready),
     .s_axis_tlast(ctl[2]),
     .m_axis_tdata(m_axis_tdata),
     .m_axis_tvalid(m_axis_tvalid),
-    .m_axis_tready(ctl[3] | ctl[4]),
+    .m_axis_tready(m_axis_tready_reg),
     .m_axis_tlast(m_axis_tlast),
     .s_axil_awaddr(axil_addr),
     .s_axil_awprot(3'd0),
