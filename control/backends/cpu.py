@@ -23,7 +23,7 @@ from control.backends.base import (
 from control.prediction import Prediction
 from models.config import ModelConfig
 from models.fixedpoint import FeatureInputError
-from models.reference import ReferenceModel, probabilities_one_fn
+from models.reference import ReferenceModel
 from models.streaming import StreamingFeatures
 
 perf_ns = time.perf_counter_ns
@@ -42,8 +42,6 @@ class CpuBackend(Backend):
         self.model, self.features = model, features
         self.processed = 0
         self.probs = ProbabilityCache(model.output_format)
-        self._p1: dict[tuple[int, ...], tuple[float, float, float]] = {}   # the single-event cache
-        self._p_one = probabilities_one_fn(model.output_format)
 
     @classmethod
     def open(cls, artifacts_dir: Path, cfg: ModelConfig) -> CpuBackend:
@@ -102,12 +100,7 @@ class CpuBackend(Backend):
 
     def prediction(self, seq: int, ts_ns: int, logits: tuple[int, ...]) -> Prediction:
         """The Prediction of one record's logits (probabilities memoized per logits tuple)."""
-        p = self._p1.get(logits)
-        if p is None:
-            if len(self._p1) >= self.probs.max_entries:
-                self._p1.clear()
-            p = self._p1[logits] = self._p_one(logits)
-        return self.prediction_with(seq, ts_ns, logits, p)
+        return self.prediction_with(seq, ts_ns, logits, self.probs.one(logits))
 
     def prediction_with(self, seq: int, ts_ns: int, logits: tuple[int, ...], p: Sequence[float]) -> Prediction:
         """The Prediction of one record whose probabilities (p_up, p_down, p_withdraw) were computed
