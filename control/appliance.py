@@ -82,7 +82,6 @@ class DryRunSink:
         target: str = "DRYRUN",
     ) -> None:
         self.emit, self.writer = emit, writer or QuoteWriter()
-        self._sender, self._target = sender, target
         self.sender, self.target = sender.encode(), target.encode()
         self.seq = 0
         self._frames: dict[str, QuoteFrame | None] = {}
@@ -96,7 +95,8 @@ class DryRunSink:
         frame = self._frames.get(decision.symbol, False)
         if frame is False:
             frame = self._frames[decision.symbol] = QuoteFrame.of(
-                decision.symbol, inst.tick_size, inst.lot_size, self._sender, self._target, self.writer.prefix)
+                decision.symbol, inst.tick_size, inst.lot_size, self.sender.decode(), self.target.decode(),
+                self.writer.prefix)
         if frame is None:
             return False
         b, a = decision.bid, decision.ask
@@ -111,13 +111,6 @@ class DryRunSink:
         return True
 
     def send(self, event: QuoteEvent, now_ns: int) -> None:
-        if type(event) is QuoteUpdate and len(event.quotes) == 1:   # one Quote: straight to bytes
-            self.seq += 1
-            header = b"34=%d\x0149=%s\x0152=%s\x0156=%s\x01" % (self.seq, self.sender, utc_timestamp(now_ns), self.target)
-            raw = self.writer.encode_single(event, now_ns, header)
-            if self.emit is not None:
-                self.emit(raw)
-            return
         for m in self.writer.messages(event, now_ns):
             self.seq += 1
             raw = encode_message(

@@ -67,11 +67,6 @@ def _decimal(value: Decimal) -> bytes:
     return format(value, "f").encode()
 
 
-def price_bytes(value: Value) -> bytes:
-    """fix_value for a price or quantity, with Decimal (what the engine's tick scale gives) first."""
-    return _decimal(value) if type(value) is Decimal else fix_value(value)
-
-
 # exact types (subclasses such as enums take the isinstance chain of _fix_value)
 _ENCODERS = {
     bytes: lambda v: v,

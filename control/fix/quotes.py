@@ -23,12 +23,11 @@ from control.fix.interface import (
     QuoteUpdate,
     RejectDecision,
 )
-from control.fix.messages import Message, fix_value, frame, price_bytes, utc_timestamp
+from control.fix.messages import Message, utc_timestamp
 
 QUOTE_TYPE_TRADEABLE = 1
 QUOTE_CANCEL_FOR_SYMBOLS = 1
 QUOTE_CANCEL_ALL = 4
-_ZERO = Decimal(0)
 
 
 def _instrument(msg: Message, req: QuoteRequest) -> Message:
@@ -116,38 +115,6 @@ class QuoteWriter:
                 _stream_sides(msg, q)
             out.append(msg)
         return out
-
-    def encode_single(self, event: QuoteUpdate, now_ns: int, header: list[tuple[int, bytes]] | bytes) -> bytes:
-        """The wire bytes of ``update(event, now_ns)`` for a one-instrument update (a single Quote),
-        encoded after ``header`` as ``encode_message`` would, without building the Message (the
-        appliance's dry-run path; tests/control/fix/test_fix_quotes.py holds it byte-identical).
-        ``header``: the ordered header fields, or those fields already encoded (``34=..\x0149=..\x01``,
-        what the dry-run sink formats in one operation). Written as few Python operations as it takes:
-        it runs on a few percent of events, with cold caches, inside the measured per-event latency."""
-        if len(event.quotes) != 1:
-            raise ValueError("encode_single takes a one-instrument QuoteUpdate")
-        q = event.quotes[0]
-        bid_px, offer_px, bid_sz, offer_sz = q.bid_px, q.offer_px, q.bid_size, q.offer_size
-        if bid_px is None:
-            bid_sz = _ZERO
-        if offer_px is None:
-            offer_sz = _ZERO
-        parts = [header if type(header) is bytes else b"".join([b"%d=%s\x01" % f for f in header]),
-                 b"117=%s\x01537=1\x0155=%s\x01" % (self.next_id().encode(), fix_value(q.symbol))]
-        if bid_px is not None:
-            parts.append(b"132=%s\x01" % price_bytes(bid_px))
-        if offer_px is not None:
-            parts.append(b"133=%s\x01" % price_bytes(offer_px))
-        if bid_sz is not None:
-            parts.append(b"134=%s\x01" % price_bytes(bid_sz))
-        if offer_sz is not None:
-            parts.append(b"135=%s\x01" % price_bytes(offer_sz))
-        if event.valid_until_ns is not None:
-            parts.append(b"62=%s\x01" % utc_timestamp(event.valid_until_ns))
-        parts.append(b"60=%s\x01" % utc_timestamp(now_ns))
-        if event.reason:
-            parts.append(b"58=%s\x01" % fix_value(event.reason))
-        return frame(b"S", b"".join(parts))
 
     def cancel(self, event: Pull) -> Message:
         msg = Message("Z").add(117, self.next_id())
