@@ -256,7 +256,7 @@ class Appliance:
             if code != fastpath.DECLINED:   # booked: finish the line on the generic path
                 r = fast.res.tolist()
                 if code == fastpath.BOOKED:
-                    records = fast.booked(r[fastpath.R_KIND], r[fastpath.R_BOOK])
+                    records = feed.book_result(r[fastpath.R_KIND], r[fastpath.R_BOOK])
                     t2 = perf_ns()
                 else:                          # REFUSED: submit() refuses it with the reason
                     records, t2 = feed.rec1, r[fastpath.R_T + fastpath.T_BOOKED]

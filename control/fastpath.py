@@ -232,10 +232,6 @@ class CpuLinePath:
         feed._line, feed._recv, feed._stale = raw, -1 if recv_ns is None else recv_ns, True
         return _line(np.frombuffer(raw, np.uint8), len(raw), feed._recv, self._ctx, feed.rec1)
 
-    def booked(self, kind: int, r: int) -> np.ndarray:
-        """Finish a BOOKED line on the feed's generic book stage."""
-        return self.feed.book_result(kind, r)
-
     def warm_up(self) -> None:
         """Compile now (~4 s, once per process: the kernels it calls are compiled in-process, not
         cached, so an edit to any of them is never served stale) on a line the decoder declines:
