@@ -59,7 +59,8 @@ def summary(result: BacktestResult) -> dict[str, Any]:
             "per_segment": {k: _metrics_dict(v) for k, v in a.per_segment.items()},
         }
     return {
-        "symbol": s.symbol, "latency_ms": s.latency_ns / 1e6, "records": result.n_records, "trades": result.n_trades,
+        "symbol": s.symbol, "latency_ms": s.latency_ns / 1e6, "fill_rule": s.fill_rule, "fill_clock": s.fill_clock,
+        "records": result.n_records, "trades": result.n_trades,
         "prediction_horizon_ms": s.horizon_ns / 1e6, "model_hash": s.model_hash or None,
         "segments": [{"name": g.name, "records": g.end_record - g.first_record, "split": g.split}
                      for g in result.segments],
@@ -153,6 +154,13 @@ def write_report(result: BacktestResult, out_dir: str | Path, records: np.ndarra
     return md
 
 
+_FILL_RULE_TEXT = {
+    "at_or_through": "fill rule at_or_through: queue position ignored, first in the queue at our price",
+    "queue": "fill rule queue: at the back of the displayed queue at our price, advanced only by trades",
+    "through": "fill rule through: never filled at our price, only through it",
+}
+
+
 def markdown(result: BacktestResult) -> str:
     s = summary(result)
     hs = list(next(iter(result.arms.values())).metrics.adverse_bp)
@@ -162,7 +170,7 @@ def markdown(result: BacktestResult) -> str:
              "| segment | records | model split |", "|---|---|---|"]
     lines += [f"| {g['name']} | {g['records']} | {g['split']} |" for g in s["segments"]]
     lines += ["", "Fills are simulated: a resting quote fills when a recorded trade prints at or through it "
-              "(queue position ignored). Markout/adverse selection per filled unit, bp of the fill price; "
+              f"({_FILL_RULE_TEXT[s['fill_rule']]}). Markout/adverse selection per filled unit, bp of the fill price; "
               "adverse selection = mid move against the fill between just before it and the horizon.", "",
               "| arm | fills | lots | spread captured | " + " | ".join(f"AS {h / 1e9:g}s" for h in hs)
               + " | markout 1s | PnL | max abs pos | quotes sent | two-sided |",

@@ -45,6 +45,7 @@ class BacktestSettings:
     compare_horizon_ns: int = 1_000_000_000
     model_hash: str = ""
     fill_clock: str = "match"              # simulator.simulate: trades meet the quote live at their match
+    fill_rule: str = "at_or_through"       # simulator.simulate: queue position ("queue", "through")
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +116,7 @@ def run_backtest(records: np.ndarray, trades: np.ndarray, cfg: QuotingConfig, se
         engine = QuotingEngine(arm_config(cfg, arm))
         sim = simulate(records, p, trades, engine, settings.symbol, latency_ns=settings.latency_ns,
                        horizon_ns=settings.horizon_ns, model_hash=settings.model_hash if arm == "model" else "",
-                       fill_clock=settings.fill_clock)
+                       fill_clock=settings.fill_clock, fill_rule=settings.fill_rule)
         elapsed = time.perf_counter() - t0
         m = fill_metrics(sim.fills, mids, settings.markout_horizons_ns)
         per_seg = {s.name: fill_metrics(_fills_in(sim, s), mids, settings.markout_horizons_ns) for s in segments}

@@ -15,8 +15,17 @@ Timeline (all on the receive clock):
   at px >= our ask fills our ask, a seller-initiated trade at px <= our bid fills our bid, for
   min(trade size, our remaining size), at our price. A replacement that goes live is reduced by what
   the quote it replaces filled after the decision (FIX cancel/replace semantics), so a fill inside
-  the latency window never carries the position past the limits. Queue position is ignored (optimistic at the
-  touch price, exact when the trade goes through): both arms of a comparison get the same treatment.
+  the latency window never carries the position past the limits.
+- Queue position (`fill_rule`; both arms of a comparison get the same one):
+  "at_or_through" (default) ignores it: a trade at our price fills us as if we were first in the
+    queue (optimistic at the touch, exact when the trade goes through our price);
+  "queue" is a risk-averse queue (hftbacktest's RiskAverseQueueModel): a side that goes live at a
+    new price (or a larger size) joins the back of the displayed queue at that price in the book the
+    venue had then (nothing ahead when it improves on the best price); only trades at our price
+    advance it (cancellations are assumed behind us); a trade through our price fills us. A price
+    deeper than the records' levels takes its queue from the book before the first trade at it;
+  "through" never fills at our price, only through it (always last in the queue): the lower bound.
+  A policy that joins the touch gains fills under "at_or_through" that it may not get: compare.
 The production QuotingEngine makes every decision, so the backtest exercises the code that quotes.
 """
 from __future__ import annotations
@@ -42,6 +51,8 @@ from control.quoting.types import Action, Side
 log = logging.getLogger(__name__)
 
 FILL_CLOCKS = ("match", "receive")
+FILL_RULES = ("at_or_through", "queue", "through")
+_UNKNOWN = -1                       # queue ahead of us not known yet (price deeper than the records' levels)
 _ACTION_CODE = {Action.UNCHANGED: 0, Action.QUOTE: 1, Action.PULL: 2}
 
 
@@ -56,14 +67,17 @@ class SimResult:
 def simulate(records: np.ndarray, preds: np.ndarray, trades: np.ndarray, engine: QuotingEngine,
              symbol: str, *, latency_ns: int, horizon_ns: int, model_hash: str = "",
              backend: str = "cpu", backend_healthy: np.ndarray | None = None,
-             fill_clock: str = "match") -> SimResult:
+             fill_clock: str = "match", fill_rule: str = "at_or_through") -> SimResult:
     """Replay `records` with `preds` (one per record) and `trades` through `engine`.
 
     `fill_clock`: "match" (default) decides each trade against the quote live when it matched
-    (`trade_match_times`); "receive" against the quote live when its message arrived."""
+    (`trade_match_times`); "receive" against the quote live when its message arrived.
+    `fill_rule`: "at_or_through" (default), "queue" or "through" (module docstring)."""
     check_inputs(records, preds, trades)
     if latency_ns < 0:
         raise ValueError(f"latency_ns must be >= 0, got {latency_ns}")
+    if fill_rule not in FILL_RULES:
+        raise ValueError(f"fill_rule must be one of {FILL_RULES}, got {fill_rule!r}")
     if fill_clock not in FILL_CLOCKS:
         raise ValueError(f"fill_clock must be one of {FILL_CLOCKS}, got {fill_clock!r}")
     n, m = len(records), len(trades)
@@ -91,36 +105,85 @@ def simulate(records: np.ndarray, preds: np.ndarray, trades: np.ndarray, engine:
     pending: deque[tuple[int, int, int, int, int, int, int]] = deque()
     bid_px = bid_lots = ask_px = ask_lots = 0                  # the quote live at the venue
     bid_filled = ask_filled = 0                                # cumulative lots filled per side
+    bid_ahead = ask_ahead = 0                                  # fill_rule "queue": lots ahead of us
     j = 0
 
+    def queue_at(px: int, tau: int, book_px: str, book_sz: str, better: int) -> int:
+        """Lots displayed at `px` on one side in the venue's book at `tau` (the last record received
+        by then): all ahead of an order joining now. `better` is +1 on the bid (higher is better)."""
+        r = int(np.searchsorted(rec_recv, tau, side="right")) - 1
+        if r < 0:
+            return _UNKNOWN
+        levels = records[book_px][r]          # best first; empty levels are price 0, at the end
+        hit = np.flatnonzero(levels == px)
+        if len(hit):
+            return int(records[book_sz][r][hit[0]])
+        shown = levels[levels > 0]
+        if len(shown) == 0 or better * (int(shown[-1]) - px) > 0:
+            return _UNKNOWN                   # deeper than the records show
+        return 0                              # better than the best, or an empty level in view
+
+    def requeue(old_px: int, old_lots: int, new_px: int, new_lots: int, ahead: int, tau: int,
+                book_px: str, book_sz: str, better: int) -> int:
+        # Same price and no larger size keeps the order's place (a FIX replace of that kind keeps
+        # priority on most venues); anything else goes to the back of the queue at the new price.
+        if new_lots > 0 and old_lots > 0 and new_px == old_px and new_lots <= old_lots:
+            return ahead
+        return queue_at(new_px, tau, book_px, book_sz, better) if new_lots > 0 else 0
+
+    def at_price_fill(lots: int, ahead: int, px: int, tau: int, book_px: str, book_sz: str,
+                      better: int) -> tuple[int, int]:
+        """(lots that reach us, queue left ahead) for a trade of `lots` at exactly our price."""
+        if fill_rule == "at_or_through":
+            return lots, 0
+        if fill_rule == "through":
+            return 0, ahead
+        if ahead == _UNKNOWN:   # joined deeper than the records show: the whole queue there is ahead
+            ahead = queue_at(px, tau - 1, book_px, book_sz, better)
+            if ahead == _UNKNOWN:   # still out of view: the trade is taken to have met others first
+                return 0, _UNKNOWN
+        used = min(ahead, lots)
+        return lots - used, ahead - used
+
     def run_trades_until(limit_ns: int, last_record: int) -> None:
-        nonlocal j, bid_px, bid_lots, ask_px, ask_lots, bid_filled, ask_filled
+        nonlocal j, bid_px, bid_lots, ask_px, ask_lots, bid_filled, ask_filled, bid_ahead, ask_ahead
         while j < m and t_meet_sorted[j] <= limit_ns:
             k = int(order[j])
             tau = int(t_meet_sorted[j])
             while pending and pending[0][0] <= tau:
-                _, bid_px, bid_lots, ask_px, ask_lots, b0, a0 = pending.popleft()
+                live_at, nb_px, nb_lots, na_px, na_lots, b0, a0 = pending.popleft()
                 # The replacement was sized on the position at decision time; what the old quote
                 # filled since then comes off it, as a FIX cancel/replace counts cumulative fills.
                 # Without this, a fill inside the latency window could carry the position past
                 # the engine's limits.
-                bid_lots = max(0, bid_lots - (bid_filled - b0))
-                ask_lots = max(0, ask_lots - (ask_filled - a0))
+                nb_lots = max(0, nb_lots - (bid_filled - b0))
+                na_lots = max(0, na_lots - (ask_filled - a0))
+                if fill_rule == "queue":
+                    bid_ahead = requeue(bid_px, bid_lots, nb_px, nb_lots, bid_ahead, live_at, "bid_px", "bid_sz", 1)
+                    ask_ahead = requeue(ask_px, ask_lots, na_px, na_lots, ask_ahead, live_at, "ask_px", "ask_sz", -1)
+                bid_px, bid_lots, ask_px, ask_lots = nb_px, nb_lots, na_px, na_lots
             px = int(t_px[k])
+            lots = int(t_lots[k])
             # A fill is stamped with the trade message's arrival (when we see it; the metrics' clock).
             if t_side[k] == BUY:
                 if ask_lots > 0 and px >= ask_px:
-                    q = min(ask_lots, int(t_lots[k]))
-                    ask_lots -= q
-                    ask_filled += q
-                    fills.append((int(t_recv[k]), ask_px, q, -1, k, last_record))
-                    engine.on_fill(symbol, Side.ASK, q)
+                    if px == ask_px:
+                        lots, ask_ahead = at_price_fill(lots, ask_ahead, px, tau, "ask_px", "ask_sz", -1)
+                    q = min(ask_lots, lots)
+                    if q:
+                        ask_lots -= q
+                        ask_filled += q
+                        fills.append((int(t_recv[k]), ask_px, q, -1, k, last_record))
+                        engine.on_fill(symbol, Side.ASK, q)
             elif bid_lots > 0 and px <= bid_px:
-                q = min(bid_lots, int(t_lots[k]))
-                bid_lots -= q
-                bid_filled += q
-                fills.append((int(t_recv[k]), bid_px, q, 1, k, last_record))
-                engine.on_fill(symbol, Side.BID, q)
+                if px == bid_px:
+                    lots, bid_ahead = at_price_fill(lots, bid_ahead, px, tau, "bid_px", "bid_sz", 1)
+                q = min(bid_lots, lots)
+                if q:
+                    bid_lots -= q
+                    bid_filled += q
+                    fills.append((int(t_recv[k]), bid_px, q, 1, k, last_record))
+                    engine.on_fill(symbol, Side.BID, q)
             j += 1
 
     for i in range(n):

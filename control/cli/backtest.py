@@ -19,13 +19,18 @@ log = logging.getLogger(__name__)
 @click.option("--no-model", is_flag=True, help="Run the baselines only (no predictions).")
 @click.option("--latency-ms", type=click.FloatRange(min=0), default=5.0, show_default=True,
               help="Decision-to-live latency of a quote (receive clock).")
+@click.option("--fill-rule", type=click.Choice(["at_or_through", "queue", "through"]), default="at_or_through",
+              show_default=True,
+              help="Queue position at our price: at_or_through = first in the queue (optimistic), queue = back "
+                   "of the displayed queue, advanced only by trades (risk-averse), through = never filled at our "
+                   "price (lower bound). Both arms get the same rule.")
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Quoting config (default: control/quoting/default.yaml).")
 @click.option("--report", "report_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Write report.md, summary.json and PNG plots here (one subfolder per instrument).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def backtest(*, data: tuple[Path, ...], model: str, no_model: bool, latency_ms: float, config_path: Path | None,
-             report_dir: Path | None, as_json: bool) -> None:
+def backtest(*, data: tuple[Path, ...], model: str, no_model: bool, latency_ms: float, fill_rule: str,
+             config_path: Path | None, report_dir: Path | None, as_json: bool) -> None:
     """Backtest the model-driven quoting policy against a static-spread baseline on recorded data.
 
     DATA files are grouped by instrument; files of one instrument form one stream in the order given
@@ -35,6 +40,7 @@ def backtest(*, data: tuple[Path, ...], model: str, no_model: bool, latency_ms: 
     Examples:
       quoteguard backtest ../shared/data/binance/usdm/btcusdt_20240718.gz ../shared/data/binance/usdm/btcusdt_20240719.gz
       quoteguard backtest --latency-ms 20 --report reports/backtest DATA...
+      quoteguard backtest --fill-rule queue DATA...      (the same with a risk-averse queue model)
       quoteguard backtest --no-model --json DATA...
     """
     from control.backtest.data import load_replay, predict
@@ -79,7 +85,7 @@ def backtest(*, data: tuple[Path, ...], model: str, no_model: bool, latency_ms: 
                          for f in rd.files)
         settings = BacktestSettings(symbol, latency_ns=int(round(latency_ms * 1e6)),
                                     horizon_ns=mp.horizon_ns if mp else 2_000_000_000,
-                                    model_hash=mp.model_hash if mp else "")
+                                    model_hash=mp.model_hash if mp else "", fill_rule=fill_rule)
         res = run_backtest(rd.records, rd.trades, cfg, settings, preds=preds, segments=segments)
         summ = summary(res)
         out.append(summ)
@@ -113,7 +119,8 @@ def _split(path: str, mp) -> str:
 
 
 def _print_table(s: dict) -> None:
-    click.echo(f"\n{s['symbol']}: {s['records']} records, {s['trades']} trades, latency {s['latency_ms']:g} ms; "
+    click.echo(f"\n{s['symbol']}: {s['records']} records, {s['trades']} trades, latency {s['latency_ms']:g} ms, "
+               f"fills {s['fill_rule']}; "
                + ", ".join(f"{g['name']} ({g['split']})" for g in s["segments"]))
     head = f"{'arm':<8}{'fills':>7}{'lots':>8}{'captured':>10}{'AS 0.1s':>9}{'AS 1s':>9}{'AS 5s':>9}{'PnL':>10}{'quotes':>8}"
     click.echo(head)

@@ -52,3 +52,18 @@ def test_bad_quoting_config_is_a_usage_error(tmp_path):
     bad.write_text("instruments: {}\npolicy: {}\n")
     res = CliRunner().invoke(main, ["backtest", "--no-model", "--config", str(bad), str(BTC18)])
     assert res.exit_code == 2 and "at least one instrument" in res.output
+
+
+def test_fill_rule_option(tmp_path):
+    runs = {}
+    for rule in ("at_or_through", "queue"):
+        res = CliRunner().invoke(main, ["backtest", "--no-model", "--json", "--fill-rule", rule,
+                                        "--report", str(tmp_path / rule), str(BTC18)])
+        assert res.exit_code == 0, res.output
+        runs[rule] = json.loads(res.output)
+        assert runs[rule]["fill_rule"] == rule
+        assert f"fill rule {rule}" in (tmp_path / rule / "BTCUSDT" / "report.md").read_text()
+    # This capture's few baseline fills all come from trades through the quote (the rules differ at it).
+    assert runs["queue"]["arms"]["static"]["volume_lots"] <= runs["at_or_through"]["arms"]["static"]["volume_lots"]
+    bad = CliRunner().invoke(main, ["backtest", "--no-model", "--fill-rule", "front", str(BTC18)])
+    assert bad.exit_code == 2 and "fill-rule" in bad.output

@@ -18,6 +18,7 @@ from control.backtest.arrays import (
 )
 from control.backtest.simulator import simulate
 from control.quoting import QuotingEngine, load_config
+from models.record import FLAG_IN_SYNC, empty_records
 
 SYM = "BTCUSDT"
 
@@ -203,3 +204,72 @@ def test_late_trade_message_meets_the_quote_live_at_the_match(recs):
     with pytest.raises(ValueError, match="fill_clock"):
         simulate(recs(rows), neutral_predictions(2), tr, QuotingEngine(config_1bp()), SYM, latency_ns=0,
                  horizon_ns=10**9, fill_clock="exchange")
+
+
+def ladder_records(rows, depth_lots=7):
+    """rows: (recv_ns, bid, ask) -> records whose 10 levels a side run one tick apart from the touch,
+    each `depth_lots` deep: our 1 bp quote (10 ticks off a 100000 mid) sits on the 10th level."""
+    r = empty_records(len(rows))
+    for k, (t, b, a) in enumerate(rows):
+        r[k]["seq"], r[k]["ts_ns"], r[k]["recv_ns"], r[k]["flags"] = k, t, t, FLAG_IN_SYNC
+        r[k]["bid_px"], r[k]["ask_px"] = b - np.arange(10), a + np.arange(10)
+        r[k]["bid_sz"], r[k]["ask_sz"] = depth_lots, depth_lots
+    return r
+
+
+def run_rule(records, tr, rule, preds=None, latency_ns=0):
+    p = neutral_predictions(len(records)) if preds is None else preds
+    return simulate(records, p, tr, QuotingEngine(config_1bp()), SYM, latency_ns=latency_ns, horizon_ns=10**9,
+                    fill_rule=rule)
+
+
+LADDER = [(1000, 99_999, 100_001)]          # our bid 99990 = level 10 (7 lots ahead), ask 100010 likewise
+LADDER_TRADES = [
+    (2000, 99_990, 4, SELL),     # at our bid: 4 of the 7 ahead
+    (2100, 99_990, 5, SELL),     # the last 3 ahead, then 2 for us
+    (2200, 99_985, 20, SELL),    # through: the rest of our 10
+]
+
+
+@pytest.mark.parametrize("rule, lots", [("at_or_through", [4, 5, 1]), ("queue", [2, 8]), ("through", [10])])
+def test_fill_rules_at_our_price(rule, lots):
+    res = run_rule(ladder_records(LADDER), trades(LADDER_TRADES), rule)
+    assert res.fills["lots"].tolist() == lots
+    assert set(res.fills["px"].tolist()) == {99_990}
+
+
+def test_queue_rule_nothing_ahead_when_we_improve_the_price(recs):
+    # Touch 99980 / 100020: our 99990 bid is the best bid, the first seller at it fills us.
+    rows = [(1000, 99_980, 100_020)]
+    tr = trades([(2000, 99_990, 3, SELL)])
+    assert run_rule(recs(rows), tr, "queue").fills["lots"].tolist() == [3]
+    assert len(run_rule(recs(rows), tr, "through").fills) == 0
+
+
+def test_queue_rule_keeps_the_place_of_an_unchanged_side():
+    # r1's p_up widens the ask only: the bid is re-sent at the same price and size and keeps its
+    # place (3 ahead after the first trade), so the second trade reaches it. Had it gone to the back
+    # (7 ahead again) the 5-lot trade would not.
+    rows = [(1000, 99_999, 100_001), (1500, 99_999, 100_001)]
+    p = neutral_predictions(2)
+    p["p_up"][1] = 0.9
+    tr = trades([(1200, 99_990, 4, SELL), (2000, 99_990, 5, SELL)])
+    res = run_rule(ladder_records(rows), tr, "queue", preds=p)
+    assert res.trace["ask_px"][1] > res.trace["ask_px"][0] and res.trace["bid_px"][1] == 99_990
+    assert res.fills["lots"].tolist() == [2]
+
+
+def test_queue_rule_deeper_than_the_records_show(recs):
+    # Our bid 99990 is below the single level the records show, so its queue is unknown: a trade at
+    # it with the level still out of view reaches others first. r1 (touch 99990 x 5, received 3000)
+    # brings it into view; until r1's requote goes live (latency 1000) the old bid stands and takes
+    # its queue from r1: 5 ahead, so a 6-lot seller at 3500 leaves 1 for us.
+    rows = [(1000, 99_999, 100_001), (3000, 99_990, 99_992)]
+    tr = trades([(2000, 99_990, 4, SELL), (3500, 99_990, 6, SELL)])
+    res = run_rule(recs(rows), tr, "queue", latency_ns=1000)
+    assert res.fills["lots"].tolist() == [1] and res.fills["recv_ns"].tolist() == [3500]
+
+
+def test_bad_fill_rule_is_named(recs):
+    with pytest.raises(ValueError, match="fill_rule"):
+        run_rule(recs(LADDER), trades([]), "front")
