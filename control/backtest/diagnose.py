@@ -1,6 +1,6 @@
 """Which fills are adversely selected, and does the model see them coming? (issue 8 diagnosis)
 
-    python -m control.backtest.diagnose [--model qg_mlp] [--latency-ms 5] [--json] DATA...
+    python -m control.backtest.diagnose [--model qg_mlp] [--latency-ms 5] [--fill-rule R] [--json] DATA...
 
 Runs the static baseline (floor half-spread, no predictions) over the given captures and describes
 each of its fills: side, the book at the last decision before the match (spread, time since the
@@ -176,15 +176,15 @@ def diagnose(info: np.ndarray, adverse: dict[int, np.ndarray], horizon_ns: int =
 
 
 def diagnose_stream(records: np.ndarray, trades: np.ndarray, preds: np.ndarray, cfg, symbol: str, *,
-                    latency_ns: int, horizon_ns: int, compare_horizon_ns: int = 1_000_000_000
-                    ) -> tuple[Diagnosis, np.ndarray, dict[int, np.ndarray]]:
+                    latency_ns: int, horizon_ns: int, compare_horizon_ns: int = 1_000_000_000,
+                    fill_rule: str = "at_or_through") -> tuple[Diagnosis, np.ndarray, dict[int, np.ndarray]]:
     """Static-baseline fills of one stream, described (fill_info) and summarised (diagnose)."""
     from control.backtest.run import arm_config
     from control.backtest.simulator import simulate
     from control.quoting.engine import QuotingEngine
 
     sim = simulate(records, neutral_predictions(len(records)), trades, QuotingEngine(arm_config(cfg, "static")),
-                   symbol, latency_ns=latency_ns, horizon_ns=horizon_ns)
+                   symbol, latency_ns=latency_ns, horizon_ns=horizon_ns, fill_rule=fill_rule)
     mids = MidSeries.from_records(records)
     m = fill_metrics(sim.fills, mids, DEFAULT_HORIZONS_NS)
     info = fill_info(sim.fills, records, trades, preds, mids)
@@ -230,6 +230,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("data", nargs="+", type=Path, help="captures of ONE instrument, in stream order")
     ap.add_argument("--model", default="qg_mlp")
     ap.add_argument("--latency-ms", type=float, default=5.0)
+    ap.add_argument("--fill-rule", choices=("at_or_through", "queue", "through"), default="at_or_through",
+                    help="queue position at our price (control/backtest/simulator.py)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
 
@@ -239,8 +241,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     rd = load_replay(args.data)
     mp = predict(rd.records, args.model)
     d, _, _ = diagnose_stream(rd.records, rd.trades, mp.preds, load_config(), rd.instrument.symbol,
-                              latency_ns=int(round(args.latency_ms * 1e6)), horizon_ns=mp.horizon_ns)
-    out = {"symbol": rd.instrument.symbol, "data": [str(p) for p in args.data], **_as_dict(d)}
+                              latency_ns=int(round(args.latency_ms * 1e6)), horizon_ns=mp.horizon_ns,
+                              fill_rule=args.fill_rule)
+    out = {"symbol": rd.instrument.symbol, "data": [str(p) for p in args.data], "fill_rule": args.fill_rule,
+           **_as_dict(d)}
     if args.json:
         print(json.dumps(_finite(out), indent=2))
         return 0

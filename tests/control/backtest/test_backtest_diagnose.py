@@ -83,6 +83,11 @@ def test_diagnose_stream_runs_the_static_baseline(recs):
     assert 0 <= d.volume_in_top_decile <= 1
     assert d.oracle[1] <= d.oracle[0]
     assert set(d.by_side) == {"ask", "bid", "all"}
+    # The through-only rule drops the fills at our price (px = ours), keeps the ones through it.
+    dt, info_t, _ = diagnose_stream(r, tr, preds, load_config(), "BTCUSDT", latency_ns=0, horizon_ns=10**9,
+                                    compare_horizon_ns=100_000_000, fill_rule="through")
+    assert 0 < dt.n_fills < d.n_fills
+    assert np.all(info_t["through_ticks"] > 0) and np.any(info["through_ticks"] == 0)
 
 
 def test_json_has_no_nan():
