@@ -24,7 +24,7 @@
 module qg_core_top #
 (
     parameter [31:0] GIT_HASH = 32'h0,      // build's git commit (first 8 hex digits), set by the build
-    parameter FIFO_ADDR_WIDTH = 6           // output FIFO: capacity 2**FIFO_ADDR_WIDTH (memory + output register), 2..6;
+    parameter FIFO_ADDR_WIDTH = 6           // output FIFO: credits 2**FIFO_ADDR_WIDTH (its memory + output slots hold more), 2..6;
                                             // its capacity (the credits) must exceed LATENCY for II = 1
 )
 (
