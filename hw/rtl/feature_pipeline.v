@@ -59,7 +59,6 @@ module feature_pipeline #
 
 localparam F = `QG_FEAT_COUNT;
 localparam L = `QG_FEAT_LEVELS;
-localparam H = (L + 1) / 2;          // levels summed in s2 (the rest in s3)
 localparam SUM_W = 42;               // level sums: 34-bit terms x 4-bit weights x up to 8 levels
 localparam ACC_W = 48;               // decaying accumulators (FEATURES.md: 48 bits in the RTL)
 localparam AGE_W = 54;               // (ts difference) >> 10
@@ -234,31 +233,61 @@ function signed [SUM_W-1:0] lsum;   // sum of levels lo..hi-1 of vec (hi - lo <=
     end
 endfunction
 
-// element g-1 of the *lo / *hi vectors = levels 0..g-1 split at H: *lo the levels below H, *hi the rest
-// (added to *lo in s3); the book-side totals likewise, [H] = levels 0..H-1 and [L] = levels H..L-1.
+// s2 forms level pairs x[2j] + x[2j+1] (one carry chain each, straight from the s1 registers: no carry-save
+// LUT behind their fan-out; run 22's worst path was t_s1 -> level sum CSA LUT -> chain) and registers the
+// even levels x[2j] alone; s3 adds, for the prefix over levels 0..k-1, the pairs below k and level k-1 if
+// k is odd (at most four terms, carry-save from registers of fan-out 1-3). Same sums, mod 2**SUM_W.
+localparam NPR = L / 2;              // level pairs
+localparam NPR1 = (NPR > 0) ? NPR : 1;   // vector widths (one unused zero pair when L = 1)
+localparam NSG = (L + 1) / 2;        // even levels
+
+function signed [SUM_W-1:0] prefix;     // levels 0..nl-1 from the pair sums pr and the even levels sg
+    input [SUM_W*NPR1-1:0] pr;
+    input [SUM_W*NSG-1:0] sg;
+    input integer         nl;
+    reg   [8*SUM_W-1:0]   tv;
+    integer               m, n;
+    begin
+        tv = {(8*SUM_W){1'b0}};
+        n = 0;
+        for (m = 0; m < NPR; m = m + 1) begin
+            if (2 * m + 2 <= nl) begin
+                tv[SUM_W*n +: SUM_W] = pr[SUM_W*m +: SUM_W];
+                n = n + 1;
+            end
+        end
+        if (nl % 2 == 1) begin
+            tv[SUM_W*n +: SUM_W] = sg[SUM_W*((nl-1)/2) +: SUM_W];
+            n = n + 1;
+        end
+        prefix = (n > 0) ? csa_sum(tv, n) : {SUM_W{1'b0}};
+    end
+endfunction
+
+wire [SUM_W*NPR1-1:0] dpr_c, tpr_c, bspr_c, aspr_c;
+wire [SUM_W*NSG-1:0] dsg_c, tsg_c, bssg_c, assg_c;
+
 genvar g;
 generate
-    for (g = 1; g <= L; g = g + 1) begin : g_sum
-        wire signed [SUM_W-1:0] dlo = lsum(d_s1, 0, (g < H) ? g : H);
-        wire signed [SUM_W-1:0] tlo = lsum(t_s1, 0, (g < H) ? g : H);
-        wire signed [SUM_W-1:0] dhi = lsum(d_s1, H, (g > H) ? g : H);
-        wire signed [SUM_W-1:0] thi = lsum(t_s1, H, (g > H) ? g : H);
+    if (NPR == 0) begin : g_no_pair
+        assign dpr_c = 0;
+        assign tpr_c = 0;
+        assign bspr_c = 0;
+        assign aspr_c = 0;
+    end
+    for (g = 0; g < NPR; g = g + 1) begin : g_pair
+        assign dpr_c[SUM_W*g +: SUM_W] = lsum(d_s1, 2 * g, 2 * g + 2);
+        assign tpr_c[SUM_W*g +: SUM_W] = lsum(t_s1, 2 * g, 2 * g + 2);
+        assign bspr_c[SUM_W*g +: SUM_W] = lsum(bs_s1, 2 * g, 2 * g + 2);
+        assign aspr_c[SUM_W*g +: SUM_W] = lsum(as_s1, 2 * g, 2 * g + 2);
+    end
+    for (g = 0; g < NSG; g = g + 1) begin : g_single
+        assign dsg_c[SUM_W*g +: SUM_W] = lvl(d_s1, 2 * g);
+        assign tsg_c[SUM_W*g +: SUM_W] = lvl(t_s1, 2 * g);
+        assign bssg_c[SUM_W*g +: SUM_W] = lvl(bs_s1, 2 * g);
+        assign assg_c[SUM_W*g +: SUM_W] = lvl(as_s1, 2 * g);
     end
 endgenerate
-
-wire [SUM_W*L-1:0] dlo_c, dhi_c, tlo_c, thi_c;
-
-generate
-    for (g = 1; g <= L; g = g + 1) begin : g_pack
-        assign dlo_c[SUM_W*(g-1) +: SUM_W] = g_sum[g].dlo;
-        assign dhi_c[SUM_W*(g-1) +: SUM_W] = g_sum[g].dhi;
-        assign tlo_c[SUM_W*(g-1) +: SUM_W] = g_sum[g].tlo;
-        assign thi_c[SUM_W*(g-1) +: SUM_W] = g_sum[g].thi;
-    end
-endgenerate
-
-wire signed [SUM_W-1:0] bslo_c = lsum(bs_s1, 0, H), aslo_c = lsum(as_s1, 0, H);
-wire signed [SUM_W-1:0] bshi_c = lsum(bs_s1, H, L), ashi_c = lsum(as_s1, H, L);
 
 // Weighted imbalance: s2 forms level pairs W[2p]*x[2p] + W[2p+1]*x[2p+1] (shift-add by the 4-bit constant
 // weights, no multiplier), s3 adds the NP pair sums.
@@ -430,8 +459,8 @@ end
 reg                     valid_s2 = 1'b0;
 reg                     rstf_s2 = 1'b0, inv_s2 = 1'b0, hp_s2 = 1'b0, nz_s2 = 1'b0;
 reg                     clr_s2 = 1'b0;
-reg [SUM_W*L-1:0]       dlo_s2 = 0, dhi_s2 = 0, tlo_s2 = 0, thi_s2 = 0;
-reg signed [SUM_W-1:0]  bslo_s2 = 0, bshi_s2 = 0, aslo_s2 = 0, ashi_s2 = 0;
+reg [SUM_W*NPR1-1:0]    dpr_s2 = 0, tpr_s2 = 0, bspr_s2 = 0, aspr_s2 = 0;    // level pair sums
+reg [SUM_W*NSG-1:0]     dsg_s2 = 0, tsg_s2 = 0, bssg_s2 = 0, assg_s2 = 0;    // even levels
 reg [SUM_W*NP-1:0]      wdp_s2 = 0, wtp_s2 = 0;
 reg signed [34:0]       dmid2_s2 = 0;
 reg signed [33:0]       eb_eq_s2 = 0, ea_eq_s2 = 0, npbsz_s2 = 0, npasz_s2 = 0;
@@ -447,14 +476,14 @@ always @(posedge clk) begin
     inv_s2 <= inv_s1;
     hp_s2 <= hp_e;
     nz_s2 <= nz_c;
-    dlo_s2 <= dlo_c;
-    dhi_s2 <= dhi_c;
-    tlo_s2 <= tlo_c;
-    thi_s2 <= thi_c;
-    bslo_s2 <= bslo_c;
-    bshi_s2 <= bshi_c;
-    aslo_s2 <= aslo_c;
-    ashi_s2 <= ashi_c;
+    dpr_s2 <= dpr_c;
+    tpr_s2 <= tpr_c;
+    bspr_s2 <= bspr_c;
+    aspr_s2 <= aspr_c;
+    dsg_s2 <= dsg_c;
+    tsg_s2 <= tsg_c;
+    bssg_s2 <= bssg_c;
+    assg_s2 <= assg_c;
     wdp_s2 <= wdp_c;
     wtp_s2 <= wtp_c;
     dmid2_s2 <= dmid2_c;
@@ -516,11 +545,11 @@ end
 
 always @(posedge clk) begin
     for (k = 0; k < L; k = k + 1) begin
-        pd_s3[SUM_W*k +: SUM_W] <= dlo_s2[SUM_W*k +: SUM_W] + dhi_s2[SUM_W*k +: SUM_W];
-        pt_s3[SUM_W*k +: SUM_W] <= tlo_s2[SUM_W*k +: SUM_W] + thi_s2[SUM_W*k +: SUM_W];
+        pd_s3[SUM_W*k +: SUM_W] <= prefix(dpr_s2, dsg_s2, k + 1);
+        pt_s3[SUM_W*k +: SUM_W] <= prefix(tpr_s2, tsg_s2, k + 1);
     end
-    bsum_s3 <= bslo_s2 + bshi_s2;
-    asum_s3 <= aslo_s2 + ashi_s2;
+    bsum_s3 <= prefix(bspr_s2, bssg_s2, L);
+    asum_s3 <= prefix(aspr_s2, assg_s2, L);
     wd_s3 <= wd_c;
     wt_s3 <= wt_c;
     ofi_num_s3 <= {{2{eb_s3_c[33]}}, eb_s3_c} - {{2{ea_s3_c[33]}}, ea_s3_c};
