@@ -266,6 +266,7 @@ endfunction
 
 wire [SUM_W*NPR1-1:0] dpr_c, tpr_c, bspr_c, aspr_c;
 wire [SUM_W*NSG-1:0] dsg_c, tsg_c, bssg_c, assg_c;
+reg  [SUM_W*NPR1-1:0] dpr_s2 = 0, tpr_s2 = 0, bspr_s2 = 0, aspr_s2 = 0;    // level pair sums (s2)
 
 genvar g;
 generate
@@ -320,6 +321,56 @@ function signed [SUM_W-1:0] wpair;  // w0 * level i0 + w1 * level i1 of vec (con
     end
 endfunction
 
+function integer popc4;     // set bits of a 4-bit weight
+    input [3:0] w;
+    begin
+        popc4 = {31'd0, w[0]} + {31'd0, w[1]} + {31'd0, w[2]} + {31'd0, w[3]};
+    end
+endfunction
+
+// w0 * x[i0] + w1 * x[i0+1] from the pair sum p = x[i0] + x[i0+1] (deep: dpr_s2, registered at the same
+// edge as d_w / t_w) as min(w0, w1) * p + (w0 - min) * x[i0] + (w1 - min) * x[i0+1], where that takes
+// fewer shifted terms than wpair (the configured weights 5, 4 / 3, 2: two terms, a single carry chain
+// without the carry-save LUT); the same value mod 2**SUM_W
+function signed [SUM_W-1:0] wpair_ps;
+    input [SUM_W-1:0] p;
+    input [34*L-1:0]  vec;
+    input integer     i0;
+    input [3:0]       w0;
+    input [3:0]       w1;
+    reg   [8*SUM_W-1:0] tv;
+    reg   [3:0]       wm, d0, d1;
+    integer           m, n;
+    begin
+        wm = (w0 < w1) ? w0 : w1;
+        d0 = w0 - wm;
+        d1 = w1 - wm;
+        if (popc4(wm) + popc4(d0) + popc4(d1) < popc4(w0) + popc4(w1)) begin
+            tv = {(8*SUM_W){1'b0}};
+            n = 0;
+            for (m = 0; m < 4; m = m + 1) begin
+                if (wm[m]) begin
+                    tv[SUM_W*n +: SUM_W] = p << m;
+                    n = n + 1;
+                end
+            end
+            for (m = 0; m < 4; m = m + 1) begin
+                if (d0[m]) begin
+                    tv[SUM_W*n +: SUM_W] = lvl(vec, i0) <<< m;
+                    n = n + 1;
+                end
+                if (d1[m]) begin
+                    tv[SUM_W*n +: SUM_W] = lvl(vec, i0 + 1) <<< m;
+                    n = n + 1;
+                end
+            end
+            wpair_ps = (n > 0) ? csa_sum(tv, n) : {SUM_W{1'b0}};
+        end else begin
+            wpair_ps = wpair(vec, i0, w0, i0 + 1, w1);
+        end
+    end
+endfunction
+
 wire [SUM_W*NP-1:0] wdp_c, wtp_c;
 // Deep: the weighted imbalance takes the cycle of slack it has before the output stage here, so the pairs
 // read a registered copy of the level terms (d_w, t_w: flip-flop to flip-flop from d_s1 / t_s1) instead
@@ -335,8 +386,13 @@ generate
         localparam integer I1 = (2 * g + 1 < L) ? 2 * g + 1 : -1;
         localparam [3:0]   W0 = WEIGHTS[8*g +: 4];
         localparam [3:0]   W1 = (I1 >= 0) ? WEIGHTS[((I1 >= 0) ? 8*g+4 : 0) +: 4] : 4'd0;
-        assign wdp_c[SUM_W*g +: SUM_W] = wpair(d_w, 2 * g, W0, I1, W1);
-        assign wtp_c[SUM_W*g +: SUM_W] = wpair(t_w, 2 * g, W0, I1, W1);
+        if (WS && I1 >= 0) begin : g_ps
+            assign wdp_c[SUM_W*g +: SUM_W] = wpair_ps(dpr_s2[SUM_W*g +: SUM_W], d_w, 2 * g, W0, W1);
+            assign wtp_c[SUM_W*g +: SUM_W] = wpair_ps(tpr_s2[SUM_W*g +: SUM_W], t_w, 2 * g, W0, W1);
+        end else begin : g_lv
+            assign wdp_c[SUM_W*g +: SUM_W] = wpair(d_w, 2 * g, W0, I1, W1);
+            assign wtp_c[SUM_W*g +: SUM_W] = wpair(t_w, 2 * g, W0, I1, W1);
+        end
     end
 endgenerate
 
@@ -459,7 +515,6 @@ end
 reg                     valid_s2 = 1'b0;
 reg                     rstf_s2 = 1'b0, inv_s2 = 1'b0, hp_s2 = 1'b0, nz_s2 = 1'b0;
 reg                     clr_s2 = 1'b0;
-reg [SUM_W*NPR1-1:0]    dpr_s2 = 0, tpr_s2 = 0, bspr_s2 = 0, aspr_s2 = 0;    // level pair sums
 reg [SUM_W*NSG-1:0]     dsg_s2 = 0, tsg_s2 = 0, bssg_s2 = 0, assg_s2 = 0;    // even levels
 reg [SUM_W*NP-1:0]      wdp_s2 = 0, wtp_s2 = 0;
 reg signed [34:0]       dmid2_s2 = 0;
