@@ -18,10 +18,10 @@
  *   s0  capture the record
  *   s1  record-only arithmetic: validity, a-b, a+b, per-level B-A and B+A, trade delta/total
  *   s2  level partial sums; STATE A (have_prev, touch prices/sizes, trade-flow accumulators):
- *       dmid2, OFI terms, updated trade-flow accumulators; spread
+ *       dmid2, OFI terms, updated trade-flow accumulators; spread bound compares (select in s3)
  *   s3  level sums complete (ratio inputs); STATE B (previous ts, last mid change ts): ages; |dmid2|
  *   s4  STATE C (volatility accumulator); bitlen of ages and of the trade total, per-byte step
- *   s5  bitlen leading byte; scale/saturate the volatility feature   s6  bitlen select
+ *   s5  bitlen leading byte; volatility bound compares   s6  bitlen select; volatility select
  *   s7  scale/saturate the bitlen features
  *   imb_l1 ratio (qg_ratio, R_LAT stages from s1), microprice product (MP_LAT), microprice at s<OUT_S>;
  *   ratio features (qg_ratio from s3); every feature registered at s<OUT_S>
@@ -774,34 +774,35 @@ generate
             qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 3 - R_LAT)) delay_inst (.clk(clk), .in(rq), .out(feat_out[8*j +: 8]));
         end else if (KIND == `QG_KIND_SPREAD) begin : g_spread
             wire [7:0] v;
-            reg  [7:0] v_s2 = 8'd0;
-            qg_sat_scale #(.IN_WIDTH(34), .SHIFT(SHIFT), .LO(LO), .HI(HI)) sat_inst (.x(sp_s1), .y(v));
-            always @(posedge clk) v_s2 <= v;
-            qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 2)) delay_inst (.clk(clk), .in(v_s2), .out(feat_out[8*j +: 8]));
-        end else if (KIND == `QG_KIND_MID_CHANGE) begin : g_dmid
-            wire [7:0] v;
             reg  [7:0] v_s3 = 8'd0;
-            qg_sat_scale #(.IN_WIDTH(35), .SHIFT(SHIFT), .LO(LO), .HI(HI)) sat_inst (.x(dmid2_s2), .y(v));
+            // compares registered at s2, the select at s3 (the feature has slack to s<OUT_S>)
+            qg_sat_scale #(.IN_WIDTH(34), .SHIFT(SHIFT), .LO(LO), .HI(HI), .REG(1)) sat_inst (.clk(clk), .x(sp_s1), .y(v));
             always @(posedge clk) v_s3 <= v;
             qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 3)) delay_inst (.clk(clk), .in(v_s3), .out(feat_out[8*j +: 8]));
+        end else if (KIND == `QG_KIND_MID_CHANGE) begin : g_dmid
+            wire [7:0] v;
+            reg  [7:0] v_s4 = 8'd0;
+            qg_sat_scale #(.IN_WIDTH(35), .SHIFT(SHIFT), .LO(LO), .HI(HI), .REG(1)) sat_inst (.clk(clk), .x(dmid2_s2), .y(v));
+            always @(posedge clk) v_s4 <= v;
+            qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 4)) delay_inst (.clk(clk), .in(v_s4), .out(feat_out[8*j +: 8]));
         end else if (KIND == `QG_KIND_VOLATILITY) begin : g_vol
             wire [7:0] v;
-            reg  [7:0] v_s5 = 8'd0;
-            qg_sat_scale #(.IN_WIDTH(ACC_W + 1), .SHIFT(SHIFT), .LO(LO), .HI(HI)) sat_inst (.x({1'b0, vol_s4}), .y(v));
-            always @(posedge clk) v_s5 <= v;
-            qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 5)) delay_inst (.clk(clk), .in(v_s5), .out(feat_out[8*j +: 8]));
+            reg  [7:0] v_s6 = 8'd0;
+            qg_sat_scale #(.IN_WIDTH(ACC_W + 1), .SHIFT(SHIFT), .LO(LO), .HI(HI), .REG(1)) sat_inst (.clk(clk), .x({1'b0, vol_s4}), .y(v));
+            always @(posedge clk) v_s6 <= v;
+            qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 6)) delay_inst (.clk(clk), .in(v_s6), .out(feat_out[8*j +: 8]));
         end else if (KIND == `QG_KIND_TRADE_ACTIVITY || KIND == `QG_KIND_MID_AGE || KIND == `QG_KIND_EVENT_GAP) begin : g_log
             wire [7:0] v;
             reg  [7:0] v_s7 = 8'd0;
             wire [6:0] bl = (KIND == `QG_KIND_TRADE_ACTIVITY) ? ta_bl_s6 : ((KIND == `QG_KIND_MID_AGE) ? age_bl_s6 : gap_bl_s6);
-            qg_sat_scale #(.IN_WIDTH(8), .SHIFT(SHIFT), .LO(LO), .HI(HI)) sat_inst (.x({1'b0, bl}), .y(v));
+            qg_sat_scale #(.IN_WIDTH(8), .SHIFT(SHIFT), .LO(LO), .HI(HI)) sat_inst (.clk(clk), .x({1'b0, bl}), .y(v));
             always @(posedge clk) v_s7 <= v;
             qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 7)) delay_inst (.clk(clk), .in(v_s7), .out(feat_out[8*j +: 8]));
         end else if (KIND == `QG_KIND_MICROPRICE) begin : g_micro
             // mp_prod is registered at s<OUT_S - 1>, s<OUT_S> registers the shifted, saturated value
             wire        [7:0]  v;
             reg         [7:0]  v_out = 8'd0;
-            qg_sat_scale #(.IN_WIDTH(18), .SHIFT(-1), .LO(LO), .HI(HI)) sat_inst (.x(mp_prod), .y(v));
+            qg_sat_scale #(.IN_WIDTH(18), .SHIFT(-1), .LO(LO), .HI(HI)) sat_inst (.clk(clk), .x(mp_prod), .y(v));
             always @(posedge clk) v_out <= v;
             assign feat_out[8*j +: 8] = v_out;
         end else begin : g_unknown
