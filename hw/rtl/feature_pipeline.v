@@ -85,7 +85,7 @@ end
 
 assign s_axis_tready = 1'b1;
 
-integer i, k;   // loop indices of clocked blocks
+integer i;      // loop index of clocked blocks
 
 // signed 16-bit compares as unsigned ones on the sign-flipped values (a carry chain's carry-out, without
 // the overflow LUT of a signed compare)
@@ -261,6 +261,24 @@ function signed [SUM_W-1:0] prefix;     // levels 0..nl-1 from the pair sums pr 
             n = n + 1;
         end
         prefix = (n > 0) ? csa_sum(tv, n) : {SUM_W{1'b0}};
+    end
+endfunction
+
+// term idx of the prefix over levels 0..nl-1 as prefix() lists them: the pairs below nl, then level nl-1 if
+// nl is odd; 0 past the last (deep: two 2-term chains in s3, their sum in s4, no carry-save LUT)
+function signed [SUM_W-1:0] pterm;
+    input [SUM_W*NPR1-1:0] pr;
+    input [SUM_W*NSG-1:0]  sg;
+    input integer          nl;
+    input integer          idx;
+    begin
+        if (idx < nl / 2) begin
+            pterm = pr[SUM_W*idx +: SUM_W];
+        end else if (idx == nl / 2 && nl % 2 == 1) begin
+            pterm = sg[SUM_W*((nl-1)/2) +: SUM_W];
+        end else begin
+            pterm = {SUM_W{1'b0}};
+        end
     end
 endfunction
 
@@ -560,12 +578,8 @@ always @(posedge clk) begin
 end
 
 /* ---------------------------------------------------------------- s3: sums done; STATE B */
-/* verilator lint_off UNUSEDSIGNAL */  // prefix sums for level counts no feature uses are dropped
-reg [SUM_W*L-1:0]       pd_s3 = 0, pt_s3 = 0;   // prefix sums over levels 0..k-1, k = 1..L
-/* verilator lint_on UNUSEDSIGNAL */
-reg signed [SUM_W-1:0]  bsum_s3 = 0, asum_s3 = 0, wd_s3 = 0, wt_s3 = 0;
+reg signed [SUM_W-1:0]  wd_s3 = 0, wt_s3 = 0;
 reg signed [35:0]       ofi_num_s3 = 0, ofi_den_s3 = 0;
-reg signed [33:0]       bsz0_s3 = 0, asz0_s3 = 0;
 reg signed [ACC_W-1:0]  tfs_s3 = 0, tft_s3 = 0;
 reg        [34:0]       absd_s3 = 0;
 reg        [AGE_W-1:0]  age_s3 = 0, gap_s3 = 0;     // (ts - state) >> 10; negative: clamped to 0 in s4
@@ -598,13 +612,75 @@ always @(posedge clk) begin
     end
 end
 
-always @(posedge clk) begin
-    for (k = 0; k < L; k = k + 1) begin
-        pd_s3[SUM_W*k +: SUM_W] <= prefix(dpr_s2, dsg_s2, k + 1);
-        pt_s3[SUM_W*k +: SUM_W] <= prefix(tpr_s2, tsg_s2, k + 1);
+// Level prefix sums (levels 0..k-1 in element k-1, k = 1..L) and book-side totals, complete at s<3 + LS>:
+// compact (LS 0) at s3, one carry-save tree of up to four s2 registers; deep (LS 1: the ratio features
+// that read them have a cycle of slack before the output stage) two 2-term chains in s3 and their sum in
+// s4, no LUT in front of any chain (run 36: dpr_s2 -> prefix CSA LUT -> chain). The touch-share
+// numerators are delayed to match.
+localparam LS = DEEP;
+/* verilator lint_off UNUSEDSIGNAL */  // prefix sums for level counts no feature uses are dropped
+wire [SUM_W*L-1:0]      pd_l, pt_l;
+/* verilator lint_on UNUSEDSIGNAL */
+wire signed [SUM_W-1:0] bsum_l, asum_l;
+wire signed [33:0]      bsz0_l, asz0_l;
+reg signed [33:0]       bsz0_s3 = 0, asz0_s3 = 0;
+
+generate
+    if (LS) begin : g_lsum2
+        /* verilator lint_off UNUSEDSIGNAL */
+        reg [SUM_W*L-1:0]      pda_s3 = 0, pdb_s3 = 0, pta_s3 = 0, ptb_s3 = 0, pd_s4 = 0, pt_s4 = 0;
+        /* verilator lint_on UNUSEDSIGNAL */
+        reg signed [SUM_W-1:0] bsa_s3 = 0, bsb_s3 = 0, asa_s3 = 0, asb_s3 = 0, bsum_s4 = 0, asum_s4 = 0;
+        reg signed [33:0]      bsz0_s4 = 0, asz0_s4 = 0;
+        integer q;
+        always @(posedge clk) begin
+            for (q = 0; q < L; q = q + 1) begin
+                pda_s3[SUM_W*q +: SUM_W] <= pterm(dpr_s2, dsg_s2, q + 1, 0) + pterm(dpr_s2, dsg_s2, q + 1, 1);
+                pdb_s3[SUM_W*q +: SUM_W] <= pterm(dpr_s2, dsg_s2, q + 1, 2) + pterm(dpr_s2, dsg_s2, q + 1, 3);
+                pta_s3[SUM_W*q +: SUM_W] <= pterm(tpr_s2, tsg_s2, q + 1, 0) + pterm(tpr_s2, tsg_s2, q + 1, 1);
+                ptb_s3[SUM_W*q +: SUM_W] <= pterm(tpr_s2, tsg_s2, q + 1, 2) + pterm(tpr_s2, tsg_s2, q + 1, 3);
+                pd_s4[SUM_W*q +: SUM_W] <= pda_s3[SUM_W*q +: SUM_W] + pdb_s3[SUM_W*q +: SUM_W];
+                pt_s4[SUM_W*q +: SUM_W] <= pta_s3[SUM_W*q +: SUM_W] + ptb_s3[SUM_W*q +: SUM_W];
+            end
+            bsa_s3 <= pterm(bspr_s2, bssg_s2, L, 0) + pterm(bspr_s2, bssg_s2, L, 1);
+            bsb_s3 <= pterm(bspr_s2, bssg_s2, L, 2) + pterm(bspr_s2, bssg_s2, L, 3);
+            asa_s3 <= pterm(aspr_s2, assg_s2, L, 0) + pterm(aspr_s2, assg_s2, L, 1);
+            asb_s3 <= pterm(aspr_s2, assg_s2, L, 2) + pterm(aspr_s2, assg_s2, L, 3);
+            bsum_s4 <= bsa_s3 + bsb_s3;
+            asum_s4 <= asa_s3 + asb_s3;
+            bsz0_s4 <= bsz0_s3;
+            asz0_s4 <= asz0_s3;
+        end
+        assign pd_l = pd_s4;
+        assign pt_l = pt_s4;
+        assign bsum_l = bsum_s4;
+        assign asum_l = asum_s4;
+        assign bsz0_l = bsz0_s4;
+        assign asz0_l = asz0_s4;
+    end else begin : g_lsum1
+        /* verilator lint_off UNUSEDSIGNAL */
+        reg [SUM_W*L-1:0]      pd_s3 = 0, pt_s3 = 0;
+        /* verilator lint_on UNUSEDSIGNAL */
+        reg signed [SUM_W-1:0] bsum_s3 = 0, asum_s3 = 0;
+        integer q;
+        always @(posedge clk) begin
+            for (q = 0; q < L; q = q + 1) begin
+                pd_s3[SUM_W*q +: SUM_W] <= prefix(dpr_s2, dsg_s2, q + 1);
+                pt_s3[SUM_W*q +: SUM_W] <= prefix(tpr_s2, tsg_s2, q + 1);
+            end
+            bsum_s3 <= prefix(bspr_s2, bssg_s2, L);
+            asum_s3 <= prefix(aspr_s2, assg_s2, L);
+        end
+        assign pd_l = pd_s3;
+        assign pt_l = pt_s3;
+        assign bsum_l = bsum_s3;
+        assign asum_l = asum_s3;
+        assign bsz0_l = bsz0_s3;
+        assign asz0_l = asz0_s3;
     end
-    bsum_s3 <= prefix(bspr_s2, bssg_s2, L);
-    asum_s3 <= prefix(aspr_s2, assg_s2, L);
+endgenerate
+
+always @(posedge clk) begin
     wd_s3 <= wd_c;
     wt_s3 <= wt_c;
     ofi_num_s3 <= {{2{eb_s3_c[33]}}, eb_s3_c} - {{2{ea_s3_c[33]}}, ea_s3_c};
@@ -737,14 +813,14 @@ generate
             end
             qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 2 - R_LAT)) delay_inst (.clk(clk), .in(v_c), .out(feat_out[8*j +: 8]));
         end else if (KIND == `QG_KIND_IMBALANCE) begin : g_imb
-            wire [7:0] rq;   // at s<3 + R_LAT>
+            wire [7:0] rq;   // at s<3 + LS + R_LAT>
             qg_ratio #(.NUM_WIDTH(SUM_W), .DEN_WIDTH(SUM_W), .LO(LO), .HI(HI), .DEEP(DEEP)) ratio_inst (
                 .clk(clk),
-                .num(pd_s3[SUM_W*(NLEV-1) +: SUM_W]),
-                .den(pt_s3[SUM_W*(NLEV-1) +: SUM_W]),
+                .num(pd_l[SUM_W*(NLEV-1) +: SUM_W]),
+                .den(pt_l[SUM_W*(NLEV-1) +: SUM_W]),
                 .q(rq)
             );
-            qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 3 - R_LAT)) delay_inst (.clk(clk), .in(rq), .out(feat_out[8*j +: 8]));
+            qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 3 - LS - R_LAT)) delay_inst (.clk(clk), .in(rq), .out(feat_out[8*j +: 8]));
         end else if (KIND == `QG_KIND_WEIGHTED_IMBALANCE) begin : g_wimb
             wire [7:0] rq;   // at s<3 + WS + R_LAT>
             qg_ratio #(.NUM_WIDTH(SUM_W), .DEN_WIDTH(SUM_W), .LO(LO), .HI(HI), .DEEP(DEEP)) ratio_inst (
@@ -764,14 +840,14 @@ generate
             );
             qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 3 - R_LAT)) delay_inst (.clk(clk), .in(rq), .out(feat_out[8*j +: 8]));
         end else if (KIND == `QG_KIND_TOUCH_SHARE) begin : g_touch
-            wire [7:0] rq;   // at s<3 + R_LAT>
+            wire [7:0] rq;   // at s<3 + LS + R_LAT>
             qg_ratio #(.NUM_WIDTH(SUM_W), .DEN_WIDTH(SUM_W), .LO(LO), .HI(HI), .DEEP(DEEP)) ratio_inst (
                 .clk(clk),
-                .num(SIDE != 0 ? {{(SUM_W-34){1'b0}}, asz0_s3} : {{(SUM_W-34){1'b0}}, bsz0_s3}),
-                .den(SIDE != 0 ? asum_s3 : bsum_s3),
+                .num(SIDE != 0 ? {{(SUM_W-34){1'b0}}, asz0_l} : {{(SUM_W-34){1'b0}}, bsz0_l}),
+                .den(SIDE != 0 ? asum_l : bsum_l),
                 .q(rq)
             );
-            qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 3 - R_LAT)) delay_inst (.clk(clk), .in(rq), .out(feat_out[8*j +: 8]));
+            qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 3 - LS - R_LAT)) delay_inst (.clk(clk), .in(rq), .out(feat_out[8*j +: 8]));
         end else if (KIND == `QG_KIND_SPREAD) begin : g_spread
             wire [7:0] v;
             reg  [7:0] v_s3 = 8'd0;
