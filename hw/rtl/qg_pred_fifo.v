@@ -28,7 +28,7 @@ module qg_pred_fifo #
 )
 (
     input  wire                  clk,
-    input  wire                  rst,
+    input  wire [SLICES-1:0]     rst,        // synchronous; one copy per slice (all equal: the caller's duplicated register)
 
     /* Write port (no ready); the valid in one copy per slice (all equal: the caller's duplicated register) */
     input  wire [DATA_WIDTH-1:0] s_axis_tdata,
@@ -74,6 +74,7 @@ generate
         reg                  overflow_reg = 1'b0;
 
         wire wr_valid = s_axis_tvalid[k];
+        wire rst_k = rst[k];
         // bank of the read and of the write pointer (0 with one bank); the read pointer's low bits address
         // the banks through their own copies (g_bank)
         wire [ADDR_WIDTH-BW:0] rd_bank, wr_bank;
@@ -125,7 +126,7 @@ generate
                 if (wr_bank == bk) begin
                     mem[wr_ptr_reg[BW-1:0]] <= s_axis_tdata[SW*k +: SW];
                 end
-                if (rst) begin
+                if (rst_k) begin
                     rd_lo_reg <= 0;
                 end else if (mem_rd) begin
                     rd_lo_reg <= rd_lo_reg + 1'b1;
@@ -144,7 +145,7 @@ generate
             if (push && wr_sel_reg) begin
                 slot1_reg <= push_data;
             end
-            if (rst) begin
+            if (rst_k) begin
                 wr_ptr_reg <= 0;
                 rd_ptr_reg <= 0;
                 count_reg <= 0;
