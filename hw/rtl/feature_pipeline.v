@@ -63,7 +63,7 @@ localparam SUM_W = 42;               // level sums: 34-bit terms x 4-bit weights
 localparam ACC_W = 48;               // decaying accumulators (FEATURES.md: 48 bits in the RTL)
 localparam AGE_W = 54;               // (ts difference) >> 10
 localparam R_LAT = DEEP ? 9 : 4;     // qg_ratio
-localparam MP_LAT = DEEP ? 2 : 1;    // microprice product (qg_mul_lut, 10 x 8 bits)
+localparam MP_LAT = DEEP ? 2 : 1;    // microprice product (deep: qg_mult18; compact: qg_mul_lut, 10 x 8 bits)
 localparam OUT_S = 1 + R_LAT + MP_LAT + 1;   // output stage: imb_l1 ratio from s1, product, saturation
 localparam LATENCY = OUT_S + 1;      // s_axis beat to m_axis beat, cycles (s0 .. s<OUT_S>)
 
@@ -765,26 +765,43 @@ imb1_ratio_inst (
 
 // microprice = sat((ab * imb_l1) >> 1) with imb_l1 an int8: clamping ab to [-512, 511] first changes no
 // result (|ab| >= 512 and imb_l1 != 0 saturate either way, with the same sign; imb_l1 = 0 gives 0), so
-// the product is 10 x 8 bits (qg_mul_lut, 2 stages; 3 * ab computed at s3).
+// the product is 10 x 8 bits. Deep: a registered 18 x 18 multiplier (qg_mult18: MULT18X18D with its input
+// and output registers in the open ECP5 flow, 2 stages; run 37: imb_l1 fan-out -> radix-4 digit muxes ->
+// pair chain was 8.2-8.8 ns in LUTs); compact: qg_mul_lut, 1 stage (3 * ab computed at s3).
 reg signed [9:0]  ab_cl_s2 = 10'sd0;
-reg signed [11:0] ab3_s3 = 12'sd0;
 
 always @(posedge clk) begin
     ab_cl_s2 <= ($signed(ab_s1) > 34'sd511) ? 10'sd511 : (($signed(ab_s1) < -34'sd512) ? -10'sd512 : ab_s1[9:0]);
-    ab3_s3 <= {{2{ab_cl_s2[9]}}, ab_cl_s2} + {ab_cl_s2[9], ab_cl_s2, 1'b0};
 end
 
 wire [9:0]  ab_q;
-wire [11:0] ab3_q;
 
 qg_delay #(.WIDTH(10), .DEPTH(R_LAT - 1)) ab_delay_inst (.clk(clk), .in(ab_cl_s2), .out(ab_q));
-qg_delay #(.WIDTH(12), .DEPTH(R_LAT - 2)) ab3_delay_inst (.clk(clk), .in(ab3_s3), .out(ab3_q));
 
 wire signed [17:0] mp_prod;     // clamp(a - b) * imb_l1, registered, at s<1 + R_LAT + MP_LAT>
 
-qg_mul_lut #(.A_WIDTH(10), .B_WIDTH(8), .B_SIGNED(1), .REG1(DEEP)) mp_mul_inst (
-    .clk(clk), .a(ab_q), .a3(ab3_q), .b(imb1_q), .p(mp_prod)
-);
+generate
+    if (DEEP) begin : g_mp_dsp
+        wire signed [35:0] p36;
+        qg_mult18 #(.REG_IN(1)) mp_mul_inst (
+            .clk(clk), .a({{8{ab_q[9]}}, ab_q}), .b({{10{imb1_q[7]}}, imb1_q}), .p(p36)
+        );
+        assign mp_prod = p36[17:0];     // |ab * imb_l1| <= 2**16: fits 18 bits
+        /* verilator lint_off UNUSEDSIGNAL */
+        wire [17:0] unused_p36 = p36[35:18];
+        /* verilator lint_on UNUSEDSIGNAL */
+    end else begin : g_mp_lut
+        reg signed [11:0] ab3_s3 = 12'sd0;
+        wire [11:0] ab3_q;
+        always @(posedge clk) begin
+            ab3_s3 <= {{2{ab_cl_s2[9]}}, ab_cl_s2} + {ab_cl_s2[9], ab_cl_s2, 1'b0};
+        end
+        qg_delay #(.WIDTH(12), .DEPTH(R_LAT - 2)) ab3_delay_inst (.clk(clk), .in(ab3_s3), .out(ab3_q));
+        qg_mul_lut #(.A_WIDTH(10), .B_WIDTH(8), .B_SIGNED(1), .REG1(0)) mp_mul_inst (
+            .clk(clk), .a(ab_q), .a3(ab3_q), .b(imb1_q), .p(mp_prod)
+        );
+    end
+endgenerate
 
 /* ---------------------------------------------------------------- features */
 wire [8*F-1:0] feat_out;     // every feature registered at s<OUT_S>
