@@ -579,7 +579,7 @@ end
 
 /* ---------------------------------------------------------------- s3: sums done; STATE B */
 reg signed [SUM_W-1:0]  wd_s3 = 0, wt_s3 = 0;
-reg signed [35:0]       ofi_num_s3 = 0, ofi_den_s3 = 0;
+reg signed [35:0]       ofi_den_s3 = 0;
 reg signed [ACC_W-1:0]  tfs_s3 = 0, tft_s3 = 0;
 reg        [34:0]       absd_s3 = 0;
 reg        [AGE_W-1:0]  age_s3 = 0, gap_s3 = 0;     // (ts - state) >> 10; negative: clamped to 0 in s4
@@ -683,7 +683,6 @@ endgenerate
 always @(posedge clk) begin
     wd_s3 <= wd_c;
     wt_s3 <= wt_c;
-    ofi_num_s3 <= {{2{eb_s3_c[33]}}, eb_s3_c} - {{2{ea_s3_c[33]}}, ea_s3_c};
     ofi_den_s3 <= hp_s2 ? {{2{t0_s2[33]}}, t0_s2} + {{2{pbasz_s2[33]}}, pbasz_s2} : 36'sd0;
     bsz0_s3 <= bsz0_s2;
     asz0_s3 <= asz0_s2;
@@ -699,6 +698,35 @@ always @(posedge clk) begin
     inv_s3 <= inv_s2;
     upd_s3 <= !rst && valid_s2 && !inv_s2;
 end
+
+// OFI numerator eB - eA: compact, the eB / eA selects and the subtract in s2 -> s3; deep (OS 1: the OFI
+// ratio has a cycle of slack before the output stage) the selects registered at s3 and the subtract in
+// s4, so no 3:1 mux sits in front of the chain (run 38: s2 register -> 4 ns net -> eB mux -> 1.7 ns ->
+// chain); the denominator is delayed to match
+localparam OS = DEEP;
+wire signed [35:0] ofi_num_l, ofi_den_l;      // at s<3 + OS>
+
+generate
+    if (OS) begin : g_ofi2
+        reg signed [33:0] eb_s3 = 0, ea_s3 = 0;
+        reg signed [35:0] ofi_num_s4 = 0, ofi_den_s4 = 0;
+        always @(posedge clk) begin
+            eb_s3 <= eb_s3_c;
+            ea_s3 <= ea_s3_c;
+            ofi_num_s4 <= {{2{eb_s3[33]}}, eb_s3} - {{2{ea_s3[33]}}, ea_s3};
+            ofi_den_s4 <= ofi_den_s3;
+        end
+        assign ofi_num_l = ofi_num_s4;
+        assign ofi_den_l = ofi_den_s4;
+    end else begin : g_ofi1
+        reg signed [35:0] ofi_num_s3 = 0;
+        always @(posedge clk) begin
+            ofi_num_s3 <= {{2{eb_s3_c[33]}}, eb_s3_c} - {{2{ea_s3_c[33]}}, ea_s3_c};
+        end
+        assign ofi_num_l = ofi_num_s3;
+        assign ofi_den_l = ofi_den_s3;
+    end
+endgenerate
 
 /* ---------------------------------------------------------------- s4: STATE C; bitlens */
 reg        [ACC_W-1:0]  vol_reg = 0;
@@ -845,11 +873,11 @@ generate
             );
             qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 3 - WS - R_LAT)) delay_inst (.clk(clk), .in(rq), .out(feat_out[8*j +: 8]));
         end else if (KIND == `QG_KIND_OFI) begin : g_ofi
-            wire [7:0] rq;   // at s<3 + R_LAT>
+            wire [7:0] rq;   // at s<3 + OS + R_LAT>
             qg_ratio #(.NUM_WIDTH(36), .DEN_WIDTH(36), .LO(LO), .HI(HI), .DEEP(DEEP)) ratio_inst (
-                .clk(clk), .num(ofi_num_s3), .den(ofi_den_s3), .q(rq)
+                .clk(clk), .num(ofi_num_l), .den(ofi_den_l), .q(rq)
             );
-            qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 3 - R_LAT)) delay_inst (.clk(clk), .in(rq), .out(feat_out[8*j +: 8]));
+            qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 3 - OS - R_LAT)) delay_inst (.clk(clk), .in(rq), .out(feat_out[8*j +: 8]));
         end else if (KIND == `QG_KIND_TRADE_FLOW) begin : g_tf
             wire [7:0] rq;   // at s<3 + R_LAT>
             qg_ratio #(.NUM_WIDTH(ACC_W), .DEN_WIDTH(ACC_W), .LO(LO), .HI(HI), .DEEP(DEEP)) ratio_inst (
