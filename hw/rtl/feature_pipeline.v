@@ -21,8 +21,8 @@
  *       dmid2, OFI terms, updated trade-flow accumulators; spread bound compares (select in s3)
  *   s3  level sums complete (ratio inputs); STATE B (previous ts, last mid change ts): ages; |dmid2|
  *   s4  STATE C (volatility accumulator); bitlen of ages and of the trade total, per-byte step
- *   s5  bitlen leading byte; volatility bound compares   s6  bitlen select; volatility select
- *   s7  scale/saturate the bitlen features
+ *   s5  bitlen leading byte; volatility value   s6  bitlen select; volatility bound compares
+ *   s7  scale/saturate the bitlen features; volatility select
  *   imb_l1 ratio (qg_ratio, R_LAT stages from s1), microprice product (MP_LAT), microprice at s<OUT_S>;
  *   ratio features (qg_ratio from s3); every feature registered at s<OUT_S>
  *   (deep: R_LAT 9, MP_LAT 2, OUT_S = s13; compact: R_LAT 4, MP_LAT 1, OUT_S = s7)
@@ -539,7 +539,11 @@ reg signed [34:0]       dmid2_s2 = 0;
 reg signed [33:0]       eb_eq_s2 = 0, ea_eq_s2 = 0, npbsz_s2 = 0, npasz_s2 = 0;
 reg                     b_up_s2 = 1'b0, b_eq_s2 = 1'b0, a_dn_s2 = 1'b0, a_eq_s2 = 1'b0;
 reg signed [33:0]       pbasz_s2 = 0, t0_s2 = 0, bsz0_s2 = 0, asz0_s2 = 0;
-reg signed [ACC_W-1:0]  tfs_s2 = 0, tft_s2 = 0;
+// the trade-flow accumulators' value for the record is recomputed in s2 -> s3 from registers of the state
+// it saw and of its terms (the same decay_next), so each state loop's chain drives its own register only
+// (runs 37 and 39: the loop's chain also fed the feature register, placed a 2 ns net away)
+reg signed [ACC_W-1:0]  tfs_x_s2 = 0, tft_x_s2 = 0;     // the state the record saw in s1
+reg signed [33:0]       tdel_s2 = 0, ttot_s2 = 0;
 reg        [63:0]       ts_s2 = 0;
 
 always @(posedge clk) begin
@@ -572,8 +576,10 @@ always @(posedge clk) begin
     t0_s2 <= t_s1[33:0];
     bsz0_s2 <= bsz0_s1;
     asz0_s2 <= asz0_s1;
-    tfs_s2 <= tfs_c;
-    tft_s2 <= tft_c;
+    tfs_x_s2 <= tfs_e;
+    tft_x_s2 <= tft_e;
+    tdel_s2 <= tdel_s1;
+    ttot_s2 <= ttot_s1;
     ts_s2 <= ts_s1;
 end
 
@@ -581,6 +587,12 @@ end
 reg signed [SUM_W-1:0]  wd_s3 = 0, wt_s3 = 0;
 reg signed [35:0]       ofi_den_s3 = 0;
 reg signed [ACC_W-1:0]  tfs_s3 = 0, tft_s3 = 0;
+wire signed [ACC_W-1:0] tfs_x_sh = tfs_x_s2 >>> `QG_TF_SHIFT;
+wire signed [ACC_W-1:0] tft_x_sh = tft_x_s2 >>> `QG_TF_SHIFT;
+wire signed [ACC_W-1:0] tdel2_ext = {{(ACC_W-34){tdel_s2[33]}}, tdel_s2};
+wire signed [ACC_W-1:0] ttot2_ext = {{(ACC_W-34){ttot_s2[33]}}, ttot_s2};
+wire signed [ACC_W-1:0] tfs_f = decay_next(tfs_x_s2, tfs_x_sh, tdel2_ext <<< `QG_TF_PRESCALE);   // = tfs_c of the record
+wire signed [ACC_W-1:0] tft_f = decay_next(tft_x_s2, tft_x_sh, ttot2_ext <<< `QG_TF_PRESCALE);   // = tft_c
 reg        [34:0]       absd_s3 = 0;
 reg        [AGE_W-1:0]  age_s3 = 0, gap_s3 = 0;     // (ts - state) >> 10; negative: clamped to 0 in s4
 reg                     age_neg_s3 = 1'b0, gap_neg_s3 = 1'b0;
@@ -686,8 +698,8 @@ always @(posedge clk) begin
     ofi_den_s3 <= hp_s2 ? {{2{t0_s2[33]}}, t0_s2} + {{2{pbasz_s2[33]}}, pbasz_s2} : 36'sd0;
     bsz0_s3 <= bsz0_s2;
     asz0_s3 <= asz0_s2;
-    tfs_s3 <= tfs_s2;
-    tft_s3 <= tft_s2;
+    tfs_s3 <= tfs_f;
+    tft_s3 <= tft_f;
     absd_s3 <= dmid2_s2[34] ? -dmid2_s2 : dmid2_s2;
     age_s3 <= age_c[63:10];
     gap_s3 <= gap_c[63:10];
@@ -751,12 +763,18 @@ qg_bitlen #(.WIDTH(AGE_W), .OUT_WIDTH(7), .REG(2)) age_bitlen_inst (.clk(clk), .
 qg_bitlen #(.WIDTH(AGE_W), .OUT_WIDTH(7), .REG(2)) gap_bitlen_inst (.clk(clk), .x(gap_s3), .len(gap_bl_c));
 qg_bitlen #(.WIDTH(ACC_W - 1), .OUT_WIDTH(7), .REG(2)) ta_bitlen_inst (.clk(clk), .x(tft_s3[ACC_W-2:0]), .len(ta_bl_c));
 
-reg        [ACC_W-1:0]  vol_s4 = 0;
+// the volatility feature likewise recomputed in s4 -> s5 from registers of the state and the term
+reg        [ACC_W-1:0]  vol_x_s4 = 0, vol_s5 = 0;
+reg        [34:0]       absd_s4 = 0;
+wire       [ACC_W-1:0]  vol_x_sh = vol_x_s4 >> `QG_VOL_SHIFT;
+wire       [ACC_W-1:0]  vol_f = decay_next(vol_x_s4, vol_x_sh, {{(ACC_W-35){1'b0}}, absd_s4} << `QG_VOL_PRESCALE);  // = vol_c
 reg        [6:0]        age_bl_s6 = 0, gap_bl_s6 = 0, ta_bl_s6 = 0;
 reg                     age_neg_s4 = 1'b0, gap_neg_s4 = 1'b0, age_neg_s5 = 1'b0, gap_neg_s5 = 1'b0;
 
 always @(posedge clk) begin
-    vol_s4 <= vol_c;
+    vol_x_s4 <= vol_e;
+    absd_s4 <= absd_s3;
+    vol_s5 <= vol_f;
     age_neg_s4 <= age_neg_s3;
     gap_neg_s4 <= gap_neg_s3;
     age_neg_s5 <= age_neg_s4;
@@ -908,10 +926,10 @@ generate
             qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 4)) delay_inst (.clk(clk), .in(v_s4), .out(feat_out[8*j +: 8]));
         end else if (KIND == `QG_KIND_VOLATILITY) begin : g_vol
             wire [7:0] v;
-            reg  [7:0] v_s6 = 8'd0;
-            qg_sat_scale #(.IN_WIDTH(ACC_W + 1), .SHIFT(SHIFT), .LO(LO), .HI(HI), .REG(1)) sat_inst (.clk(clk), .x({1'b0, vol_s4}), .y(v));
-            always @(posedge clk) v_s6 <= v;
-            qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 6)) delay_inst (.clk(clk), .in(v_s6), .out(feat_out[8*j +: 8]));
+            reg  [7:0] v_s7 = 8'd0;
+            qg_sat_scale #(.IN_WIDTH(ACC_W + 1), .SHIFT(SHIFT), .LO(LO), .HI(HI), .REG(1)) sat_inst (.clk(clk), .x({1'b0, vol_s5}), .y(v));
+            always @(posedge clk) v_s7 <= v;
+            qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 7)) delay_inst (.clk(clk), .in(v_s7), .out(feat_out[8*j +: 8]));
         end else if (KIND == `QG_KIND_TRADE_ACTIVITY || KIND == `QG_KIND_MID_AGE || KIND == `QG_KIND_EVENT_GAP) begin : g_log
             wire [7:0] v;
             reg  [7:0] v_s7 = 8'd0;
