@@ -346,8 +346,8 @@ function integer popc4;     // set bits of a 4-bit weight
     end
 endfunction
 
-// w0 * x[i0] + w1 * x[i0+1] from the pair sum p = x[i0] + x[i0+1] (deep: dpr_s2, registered at the same
-// edge as d_w / t_w) as min(w0, w1) * p + (w0 - min) * x[i0] + (w1 - min) * x[i0+1], where that takes
+// w0 * x[i0] + w1 * x[i0+1] from the pair sum p = x[i0] + x[i0+1] (deep: dpr_w, a copy of dpr_s2
+// registered at the same edge as d_w / t_w) as min(w0, w1) * p + (w0 - min) * x[i0] + (w1 - min) * x[i0+1], where that takes
 // fewer shifted terms than wpair (the configured weights 5, 4 / 3, 2: two terms, a single carry chain
 // without the carry-save LUT); the same value mod 2**SUM_W
 function signed [SUM_W-1:0] wpair_ps;
@@ -399,14 +399,31 @@ wire [34*L-1:0] d_w, t_w;
 
 qg_pipe #(.WIDTH(68 * L), .EN(WS)) dt_w_pipe_inst (.clk(clk), .d({d_s1, t_s1}), .q({d_w, t_w}));
 
+// deep: the weighted pairs read their own register copy of the level pair sums (dpr_s2 / tpr_s2 also feed
+// the prefix chains: run 40, dpr_s2 -> 4.7 ns net -> weighted pair chain); qg_dup_reg, so synthesis keeps it
+/* verilator lint_off UNUSEDSIGNAL */  // compact: unused
+wire [SUM_W*NPR1-1:0] dpr_w, tpr_w;
+/* verilator lint_on UNUSEDSIGNAL */
+
+generate
+    if (WS) begin : g_pr_w
+        qg_dup_reg #(.WIDTH(2 * SUM_W * NPR1), .COPIES(1)) pr_w_copy_inst (
+            .clk(clk), .rst(1'b0), .d({dpr_c, tpr_c}), .q({dpr_w, tpr_w})
+        );
+    end else begin : g_no_pr_w
+        assign dpr_w = dpr_s2;     // unused (the compact pairs read d_s1 / t_s1)
+        assign tpr_w = tpr_s2;
+    end
+endgenerate
+
 generate
     for (g = 0; g < NP; g = g + 1) begin : g_wpair
         localparam integer I1 = (2 * g + 1 < L) ? 2 * g + 1 : -1;
         localparam [3:0]   W0 = WEIGHTS[8*g +: 4];
         localparam [3:0]   W1 = (I1 >= 0) ? WEIGHTS[((I1 >= 0) ? 8*g+4 : 0) +: 4] : 4'd0;
         if (WS && I1 >= 0) begin : g_ps
-            assign wdp_c[SUM_W*g +: SUM_W] = wpair_ps(dpr_s2[SUM_W*g +: SUM_W], d_w, 2 * g, W0, W1);
-            assign wtp_c[SUM_W*g +: SUM_W] = wpair_ps(tpr_s2[SUM_W*g +: SUM_W], t_w, 2 * g, W0, W1);
+            assign wdp_c[SUM_W*g +: SUM_W] = wpair_ps(dpr_w[SUM_W*g +: SUM_W], d_w, 2 * g, W0, W1);
+            assign wtp_c[SUM_W*g +: SUM_W] = wpair_ps(tpr_w[SUM_W*g +: SUM_W], t_w, 2 * g, W0, W1);
         end else begin : g_lv
             assign wdp_c[SUM_W*g +: SUM_W] = wpair(d_w, 2 * g, W0, I1, W1);
             assign wtp_c[SUM_W*g +: SUM_W] = wpair(t_w, 2 * g, W0, I1, W1);
