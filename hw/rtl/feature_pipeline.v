@@ -18,11 +18,11 @@
  *   s0  capture the record
  *   s1  record-only arithmetic: validity, a-b, a+b, per-level B-A and B+A, trade delta/total
  *   s2  level partial sums; STATE A (have_prev, touch prices/sizes, trade-flow accumulators):
- *       dmid2, OFI terms, updated trade-flow accumulators; spread
+ *       dmid2, OFI terms, updated trade-flow accumulators; spread bound compares (select in s3)
  *   s3  level sums complete (ratio inputs); STATE B (previous ts, last mid change ts): ages; |dmid2|
  *   s4  STATE C (volatility accumulator); bitlen of ages and of the trade total, per-byte step
- *   s5  bitlen leading byte; scale/saturate the volatility feature   s6  bitlen select
- *   s7  scale/saturate the bitlen features
+ *   s5  bitlen leading byte; volatility value   s6  bitlen select; volatility bound compares
+ *   s7  scale/saturate the bitlen features; volatility select
  *   imb_l1 ratio (qg_ratio, R_LAT stages from s1), microprice product (MP_LAT), microprice at s<OUT_S>;
  *   ratio features (qg_ratio from s3); every feature registered at s<OUT_S>
  *   (deep: R_LAT 9, MP_LAT 2, OUT_S = s13; compact: R_LAT 4, MP_LAT 1, OUT_S = s7)
@@ -59,12 +59,11 @@ module feature_pipeline #
 
 localparam F = `QG_FEAT_COUNT;
 localparam L = `QG_FEAT_LEVELS;
-localparam H = (L + 1) / 2;          // levels summed in s2 (the rest in s3)
 localparam SUM_W = 42;               // level sums: 34-bit terms x 4-bit weights x up to 8 levels
 localparam ACC_W = 48;               // decaying accumulators (FEATURES.md: 48 bits in the RTL)
 localparam AGE_W = 54;               // (ts difference) >> 10
 localparam R_LAT = DEEP ? 9 : 4;     // qg_ratio
-localparam MP_LAT = DEEP ? 2 : 1;    // microprice product (qg_mul_lut, 10 x 8 bits)
+localparam MP_LAT = DEEP ? 2 : 1;    // microprice product (deep: qg_mult18; compact: qg_mul_lut, 10 x 8 bits)
 localparam OUT_S = 1 + R_LAT + MP_LAT + 1;   // output stage: imb_l1 ratio from s1, product, saturation
 localparam LATENCY = OUT_S + 1;      // s_axis beat to m_axis beat, cycles (s0 .. s<OUT_S>)
 
@@ -86,7 +85,7 @@ end
 
 assign s_axis_tready = 1'b1;
 
-integer i, k;   // loop indices of clocked blocks
+integer i;      // loop index of clocked blocks
 
 // signed 16-bit compares as unsigned ones on the sign-flipped values (a carry chain's carry-out, without
 // the overflow LUT of a signed compare)
@@ -234,31 +233,80 @@ function signed [SUM_W-1:0] lsum;   // sum of levels lo..hi-1 of vec (hi - lo <=
     end
 endfunction
 
-// element g-1 of the *lo / *hi vectors = levels 0..g-1 split at H: *lo the levels below H, *hi the rest
-// (added to *lo in s3); the book-side totals likewise, [H] = levels 0..H-1 and [L] = levels H..L-1.
+// s2 forms level pairs x[2j] + x[2j+1] (one carry chain each, straight from the s1 registers: no carry-save
+// LUT behind their fan-out; run 22's worst path was t_s1 -> level sum CSA LUT -> chain) and registers the
+// even levels x[2j] alone; s3 adds, for the prefix over levels 0..k-1, the pairs below k and level k-1 if
+// k is odd (at most four terms, carry-save from registers of fan-out 1-3). Same sums, mod 2**SUM_W.
+localparam NPR = L / 2;              // level pairs
+localparam NPR1 = (NPR > 0) ? NPR : 1;   // vector widths (one unused zero pair when L = 1)
+localparam NSG = (L + 1) / 2;        // even levels
+
+function signed [SUM_W-1:0] prefix;     // levels 0..nl-1 from the pair sums pr and the even levels sg
+    input [SUM_W*NPR1-1:0] pr;
+    input [SUM_W*NSG-1:0] sg;
+    input integer         nl;
+    reg   [8*SUM_W-1:0]   tv;
+    integer               m, n;
+    begin
+        tv = {(8*SUM_W){1'b0}};
+        n = 0;
+        for (m = 0; m < NPR; m = m + 1) begin
+            if (2 * m + 2 <= nl) begin
+                tv[SUM_W*n +: SUM_W] = pr[SUM_W*m +: SUM_W];
+                n = n + 1;
+            end
+        end
+        if (nl % 2 == 1) begin
+            tv[SUM_W*n +: SUM_W] = sg[SUM_W*((nl-1)/2) +: SUM_W];
+            n = n + 1;
+        end
+        prefix = (n > 0) ? csa_sum(tv, n) : {SUM_W{1'b0}};
+    end
+endfunction
+
+// term idx of the prefix over levels 0..nl-1 as prefix() lists them: the pairs below nl, then level nl-1 if
+// nl is odd; 0 past the last (deep: two 2-term chains in s3, their sum in s4, no carry-save LUT)
+function signed [SUM_W-1:0] pterm;
+    input [SUM_W*NPR1-1:0] pr;
+    input [SUM_W*NSG-1:0]  sg;
+    input integer          nl;
+    input integer          idx;
+    begin
+        if (idx < nl / 2) begin
+            pterm = pr[SUM_W*idx +: SUM_W];
+        end else if (idx == nl / 2 && nl % 2 == 1) begin
+            pterm = sg[SUM_W*((nl-1)/2) +: SUM_W];
+        end else begin
+            pterm = {SUM_W{1'b0}};
+        end
+    end
+endfunction
+
+wire [SUM_W*NPR1-1:0] dpr_c, tpr_c, bspr_c, aspr_c;
+wire [SUM_W*NSG-1:0] dsg_c, tsg_c, bssg_c, assg_c;
+reg  [SUM_W*NPR1-1:0] dpr_s2 = 0, tpr_s2 = 0, bspr_s2 = 0, aspr_s2 = 0;    // level pair sums (s2)
+
 genvar g;
 generate
-    for (g = 1; g <= L; g = g + 1) begin : g_sum
-        wire signed [SUM_W-1:0] dlo = lsum(d_s1, 0, (g < H) ? g : H);
-        wire signed [SUM_W-1:0] tlo = lsum(t_s1, 0, (g < H) ? g : H);
-        wire signed [SUM_W-1:0] dhi = lsum(d_s1, H, (g > H) ? g : H);
-        wire signed [SUM_W-1:0] thi = lsum(t_s1, H, (g > H) ? g : H);
+    if (NPR == 0) begin : g_no_pair
+        assign dpr_c = 0;
+        assign tpr_c = 0;
+        assign bspr_c = 0;
+        assign aspr_c = 0;
+    end
+    for (g = 0; g < NPR; g = g + 1) begin : g_pair
+        assign dpr_c[SUM_W*g +: SUM_W] = lsum(d_s1, 2 * g, 2 * g + 2);
+        assign tpr_c[SUM_W*g +: SUM_W] = lsum(t_s1, 2 * g, 2 * g + 2);
+        assign bspr_c[SUM_W*g +: SUM_W] = lsum(bs_s1, 2 * g, 2 * g + 2);
+        assign aspr_c[SUM_W*g +: SUM_W] = lsum(as_s1, 2 * g, 2 * g + 2);
+    end
+    for (g = 0; g < NSG; g = g + 1) begin : g_single
+        assign dsg_c[SUM_W*g +: SUM_W] = lvl(d_s1, 2 * g);
+        assign tsg_c[SUM_W*g +: SUM_W] = lvl(t_s1, 2 * g);
+        assign bssg_c[SUM_W*g +: SUM_W] = lvl(bs_s1, 2 * g);
+        assign assg_c[SUM_W*g +: SUM_W] = lvl(as_s1, 2 * g);
     end
 endgenerate
-
-wire [SUM_W*L-1:0] dlo_c, dhi_c, tlo_c, thi_c;
-
-generate
-    for (g = 1; g <= L; g = g + 1) begin : g_pack
-        assign dlo_c[SUM_W*(g-1) +: SUM_W] = g_sum[g].dlo;
-        assign dhi_c[SUM_W*(g-1) +: SUM_W] = g_sum[g].dhi;
-        assign tlo_c[SUM_W*(g-1) +: SUM_W] = g_sum[g].tlo;
-        assign thi_c[SUM_W*(g-1) +: SUM_W] = g_sum[g].thi;
-    end
-endgenerate
-
-wire signed [SUM_W-1:0] bslo_c = lsum(bs_s1, 0, H), aslo_c = lsum(as_s1, 0, H);
-wire signed [SUM_W-1:0] bshi_c = lsum(bs_s1, H, L), ashi_c = lsum(as_s1, H, L);
 
 // Weighted imbalance: s2 forms level pairs W[2p]*x[2p] + W[2p+1]*x[2p+1] (shift-add by the 4-bit constant
 // weights, no multiplier), s3 adds the NP pair sums.
@@ -291,6 +339,56 @@ function signed [SUM_W-1:0] wpair;  // w0 * level i0 + w1 * level i1 of vec (con
     end
 endfunction
 
+function integer popc4;     // set bits of a 4-bit weight
+    input [3:0] w;
+    begin
+        popc4 = {31'd0, w[0]} + {31'd0, w[1]} + {31'd0, w[2]} + {31'd0, w[3]};
+    end
+endfunction
+
+// w0 * x[i0] + w1 * x[i0+1] from the pair sum p = x[i0] + x[i0+1] (deep: dpr_w, a copy of dpr_s2
+// registered at the same edge as d_w / t_w) as min(w0, w1) * p + (w0 - min) * x[i0] + (w1 - min) * x[i0+1], where that takes
+// fewer shifted terms than wpair (the configured weights 5, 4 / 3, 2: two terms, a single carry chain
+// without the carry-save LUT); the same value mod 2**SUM_W
+function signed [SUM_W-1:0] wpair_ps;
+    input [SUM_W-1:0] p;
+    input [34*L-1:0]  vec;
+    input integer     i0;
+    input [3:0]       w0;
+    input [3:0]       w1;
+    reg   [8*SUM_W-1:0] tv;
+    reg   [3:0]       wm, d0, d1;
+    integer           m, n;
+    begin
+        wm = (w0 < w1) ? w0 : w1;
+        d0 = w0 - wm;
+        d1 = w1 - wm;
+        if (popc4(wm) + popc4(d0) + popc4(d1) < popc4(w0) + popc4(w1)) begin
+            tv = {(8*SUM_W){1'b0}};
+            n = 0;
+            for (m = 0; m < 4; m = m + 1) begin
+                if (wm[m]) begin
+                    tv[SUM_W*n +: SUM_W] = p << m;
+                    n = n + 1;
+                end
+            end
+            for (m = 0; m < 4; m = m + 1) begin
+                if (d0[m]) begin
+                    tv[SUM_W*n +: SUM_W] = lvl(vec, i0) <<< m;
+                    n = n + 1;
+                end
+                if (d1[m]) begin
+                    tv[SUM_W*n +: SUM_W] = lvl(vec, i0 + 1) <<< m;
+                    n = n + 1;
+                end
+            end
+            wpair_ps = (n > 0) ? csa_sum(tv, n) : {SUM_W{1'b0}};
+        end else begin
+            wpair_ps = wpair(vec, i0, w0, i0 + 1, w1);
+        end
+    end
+endfunction
+
 wire [SUM_W*NP-1:0] wdp_c, wtp_c;
 // Deep: the weighted imbalance takes the cycle of slack it has before the output stage here, so the pairs
 // read a registered copy of the level terms (d_w, t_w: flip-flop to flip-flop from d_s1 / t_s1) instead
@@ -301,13 +399,35 @@ wire [34*L-1:0] d_w, t_w;
 
 qg_pipe #(.WIDTH(68 * L), .EN(WS)) dt_w_pipe_inst (.clk(clk), .d({d_s1, t_s1}), .q({d_w, t_w}));
 
+// deep: the weighted pairs read their own register copy of the level pair sums (dpr_s2 / tpr_s2 also feed
+// the prefix chains: run 40, dpr_s2 -> 4.7 ns net -> weighted pair chain); qg_dup_reg, so synthesis keeps it
+/* verilator lint_off UNUSEDSIGNAL */  // compact: unused
+wire [SUM_W*NPR1-1:0] dpr_w, tpr_w;
+/* verilator lint_on UNUSEDSIGNAL */
+
+generate
+    if (WS) begin : g_pr_w
+        qg_dup_reg #(.WIDTH(2 * SUM_W * NPR1), .COPIES(1)) pr_w_copy_inst (
+            .clk(clk), .rst(1'b0), .d({dpr_c, tpr_c}), .q({dpr_w, tpr_w})
+        );
+    end else begin : g_no_pr_w
+        assign dpr_w = dpr_s2;     // unused (the compact pairs read d_s1 / t_s1)
+        assign tpr_w = tpr_s2;
+    end
+endgenerate
+
 generate
     for (g = 0; g < NP; g = g + 1) begin : g_wpair
         localparam integer I1 = (2 * g + 1 < L) ? 2 * g + 1 : -1;
         localparam [3:0]   W0 = WEIGHTS[8*g +: 4];
         localparam [3:0]   W1 = (I1 >= 0) ? WEIGHTS[((I1 >= 0) ? 8*g+4 : 0) +: 4] : 4'd0;
-        assign wdp_c[SUM_W*g +: SUM_W] = wpair(d_w, 2 * g, W0, I1, W1);
-        assign wtp_c[SUM_W*g +: SUM_W] = wpair(t_w, 2 * g, W0, I1, W1);
+        if (WS && I1 >= 0) begin : g_ps
+            assign wdp_c[SUM_W*g +: SUM_W] = wpair_ps(dpr_w[SUM_W*g +: SUM_W], d_w, 2 * g, W0, W1);
+            assign wtp_c[SUM_W*g +: SUM_W] = wpair_ps(tpr_w[SUM_W*g +: SUM_W], t_w, 2 * g, W0, W1);
+        end else begin : g_lv
+            assign wdp_c[SUM_W*g +: SUM_W] = wpair(d_w, 2 * g, W0, I1, W1);
+            assign wtp_c[SUM_W*g +: SUM_W] = wpair(t_w, 2 * g, W0, I1, W1);
+        end
     end
 endgenerate
 
@@ -430,14 +550,17 @@ end
 reg                     valid_s2 = 1'b0;
 reg                     rstf_s2 = 1'b0, inv_s2 = 1'b0, hp_s2 = 1'b0, nz_s2 = 1'b0;
 reg                     clr_s2 = 1'b0;
-reg [SUM_W*L-1:0]       dlo_s2 = 0, dhi_s2 = 0, tlo_s2 = 0, thi_s2 = 0;
-reg signed [SUM_W-1:0]  bslo_s2 = 0, bshi_s2 = 0, aslo_s2 = 0, ashi_s2 = 0;
+reg [SUM_W*NSG-1:0]     dsg_s2 = 0, tsg_s2 = 0, bssg_s2 = 0, assg_s2 = 0;    // even levels
 reg [SUM_W*NP-1:0]      wdp_s2 = 0, wtp_s2 = 0;
 reg signed [34:0]       dmid2_s2 = 0;
 reg signed [33:0]       eb_eq_s2 = 0, ea_eq_s2 = 0, npbsz_s2 = 0, npasz_s2 = 0;
 reg                     b_up_s2 = 1'b0, b_eq_s2 = 1'b0, a_dn_s2 = 1'b0, a_eq_s2 = 1'b0;
 reg signed [33:0]       pbasz_s2 = 0, t0_s2 = 0, bsz0_s2 = 0, asz0_s2 = 0;
-reg signed [ACC_W-1:0]  tfs_s2 = 0, tft_s2 = 0;
+// the trade-flow accumulators' value for the record is recomputed in s2 -> s3 from registers of the state
+// it saw and of its terms (the same decay_next), so each state loop's chain drives its own register only
+// (runs 37 and 39: the loop's chain also fed the feature register, placed a 2 ns net away)
+reg signed [ACC_W-1:0]  tfs_x_s2 = 0, tft_x_s2 = 0;     // the state the record saw in s1
+reg signed [33:0]       tdel_s2 = 0, ttot_s2 = 0;
 reg        [63:0]       ts_s2 = 0;
 
 always @(posedge clk) begin
@@ -447,14 +570,14 @@ always @(posedge clk) begin
     inv_s2 <= inv_s1;
     hp_s2 <= hp_e;
     nz_s2 <= nz_c;
-    dlo_s2 <= dlo_c;
-    dhi_s2 <= dhi_c;
-    tlo_s2 <= tlo_c;
-    thi_s2 <= thi_c;
-    bslo_s2 <= bslo_c;
-    bshi_s2 <= bshi_c;
-    aslo_s2 <= aslo_c;
-    ashi_s2 <= ashi_c;
+    dpr_s2 <= dpr_c;
+    tpr_s2 <= tpr_c;
+    bspr_s2 <= bspr_c;
+    aspr_s2 <= aspr_c;
+    dsg_s2 <= dsg_c;
+    tsg_s2 <= tsg_c;
+    bssg_s2 <= bssg_c;
+    assg_s2 <= assg_c;
     wdp_s2 <= wdp_c;
     wtp_s2 <= wtp_c;
     dmid2_s2 <= dmid2_c;
@@ -470,19 +593,23 @@ always @(posedge clk) begin
     t0_s2 <= t_s1[33:0];
     bsz0_s2 <= bsz0_s1;
     asz0_s2 <= asz0_s1;
-    tfs_s2 <= tfs_c;
-    tft_s2 <= tft_c;
+    tfs_x_s2 <= tfs_e;
+    tft_x_s2 <= tft_e;
+    tdel_s2 <= tdel_s1;
+    ttot_s2 <= ttot_s1;
     ts_s2 <= ts_s1;
 end
 
 /* ---------------------------------------------------------------- s3: sums done; STATE B */
-/* verilator lint_off UNUSEDSIGNAL */  // prefix sums for level counts no feature uses are dropped
-reg [SUM_W*L-1:0]       pd_s3 = 0, pt_s3 = 0;   // prefix sums over levels 0..k-1, k = 1..L
-/* verilator lint_on UNUSEDSIGNAL */
-reg signed [SUM_W-1:0]  bsum_s3 = 0, asum_s3 = 0, wd_s3 = 0, wt_s3 = 0;
-reg signed [35:0]       ofi_num_s3 = 0, ofi_den_s3 = 0;
-reg signed [33:0]       bsz0_s3 = 0, asz0_s3 = 0;
+reg signed [SUM_W-1:0]  wd_s3 = 0, wt_s3 = 0;
+reg signed [35:0]       ofi_den_s3 = 0;
 reg signed [ACC_W-1:0]  tfs_s3 = 0, tft_s3 = 0;
+wire signed [ACC_W-1:0] tfs_x_sh = tfs_x_s2 >>> `QG_TF_SHIFT;
+wire signed [ACC_W-1:0] tft_x_sh = tft_x_s2 >>> `QG_TF_SHIFT;
+wire signed [ACC_W-1:0] tdel2_ext = {{(ACC_W-34){tdel_s2[33]}}, tdel_s2};
+wire signed [ACC_W-1:0] ttot2_ext = {{(ACC_W-34){ttot_s2[33]}}, ttot_s2};
+wire signed [ACC_W-1:0] tfs_f = decay_next(tfs_x_s2, tfs_x_sh, tdel2_ext <<< `QG_TF_PRESCALE);   // = tfs_c of the record
+wire signed [ACC_W-1:0] tft_f = decay_next(tft_x_s2, tft_x_sh, ttot2_ext <<< `QG_TF_PRESCALE);   // = tft_c
 reg        [34:0]       absd_s3 = 0;
 reg        [AGE_W-1:0]  age_s3 = 0, gap_s3 = 0;     // (ts - state) >> 10; negative: clamped to 0 in s4
 reg                     age_neg_s3 = 1'b0, gap_neg_s3 = 1'b0;
@@ -514,21 +641,82 @@ always @(posedge clk) begin
     end
 end
 
-always @(posedge clk) begin
-    for (k = 0; k < L; k = k + 1) begin
-        pd_s3[SUM_W*k +: SUM_W] <= dlo_s2[SUM_W*k +: SUM_W] + dhi_s2[SUM_W*k +: SUM_W];
-        pt_s3[SUM_W*k +: SUM_W] <= tlo_s2[SUM_W*k +: SUM_W] + thi_s2[SUM_W*k +: SUM_W];
+// Level prefix sums (levels 0..k-1 in element k-1, k = 1..L) and book-side totals, complete at s<3 + LS>:
+// compact (LS 0) at s3, one carry-save tree of up to four s2 registers; deep (LS 1: the ratio features
+// that read them have a cycle of slack before the output stage) two 2-term chains in s3 and their sum in
+// s4, no LUT in front of any chain (run 36: dpr_s2 -> prefix CSA LUT -> chain). The touch-share
+// numerators are delayed to match.
+localparam LS = DEEP;
+/* verilator lint_off UNUSEDSIGNAL */  // prefix sums for level counts no feature uses are dropped
+wire [SUM_W*L-1:0]      pd_l, pt_l;
+/* verilator lint_on UNUSEDSIGNAL */
+wire signed [SUM_W-1:0] bsum_l, asum_l;
+wire signed [33:0]      bsz0_l, asz0_l;
+reg signed [33:0]       bsz0_s3 = 0, asz0_s3 = 0;
+
+generate
+    if (LS) begin : g_lsum2
+        /* verilator lint_off UNUSEDSIGNAL */
+        reg [SUM_W*L-1:0]      pda_s3 = 0, pdb_s3 = 0, pta_s3 = 0, ptb_s3 = 0, pd_s4 = 0, pt_s4 = 0;
+        /* verilator lint_on UNUSEDSIGNAL */
+        reg signed [SUM_W-1:0] bsa_s3 = 0, bsb_s3 = 0, asa_s3 = 0, asb_s3 = 0, bsum_s4 = 0, asum_s4 = 0;
+        reg signed [33:0]      bsz0_s4 = 0, asz0_s4 = 0;
+        integer q;
+        always @(posedge clk) begin
+            for (q = 0; q < L; q = q + 1) begin
+                pda_s3[SUM_W*q +: SUM_W] <= pterm(dpr_s2, dsg_s2, q + 1, 0) + pterm(dpr_s2, dsg_s2, q + 1, 1);
+                pdb_s3[SUM_W*q +: SUM_W] <= pterm(dpr_s2, dsg_s2, q + 1, 2) + pterm(dpr_s2, dsg_s2, q + 1, 3);
+                pta_s3[SUM_W*q +: SUM_W] <= pterm(tpr_s2, tsg_s2, q + 1, 0) + pterm(tpr_s2, tsg_s2, q + 1, 1);
+                ptb_s3[SUM_W*q +: SUM_W] <= pterm(tpr_s2, tsg_s2, q + 1, 2) + pterm(tpr_s2, tsg_s2, q + 1, 3);
+                pd_s4[SUM_W*q +: SUM_W] <= pda_s3[SUM_W*q +: SUM_W] + pdb_s3[SUM_W*q +: SUM_W];
+                pt_s4[SUM_W*q +: SUM_W] <= pta_s3[SUM_W*q +: SUM_W] + ptb_s3[SUM_W*q +: SUM_W];
+            end
+            bsa_s3 <= pterm(bspr_s2, bssg_s2, L, 0) + pterm(bspr_s2, bssg_s2, L, 1);
+            bsb_s3 <= pterm(bspr_s2, bssg_s2, L, 2) + pterm(bspr_s2, bssg_s2, L, 3);
+            asa_s3 <= pterm(aspr_s2, assg_s2, L, 0) + pterm(aspr_s2, assg_s2, L, 1);
+            asb_s3 <= pterm(aspr_s2, assg_s2, L, 2) + pterm(aspr_s2, assg_s2, L, 3);
+            bsum_s4 <= bsa_s3 + bsb_s3;
+            asum_s4 <= asa_s3 + asb_s3;
+            bsz0_s4 <= bsz0_s3;
+            asz0_s4 <= asz0_s3;
+        end
+        assign pd_l = pd_s4;
+        assign pt_l = pt_s4;
+        assign bsum_l = bsum_s4;
+        assign asum_l = asum_s4;
+        assign bsz0_l = bsz0_s4;
+        assign asz0_l = asz0_s4;
+    end else begin : g_lsum1
+        /* verilator lint_off UNUSEDSIGNAL */
+        reg [SUM_W*L-1:0]      pd_s3 = 0, pt_s3 = 0;
+        /* verilator lint_on UNUSEDSIGNAL */
+        reg signed [SUM_W-1:0] bsum_s3 = 0, asum_s3 = 0;
+        integer q;
+        always @(posedge clk) begin
+            for (q = 0; q < L; q = q + 1) begin
+                pd_s3[SUM_W*q +: SUM_W] <= prefix(dpr_s2, dsg_s2, q + 1);
+                pt_s3[SUM_W*q +: SUM_W] <= prefix(tpr_s2, tsg_s2, q + 1);
+            end
+            bsum_s3 <= prefix(bspr_s2, bssg_s2, L);
+            asum_s3 <= prefix(aspr_s2, assg_s2, L);
+        end
+        assign pd_l = pd_s3;
+        assign pt_l = pt_s3;
+        assign bsum_l = bsum_s3;
+        assign asum_l = asum_s3;
+        assign bsz0_l = bsz0_s3;
+        assign asz0_l = asz0_s3;
     end
-    bsum_s3 <= bslo_s2 + bshi_s2;
-    asum_s3 <= aslo_s2 + ashi_s2;
+endgenerate
+
+always @(posedge clk) begin
     wd_s3 <= wd_c;
     wt_s3 <= wt_c;
-    ofi_num_s3 <= {{2{eb_s3_c[33]}}, eb_s3_c} - {{2{ea_s3_c[33]}}, ea_s3_c};
     ofi_den_s3 <= hp_s2 ? {{2{t0_s2[33]}}, t0_s2} + {{2{pbasz_s2[33]}}, pbasz_s2} : 36'sd0;
     bsz0_s3 <= bsz0_s2;
     asz0_s3 <= asz0_s2;
-    tfs_s3 <= tfs_s2;
-    tft_s3 <= tft_s2;
+    tfs_s3 <= tfs_f;
+    tft_s3 <= tft_f;
     absd_s3 <= dmid2_s2[34] ? -dmid2_s2 : dmid2_s2;
     age_s3 <= age_c[63:10];
     gap_s3 <= gap_c[63:10];
@@ -539,6 +727,35 @@ always @(posedge clk) begin
     inv_s3 <= inv_s2;
     upd_s3 <= !rst && valid_s2 && !inv_s2;
 end
+
+// OFI numerator eB - eA: compact, the eB / eA selects and the subtract in s2 -> s3; deep (OS 1: the OFI
+// ratio has a cycle of slack before the output stage) the selects registered at s3 and the subtract in
+// s4, so no 3:1 mux sits in front of the chain (run 38: s2 register -> 4 ns net -> eB mux -> 1.7 ns ->
+// chain); the denominator is delayed to match
+localparam OS = DEEP;
+wire signed [35:0] ofi_num_l, ofi_den_l;      // at s<3 + OS>
+
+generate
+    if (OS) begin : g_ofi2
+        reg signed [33:0] eb_s3 = 0, ea_s3 = 0;
+        reg signed [35:0] ofi_num_s4 = 0, ofi_den_s4 = 0;
+        always @(posedge clk) begin
+            eb_s3 <= eb_s3_c;
+            ea_s3 <= ea_s3_c;
+            ofi_num_s4 <= {{2{eb_s3[33]}}, eb_s3} - {{2{ea_s3[33]}}, ea_s3};
+            ofi_den_s4 <= ofi_den_s3;
+        end
+        assign ofi_num_l = ofi_num_s4;
+        assign ofi_den_l = ofi_den_s4;
+    end else begin : g_ofi1
+        reg signed [35:0] ofi_num_s3 = 0;
+        always @(posedge clk) begin
+            ofi_num_s3 <= {{2{eb_s3_c[33]}}, eb_s3_c} - {{2{ea_s3_c[33]}}, ea_s3_c};
+        end
+        assign ofi_num_l = ofi_num_s3;
+        assign ofi_den_l = ofi_den_s3;
+    end
+endgenerate
 
 /* ---------------------------------------------------------------- s4: STATE C; bitlens */
 reg        [ACC_W-1:0]  vol_reg = 0;
@@ -563,12 +780,18 @@ qg_bitlen #(.WIDTH(AGE_W), .OUT_WIDTH(7), .REG(2)) age_bitlen_inst (.clk(clk), .
 qg_bitlen #(.WIDTH(AGE_W), .OUT_WIDTH(7), .REG(2)) gap_bitlen_inst (.clk(clk), .x(gap_s3), .len(gap_bl_c));
 qg_bitlen #(.WIDTH(ACC_W - 1), .OUT_WIDTH(7), .REG(2)) ta_bitlen_inst (.clk(clk), .x(tft_s3[ACC_W-2:0]), .len(ta_bl_c));
 
-reg        [ACC_W-1:0]  vol_s4 = 0;
+// the volatility feature likewise recomputed in s4 -> s5 from registers of the state and the term
+reg        [ACC_W-1:0]  vol_x_s4 = 0, vol_s5 = 0;
+reg        [34:0]       absd_s4 = 0;
+wire       [ACC_W-1:0]  vol_x_sh = vol_x_s4 >> `QG_VOL_SHIFT;
+wire       [ACC_W-1:0]  vol_f = decay_next(vol_x_s4, vol_x_sh, {{(ACC_W-35){1'b0}}, absd_s4} << `QG_VOL_PRESCALE);  // = vol_c
 reg        [6:0]        age_bl_s6 = 0, gap_bl_s6 = 0, ta_bl_s6 = 0;
 reg                     age_neg_s4 = 1'b0, gap_neg_s4 = 1'b0, age_neg_s5 = 1'b0, gap_neg_s5 = 1'b0;
 
 always @(posedge clk) begin
-    vol_s4 <= vol_c;
+    vol_x_s4 <= vol_e;
+    absd_s4 <= absd_s3;
+    vol_s5 <= vol_f;
     age_neg_s4 <= age_neg_s3;
     gap_neg_s4 <= gap_neg_s3;
     age_neg_s5 <= age_neg_s4;
@@ -605,26 +828,43 @@ imb1_ratio_inst (
 
 // microprice = sat((ab * imb_l1) >> 1) with imb_l1 an int8: clamping ab to [-512, 511] first changes no
 // result (|ab| >= 512 and imb_l1 != 0 saturate either way, with the same sign; imb_l1 = 0 gives 0), so
-// the product is 10 x 8 bits (qg_mul_lut, 2 stages; 3 * ab computed at s3).
+// the product is 10 x 8 bits. Deep: a registered 18 x 18 multiplier (qg_mult18: MULT18X18D with its input
+// and output registers in the open ECP5 flow, 2 stages; run 37: imb_l1 fan-out -> radix-4 digit muxes ->
+// pair chain was 8.2-8.8 ns in LUTs); compact: qg_mul_lut, 1 stage (3 * ab computed at s3).
 reg signed [9:0]  ab_cl_s2 = 10'sd0;
-reg signed [11:0] ab3_s3 = 12'sd0;
 
 always @(posedge clk) begin
     ab_cl_s2 <= ($signed(ab_s1) > 34'sd511) ? 10'sd511 : (($signed(ab_s1) < -34'sd512) ? -10'sd512 : ab_s1[9:0]);
-    ab3_s3 <= {{2{ab_cl_s2[9]}}, ab_cl_s2} + {ab_cl_s2[9], ab_cl_s2, 1'b0};
 end
 
 wire [9:0]  ab_q;
-wire [11:0] ab3_q;
 
 qg_delay #(.WIDTH(10), .DEPTH(R_LAT - 1)) ab_delay_inst (.clk(clk), .in(ab_cl_s2), .out(ab_q));
-qg_delay #(.WIDTH(12), .DEPTH(R_LAT - 2)) ab3_delay_inst (.clk(clk), .in(ab3_s3), .out(ab3_q));
 
 wire signed [17:0] mp_prod;     // clamp(a - b) * imb_l1, registered, at s<1 + R_LAT + MP_LAT>
 
-qg_mul_lut #(.A_WIDTH(10), .B_WIDTH(8), .B_SIGNED(1), .REG1(DEEP)) mp_mul_inst (
-    .clk(clk), .a(ab_q), .a3(ab3_q), .b(imb1_q), .p(mp_prod)
-);
+generate
+    if (DEEP) begin : g_mp_dsp
+        wire signed [35:0] p36;
+        qg_mult18 #(.REG_IN(1)) mp_mul_inst (
+            .clk(clk), .a({{8{ab_q[9]}}, ab_q}), .b({{10{imb1_q[7]}}, imb1_q}), .p(p36)
+        );
+        assign mp_prod = p36[17:0];     // |ab * imb_l1| <= 2**16: fits 18 bits
+        /* verilator lint_off UNUSEDSIGNAL */
+        wire [17:0] unused_p36 = p36[35:18];
+        /* verilator lint_on UNUSEDSIGNAL */
+    end else begin : g_mp_lut
+        reg signed [11:0] ab3_s3 = 12'sd0;
+        wire [11:0] ab3_q;
+        always @(posedge clk) begin
+            ab3_s3 <= {{2{ab_cl_s2[9]}}, ab_cl_s2} + {ab_cl_s2[9], ab_cl_s2, 1'b0};
+        end
+        qg_delay #(.WIDTH(12), .DEPTH(R_LAT - 2)) ab3_delay_inst (.clk(clk), .in(ab3_s3), .out(ab3_q));
+        qg_mul_lut #(.A_WIDTH(10), .B_WIDTH(8), .B_SIGNED(1), .REG1(0)) mp_mul_inst (
+            .clk(clk), .a(ab_q), .a3(ab3_q), .b(imb1_q), .p(mp_prod)
+        );
+    end
+endgenerate
 
 /* ---------------------------------------------------------------- features */
 wire [8*F-1:0] feat_out;     // every feature registered at s<OUT_S>
@@ -653,14 +893,14 @@ generate
             end
             qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 2 - R_LAT)) delay_inst (.clk(clk), .in(v_c), .out(feat_out[8*j +: 8]));
         end else if (KIND == `QG_KIND_IMBALANCE) begin : g_imb
-            wire [7:0] rq;   // at s<3 + R_LAT>
+            wire [7:0] rq;   // at s<3 + LS + R_LAT>
             qg_ratio #(.NUM_WIDTH(SUM_W), .DEN_WIDTH(SUM_W), .LO(LO), .HI(HI), .DEEP(DEEP)) ratio_inst (
                 .clk(clk),
-                .num(pd_s3[SUM_W*(NLEV-1) +: SUM_W]),
-                .den(pt_s3[SUM_W*(NLEV-1) +: SUM_W]),
+                .num(pd_l[SUM_W*(NLEV-1) +: SUM_W]),
+                .den(pt_l[SUM_W*(NLEV-1) +: SUM_W]),
                 .q(rq)
             );
-            qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 3 - R_LAT)) delay_inst (.clk(clk), .in(rq), .out(feat_out[8*j +: 8]));
+            qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 3 - LS - R_LAT)) delay_inst (.clk(clk), .in(rq), .out(feat_out[8*j +: 8]));
         end else if (KIND == `QG_KIND_WEIGHTED_IMBALANCE) begin : g_wimb
             wire [7:0] rq;   // at s<3 + WS + R_LAT>
             qg_ratio #(.NUM_WIDTH(SUM_W), .DEN_WIDTH(SUM_W), .LO(LO), .HI(HI), .DEEP(DEEP)) ratio_inst (
@@ -668,11 +908,11 @@ generate
             );
             qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 3 - WS - R_LAT)) delay_inst (.clk(clk), .in(rq), .out(feat_out[8*j +: 8]));
         end else if (KIND == `QG_KIND_OFI) begin : g_ofi
-            wire [7:0] rq;   // at s<3 + R_LAT>
+            wire [7:0] rq;   // at s<3 + OS + R_LAT>
             qg_ratio #(.NUM_WIDTH(36), .DEN_WIDTH(36), .LO(LO), .HI(HI), .DEEP(DEEP)) ratio_inst (
-                .clk(clk), .num(ofi_num_s3), .den(ofi_den_s3), .q(rq)
+                .clk(clk), .num(ofi_num_l), .den(ofi_den_l), .q(rq)
             );
-            qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 3 - R_LAT)) delay_inst (.clk(clk), .in(rq), .out(feat_out[8*j +: 8]));
+            qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 3 - OS - R_LAT)) delay_inst (.clk(clk), .in(rq), .out(feat_out[8*j +: 8]));
         end else if (KIND == `QG_KIND_TRADE_FLOW) begin : g_tf
             wire [7:0] rq;   // at s<3 + R_LAT>
             qg_ratio #(.NUM_WIDTH(ACC_W), .DEN_WIDTH(ACC_W), .LO(LO), .HI(HI), .DEEP(DEEP)) ratio_inst (
@@ -680,44 +920,45 @@ generate
             );
             qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 3 - R_LAT)) delay_inst (.clk(clk), .in(rq), .out(feat_out[8*j +: 8]));
         end else if (KIND == `QG_KIND_TOUCH_SHARE) begin : g_touch
-            wire [7:0] rq;   // at s<3 + R_LAT>
+            wire [7:0] rq;   // at s<3 + LS + R_LAT>
             qg_ratio #(.NUM_WIDTH(SUM_W), .DEN_WIDTH(SUM_W), .LO(LO), .HI(HI), .DEEP(DEEP)) ratio_inst (
                 .clk(clk),
-                .num(SIDE != 0 ? {{(SUM_W-34){1'b0}}, asz0_s3} : {{(SUM_W-34){1'b0}}, bsz0_s3}),
-                .den(SIDE != 0 ? asum_s3 : bsum_s3),
+                .num(SIDE != 0 ? {{(SUM_W-34){1'b0}}, asz0_l} : {{(SUM_W-34){1'b0}}, bsz0_l}),
+                .den(SIDE != 0 ? asum_l : bsum_l),
                 .q(rq)
             );
-            qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 3 - R_LAT)) delay_inst (.clk(clk), .in(rq), .out(feat_out[8*j +: 8]));
+            qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 3 - LS - R_LAT)) delay_inst (.clk(clk), .in(rq), .out(feat_out[8*j +: 8]));
         end else if (KIND == `QG_KIND_SPREAD) begin : g_spread
             wire [7:0] v;
-            reg  [7:0] v_s2 = 8'd0;
-            qg_sat_scale #(.IN_WIDTH(34), .SHIFT(SHIFT), .LO(LO), .HI(HI)) sat_inst (.x(sp_s1), .y(v));
-            always @(posedge clk) v_s2 <= v;
-            qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 2)) delay_inst (.clk(clk), .in(v_s2), .out(feat_out[8*j +: 8]));
-        end else if (KIND == `QG_KIND_MID_CHANGE) begin : g_dmid
-            wire [7:0] v;
             reg  [7:0] v_s3 = 8'd0;
-            qg_sat_scale #(.IN_WIDTH(35), .SHIFT(SHIFT), .LO(LO), .HI(HI)) sat_inst (.x(dmid2_s2), .y(v));
+            // compares registered at s2, the select at s3 (the feature has slack to s<OUT_S>)
+            qg_sat_scale #(.IN_WIDTH(34), .SHIFT(SHIFT), .LO(LO), .HI(HI), .REG(1)) sat_inst (.clk(clk), .x(sp_s1), .y(v));
             always @(posedge clk) v_s3 <= v;
             qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 3)) delay_inst (.clk(clk), .in(v_s3), .out(feat_out[8*j +: 8]));
+        end else if (KIND == `QG_KIND_MID_CHANGE) begin : g_dmid
+            wire [7:0] v;
+            reg  [7:0] v_s4 = 8'd0;
+            qg_sat_scale #(.IN_WIDTH(35), .SHIFT(SHIFT), .LO(LO), .HI(HI), .REG(1)) sat_inst (.clk(clk), .x(dmid2_s2), .y(v));
+            always @(posedge clk) v_s4 <= v;
+            qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 4)) delay_inst (.clk(clk), .in(v_s4), .out(feat_out[8*j +: 8]));
         end else if (KIND == `QG_KIND_VOLATILITY) begin : g_vol
             wire [7:0] v;
-            reg  [7:0] v_s5 = 8'd0;
-            qg_sat_scale #(.IN_WIDTH(ACC_W + 1), .SHIFT(SHIFT), .LO(LO), .HI(HI)) sat_inst (.x({1'b0, vol_s4}), .y(v));
-            always @(posedge clk) v_s5 <= v;
-            qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 5)) delay_inst (.clk(clk), .in(v_s5), .out(feat_out[8*j +: 8]));
+            reg  [7:0] v_s7 = 8'd0;
+            qg_sat_scale #(.IN_WIDTH(ACC_W + 1), .SHIFT(SHIFT), .LO(LO), .HI(HI), .REG(1)) sat_inst (.clk(clk), .x({1'b0, vol_s5}), .y(v));
+            always @(posedge clk) v_s7 <= v;
+            qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 7)) delay_inst (.clk(clk), .in(v_s7), .out(feat_out[8*j +: 8]));
         end else if (KIND == `QG_KIND_TRADE_ACTIVITY || KIND == `QG_KIND_MID_AGE || KIND == `QG_KIND_EVENT_GAP) begin : g_log
             wire [7:0] v;
             reg  [7:0] v_s7 = 8'd0;
             wire [6:0] bl = (KIND == `QG_KIND_TRADE_ACTIVITY) ? ta_bl_s6 : ((KIND == `QG_KIND_MID_AGE) ? age_bl_s6 : gap_bl_s6);
-            qg_sat_scale #(.IN_WIDTH(8), .SHIFT(SHIFT), .LO(LO), .HI(HI)) sat_inst (.x({1'b0, bl}), .y(v));
+            qg_sat_scale #(.IN_WIDTH(8), .SHIFT(SHIFT), .LO(LO), .HI(HI)) sat_inst (.clk(clk), .x({1'b0, bl}), .y(v));
             always @(posedge clk) v_s7 <= v;
             qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 7)) delay_inst (.clk(clk), .in(v_s7), .out(feat_out[8*j +: 8]));
         end else if (KIND == `QG_KIND_MICROPRICE) begin : g_micro
             // mp_prod is registered at s<OUT_S - 1>, s<OUT_S> registers the shifted, saturated value
             wire        [7:0]  v;
             reg         [7:0]  v_out = 8'd0;
-            qg_sat_scale #(.IN_WIDTH(18), .SHIFT(-1), .LO(LO), .HI(HI)) sat_inst (.x(mp_prod), .y(v));
+            qg_sat_scale #(.IN_WIDTH(18), .SHIFT(-1), .LO(LO), .HI(HI)) sat_inst (.clk(clk), .x(mp_prod), .y(v));
             always @(posedge clk) v_out <= v;
             assign feat_out[8*j +: 8] = v_out;
         end else begin : g_unknown

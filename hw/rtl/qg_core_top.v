@@ -24,7 +24,7 @@
 module qg_core_top #
 (
     parameter [31:0] GIT_HASH = 32'h0,      // build's git commit (first 8 hex digits), set by the build
-    parameter FIFO_ADDR_WIDTH = 6           // output FIFO: capacity 2**FIFO_ADDR_WIDTH (memory + output register), 2..6;
+    parameter FIFO_ADDR_WIDTH = 6           // output FIFO: credits 2**FIFO_ADDR_WIDTH (its memory + output slots hold more), 2..6;
                                             // its capacity (the credits) must exceed LATENCY for II = 1
 )
 (
@@ -226,11 +226,12 @@ always @(posedge clk) begin
 end
 
 /* ---------------------------------------------------------------- datapath */
-// copies of dp_rst_reg for the feature pipeline, the NN valid pipeline and the FIFO (run f-s3: one
-// 241-load net, 7.4 ns to a feature-pipeline valid); same value, initially set like dp_rst_reg
-wire [2:0] dp_rst_dup;     // [0] feature_pipeline, [1] NN valids, [2] FIFO
+// copies of dp_rst_reg for the feature pipeline, the NN valid pipeline and each FIFO slice (run f-s3: one
+// 241-load net, 7.4 ns to a feature-pipeline valid; run 37: one FIFO copy, 7.95 ns to a slice's flags);
+// same value, initially set like dp_rst_reg
+wire [FIFO_SLICES+1:0] dp_rst_dup;     // [0] feature_pipeline, [1] NN valids, [2 +: FIFO_SLICES] FIFO slices
 
-qg_dup_reg #(.WIDTH(1), .COPIES(3), .INIT(1)) dp_rst_dup_inst (
+qg_dup_reg #(.WIDTH(1), .COPIES(FIFO_SLICES + 2), .INIT(1)) dp_rst_dup_inst (
     .clk(clk),
     .rst(1'b0),
     .d(rst || ctrl_soft_reset),
@@ -320,7 +321,7 @@ qg_pred_fifo #(
 )
 fifo_inst (
     .clk(clk),
-    .rst(dp_rst_dup[2]),
+    .rst(dp_rst_dup[2 +: FIFO_SLICES]),
     .s_axis_tdata(pred_record),
     .s_axis_tvalid(pred_valid_dup[FIFO_SLICES-1:0]),
     .m_axis_tdata(m_axis_tdata),

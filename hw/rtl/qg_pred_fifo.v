@@ -4,15 +4,20 @@
 
 /*
  * Prediction FIFO: a write port without ready (the free-running datapath writes whenever it has a
- * result; the caller guarantees space with credits) and an AXI-Stream read port with a registered
- * output. A write into an empty FIFO with a free output register bypasses the memory, so the
- * FIFO adds one cycle of latency. Capacity: the memory holds at most 2**ADDR_WIDTH - 1 entries, plus the
- * output register: 2**ADDR_WIDTH in all (the caller's credits).
+ * result; the caller guarantees space with credits) and an AXI-Stream read port from a two-slot output
+ * stage. A write into an empty memory while the output stage has a free slot bypasses the memory, so
+ * the FIFO adds one cycle of latency. The output stage takes an entry whenever it holds at most one
+ * (a registered flag), so m_axis_tready only drives the stage's valid, two-entry and read-select
+ * flip-flops (one LUT each): not the memory, the pointers, the count or the slots' enables. m_axis_tdata
+ * is the slot the read select points at (a 2:1 mux behind flip-flops). At the read port the FIFO behaves
+ * like one with a single output register: m_axis_tvalid is high exactly when it holds an entry.
+ * Capacity: the memory holds at most 2**ADDR_WIDTH - 1 entries, plus the two slots (the caller's
+ * credits: 2**ADDR_WIDTH).
  *
  * The memory is written every cycle at wr_ptr (that slot is always free, since the memory never fills),
  * so its write enable carries no valid; the valid only moves the pointers. SLICES column slices of
  * DATA_WIDTH / SLICES bits each keep their own copy of the pointers and flags (identical state machines,
- * each with its own feedback, so synthesis keeps them apart): the read/write address and output-register
+ * each with its own feedback, so synthesis keeps them apart): the read/write address and output-stage
  * control nets drive one slice each instead of every LUT-RAM of a 256-bit entry.
  */
 module qg_pred_fifo #
@@ -23,7 +28,7 @@ module qg_pred_fifo #
 )
 (
     input  wire                  clk,
-    input  wire                  rst,
+    input  wire [SLICES-1:0]     rst,        // synchronous; one copy per slice (all equal: the caller's duplicated register)
 
     /* Write port (no ready); the valid in one copy per slice (all equal: the caller's duplicated register) */
     input  wire [DATA_WIDTH-1:0] s_axis_tdata,
@@ -58,14 +63,18 @@ generate
     for (k = 0; k < SLICES; k = k + 1) begin : g_slice
         reg [ADDR_WIDTH-1:0] wr_ptr_reg = 0;
         reg [ADDR_WIDTH-1:0] rd_ptr_reg = 0;
-        reg [ADDR_WIDTH:0]   count_reg = 0;      // entries in the memory (not counting the output register)
-        reg                  empty_reg = 1'b1;   // registered flags: no compare on the output register's enable path
+        reg [ADDR_WIDTH:0]   count_reg = 0;      // entries in the memory (not counting the output slots)
+        reg                  empty_reg = 1'b1;   // registered flags: no compare on the slots' enable path
         reg                  full_reg = 1'b0;
-        reg [SW-1:0]         out_data_reg = 0;
-        reg                  out_valid_reg = 1'b0;
+        reg [SW-1:0]         slot0_reg = 0, slot1_reg = 0;   // output stage: two slots
+        reg                  wr_sel_reg = 1'b0;   // slot the next push writes
+        reg                  rd_sel_reg = 1'b0;   // slot m_axis_tdata shows
+        reg                  out_valid_reg = 1'b0;   // at least one slot holds an entry
+        reg                  out_two_reg = 1'b0;     // both slots hold one
         reg                  overflow_reg = 1'b0;
 
         wire wr_valid = s_axis_tvalid[k];
+        wire rst_k = rst[k];
         // bank of the read and of the write pointer (0 with one bank); the read pointer's low bits address
         // the banks through their own copies (g_bank)
         wire [ADDR_WIDTH-BW:0] rd_bank, wr_bank;
@@ -76,30 +85,30 @@ generate
             assign rd_bank = {1'b0, rd_ptr_reg[ADDR_WIDTH-1:BW]};
             assign wr_bank = {1'b0, wr_ptr_reg[ADDR_WIDTH-1:BW]};
         end
-        wire out_free = !out_valid_reg || m_axis_tready;
-        wire mem_rd = out_free && !empty_reg;
-        wire bypass = out_free && empty_reg && wr_valid;
+        // The output stage has two slots (out_cnt = out_valid_reg + out_two_reg entries): it takes an entry
+        // whenever it holds at most one (a registered flag), so m_axis_tready never reaches the memory,
+        // the pointers, the count or the slots' enables, only the stage's three control flip-flops.
+        wire push = !out_two_reg && (!empty_reg || wr_valid);     // an entry moves into a slot
+        wire mem_rd = !out_two_reg && !empty_reg;
+        wire bypass = !out_two_reg && empty_reg && wr_valid;
         wire mem_wr = wr_valid && !bypass && !full_reg;
-        // The next count and flags for either value of m_axis_tready, from registers only (kept as
-        // nets, so synthesis does not fold them back), then one 2:1 select by m_axis_tready: the
-        // external ready is one LUT away from the flip-flops.
-        //   tready = 1: out_free; mem_rd = !empty; mem_wr = tvalid & !empty & !full; never inc
-        //   tready = 0: out_free = !out_valid
-        wire wr_ok = wr_valid && !full_reg;
-        wire dec1 = !empty_reg && !wr_ok;
-        wire inc0 = wr_ok && out_valid_reg;                 // mem_wr && !mem_rd (empty and full exclusive)
-        wire dec0 = !out_valid_reg && !empty_reg && !wr_ok;
+        // next count and flags from registers only (inc and dec exclusive: empty and full are)
+        wire inc = mem_wr && !mem_rd;
+        wire dec = mem_rd && !mem_wr;
         wire [ADDR_WIDTH:0] count_p1 = count_reg + 1'b1;
         wire [ADDR_WIDTH:0] count_m1 = count_reg - 1'b1;
         wire                is0 = (count_reg == 0), is1 = (count_reg == 1);
         wire                is_max = (count_reg == (1 << ADDR_WIDTH) - 1), is_max1 = (count_reg == (1 << ADDR_WIDTH) - 2);
-        (* keep *) wire [ADDR_WIDTH:0] count_t1 = dec1 ? count_m1 : count_reg;
-        (* keep *) wire [ADDR_WIDTH:0] count_t0 = inc0 ? count_p1 : (dec0 ? count_m1 : count_reg);
-        (* keep *) wire empty_t1 = dec1 ? is1 : is0;
-        (* keep *) wire empty_t0 = inc0 ? 1'b0 : (dec0 ? is1 : is0);
-        (* keep *) wire full_t1 = dec1 ? 1'b0 : is_max;
-        (* keep *) wire full_t0 = inc0 ? is_max1 : (dec0 ? 1'b0 : is_max);
-        wire [ADDR_WIDTH:0] count_next = m_axis_tready ? count_t1 : count_t0;
+        wire [ADDR_WIDTH:0] count_next = inc ? count_p1 : (dec ? count_m1 : count_reg);
+        wire                empty_next = inc ? 1'b0 : (dec ? is1 : is0);
+        wire                full_next = inc ? is_max1 : (dec ? 1'b0 : is_max);
+        // the output stage's next flags for either value of m_axis_tready (kept as nets, so synthesis does
+        // not fold them back), then one 2:1 select: the external ready is one LUT away from the flip-flops
+        //   tready = 1: a valid slot leaves; 2 -> 1, 1 -> push, 0 -> push
+        //   tready = 0: 0 -> push, 1 -> 1 + push, 2 -> 2
+        (* keep *) wire valid_t1 = out_two_reg || push;
+        (* keep *) wire valid_t0 = out_valid_reg || push;
+        (* keep *) wire two_t0 = out_two_reg || (out_valid_reg && push);
 
         // The memory in NB banks of 2**BW entries (LUT-RAM), each with its own copy of the read pointer's
         // low bits (same reset and increments as rd_ptr_reg, its own feedback, so synthesis keeps the
@@ -117,7 +126,7 @@ generate
                 if (wr_bank == bk) begin
                     mem[wr_ptr_reg[BW-1:0]] <= s_axis_tdata[SW*k +: SW];
                 end
-                if (rst) begin
+                if (rst_k) begin
                     rd_lo_reg <= 0;
                 end else if (mem_rd) begin
                     rd_lo_reg <= rd_lo_reg + 1'b1;
@@ -127,17 +136,25 @@ generate
         end
         wire [SW-1:0] mem_rd_data = bank_rd[SW*rd_bank +: SW];
 
+        wire [SW-1:0] push_data = empty_reg ? s_axis_tdata[SW*k +: SW] : mem_rd_data;
+
         always @(posedge clk) begin
-            if (out_free) begin
-                out_data_reg <= empty_reg ? s_axis_tdata[SW*k +: SW] : mem_rd_data;
+            if (push && !wr_sel_reg) begin
+                slot0_reg <= push_data;
             end
-            if (rst) begin
+            if (push && wr_sel_reg) begin
+                slot1_reg <= push_data;
+            end
+            if (rst_k) begin
                 wr_ptr_reg <= 0;
                 rd_ptr_reg <= 0;
                 count_reg <= 0;
                 empty_reg <= 1'b1;
                 full_reg <= 1'b0;
+                wr_sel_reg <= 1'b0;
+                rd_sel_reg <= 1'b0;
                 out_valid_reg <= 1'b0;
+                out_two_reg <= 1'b0;
                 overflow_reg <= 1'b0;
             end else begin
                 overflow_reg <= wr_valid && !bypass && full_reg;
@@ -148,18 +165,21 @@ generate
                     rd_ptr_reg <= rd_ptr_reg + 1'b1;
                 end
                 count_reg <= count_next;
-                empty_reg <= m_axis_tready ? empty_t1 : empty_t0;        // count_next == 0
-                full_reg <= m_axis_tready ? full_t1 : full_t0;           // count_next == 2**ADDR_WIDTH - 1
-                if (out_free) begin
-                    out_valid_reg <= !empty_reg || wr_valid;
+                empty_reg <= empty_next;
+                full_reg <= full_next;
+                if (push) begin
+                    wr_sel_reg <= !wr_sel_reg;
                 end
+                rd_sel_reg <= rd_sel_reg ^ (out_valid_reg && m_axis_tready);
+                out_valid_reg <= m_axis_tready ? valid_t1 : valid_t0;
+                out_two_reg <= !m_axis_tready && two_t0;
             end
         end
 
-        assign m_axis_tdata[SW*k +: SW] = out_data_reg;
+        assign m_axis_tdata[SW*k +: SW] = rd_sel_reg ? slot1_reg : slot0_reg;
         assign valid_s[k] = out_valid_reg;
         assign overflow_s[k] = overflow_reg;
-        assign level_s[(ADDR_WIDTH+2)*k +: ADDR_WIDTH+2] = {1'b0, count_reg} + {{(ADDR_WIDTH+1){1'b0}}, out_valid_reg};
+        assign level_s[(ADDR_WIDTH+2)*k +: ADDR_WIDTH+2] = {1'b0, count_reg} + {{ADDR_WIDTH{1'b0}}, out_two_reg, out_valid_reg && !out_two_reg};
     end
 endgenerate
 

@@ -9,7 +9,7 @@
  *  - a 32-bit LFSR fills a shift register that drives the book-record AXI-Stream (data, valid, last),
  *    the prediction stream's tready and random AXI-Lite reads and writes;
  *  - every core output (prediction data/valid/last, input tready, AXI-Lite read data and responses)
- *    is folded by XOR into an 8-bit register that drives the LEDs.
+ *    is registered and folded by XOR (in registered steps) into an 8-bit register that drives the LEDs.
  * No core output is constant to yosys, so nothing of the core is optimized away. The clock pin runs at
  * the target frequency of hw/boards.yaml (nextpnr --freq); on a real ULX3S an EHXPLLL would go here.
  *
@@ -125,20 +125,48 @@ core_inst (
     .s_axil_rready(1'b1)
 );
 
-/* readback: XOR-fold every core output into the LED register */
-reg [7:0] fold_reg = 8'd0;
-reg [7:0] fold_next;
+/* readback: XOR-fold every core output into the LED register. The outputs are registered first and the
+ * fold is two registered steps (partial XORs of four bytes, then the fold), so no core output path ends in
+ * the wrapper's reduction LUTs (run 32: FIFO output data -> 3.3 ns net -> LED reduction was the worst path). */
+localparam NBYTES = M_AXIS_DATA_WIDTH / 8 + AXIL_DATA_WIDTH / 8;
+localparam NPART = (NBYTES + 3) / 4;
+reg [M_AXIS_DATA_WIDTH-1:0] m_tdata_q = {M_AXIS_DATA_WIDTH{1'b0}};
+reg [AXIL_DATA_WIDTH-1:0]   rdata_q = {AXIL_DATA_WIDTH{1'b0}};
+reg                         m_tvalid_q = 1'b0, rvalid_q = 1'b0;
+reg [3:0]                   ctl_q = 4'd0;
+always @(posedge clk) begin
+    m_tdata_q <= m_axis_tdata;
+    m_tvalid_q <= m_axis_tvalid;
+    rdata_q <= s_axil_rdata;
+    rvalid_q <= s_axil_rvalid;
+    ctl_q[0] <= m_axis_tlast ^ s_axis_tready;
+    ctl_q[1] <= s_axil_awready ^ s_axil_wready;
+    ctl_q[2] <= s_axil_bvalid ^ s_axil_arready;
+    ctl_q[3] <= (^s_axil_bresp) ^ (^s_axil_rresp);
+end
+
+// the registered outputs' bytes (each masked by its valid), XORed four at a time
+reg  [8*NPART-1:0] part_reg = {(8*NPART){1'b0}};
+reg  [3:0]         ctl_q2 = 4'd0;
+reg  [8*4*NPART-1:0] bytes_q;
 integer i;
 always @* begin
-    fold_next = fold_reg;
-    for (i = 0; i < M_AXIS_DATA_WIDTH / 8; i = i + 1)
-        fold_next = fold_next ^ (m_axis_tdata[i*8 +: 8] & {8{m_axis_tvalid}});
-    for (i = 0; i < AXIL_DATA_WIDTH / 8; i = i + 1)
-        fold_next = fold_next ^ (s_axil_rdata[i*8 +: 8] & {8{s_axil_rvalid}});
-    fold_next[0] = fold_next[0] ^ m_axis_tlast ^ s_axis_tready;
-    fold_next[1] = fold_next[1] ^ s_axil_awready ^ s_axil_wready;
-    fold_next[2] = fold_next[2] ^ s_axil_bvalid ^ s_axil_arready;
-    fold_next[3] = fold_next[3] ^ (^s_axil_bresp) ^ (^s_axil_rresp);
+    bytes_q = {(8*4*NPART){1'b0}};
+    bytes_q[0 +: M_AXIS_DATA_WIDTH] = m_tdata_q & {M_AXIS_DATA_WIDTH{m_tvalid_q}};
+    bytes_q[M_AXIS_DATA_WIDTH +: AXIL_DATA_WIDTH] = rdata_q & {AXIL_DATA_WIDTH{rvalid_q}};
+end
+always @(posedge clk) begin
+    for (i = 0; i < NPART; i = i + 1)
+        part_reg[8*i +: 8] <= bytes_q[32*i +: 8] ^ bytes_q[32*i+8 +: 8] ^ bytes_q[32*i+16 +: 8] ^ bytes_q[32*i+24 +: 8];
+    ctl_q2 <= ctl_q;
+end
+
+reg [7:0] fold_reg = 8'd0;
+reg [7:0] fold_next;
+always @* begin
+    fold_next = fold_reg ^ {4'd0, ctl_q2};
+    for (i = 0; i < NPART; i = i + 1)
+        fold_next = fold_next ^ part_reg[8*i +: 8];
 end
 always @(posedge clk)
     fold_reg <= fold_next;
