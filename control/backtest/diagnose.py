@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from control.backtest.arrays import decision_times, neutral_predictions, trade_match_times
+from control.backtest.fill_rules import DEFAULT_FILL_RULE, FILL_RULES
 from control.backtest.metrics import DEFAULT_HORIZONS_NS, MidSeries, fill_metrics
 
 EPISODE_GAP_NS = 200_000_000   # fills on one side closer than this belong to one episode (one sweep)
@@ -177,7 +178,7 @@ def diagnose(info: np.ndarray, adverse: dict[int, np.ndarray], horizon_ns: int =
 
 def diagnose_stream(records: np.ndarray, trades: np.ndarray, preds: np.ndarray, cfg, symbol: str, *,
                     latency_ns: int, horizon_ns: int, compare_horizon_ns: int = 1_000_000_000,
-                    fill_rule: str = "at_or_through") -> tuple[Diagnosis, np.ndarray, dict[int, np.ndarray]]:
+                    fill_rule: str = DEFAULT_FILL_RULE) -> tuple[Diagnosis, np.ndarray, dict[int, np.ndarray]]:
     """Static-baseline fills of one stream, described (fill_info) and summarised (diagnose)."""
     from control.backtest.run import arm_config
     from control.backtest.simulator import simulate
@@ -230,7 +231,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("data", nargs="+", type=Path, help="captures of ONE instrument, in stream order")
     ap.add_argument("--model", default="qg_mlp")
     ap.add_argument("--latency-ms", type=float, default=5.0)
-    ap.add_argument("--fill-rule", choices=("at_or_through", "queue", "through"), default="at_or_through",
+    ap.add_argument("--fill-rule", choices=tuple(FILL_RULES), default=DEFAULT_FILL_RULE,
                     help="queue position at our price (control/backtest/simulator.py)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)

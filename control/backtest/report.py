@@ -11,6 +11,7 @@ import numpy as np
 
 from control.backtest.arrays import decision_times
 from control.backtest.compare import Comparison
+from control.backtest.fill_rules import FILL_RULES
 from control.backtest.metrics import FillMetrics, MidSeries, fill_metrics
 from control.backtest.run import BacktestResult
 
@@ -154,13 +155,6 @@ def write_report(result: BacktestResult, out_dir: str | Path, records: np.ndarra
     return md
 
 
-_FILL_RULE_TEXT = {
-    "at_or_through": "fill rule at_or_through: queue position ignored, first in the queue at our price",
-    "queue": "fill rule queue: at the back of the displayed queue at our price, advanced only by trades",
-    "through": "fill rule through: never filled at our price, only through it",
-}
-
-
 def markdown(result: BacktestResult) -> str:
     s = summary(result)
     hs = list(next(iter(result.arms.values())).metrics.adverse_bp)
@@ -170,7 +164,7 @@ def markdown(result: BacktestResult) -> str:
              "| segment | records | model split |", "|---|---|---|"]
     lines += [f"| {g['name']} | {g['records']} | {g['split']} |" for g in s["segments"]]
     lines += ["", "Fills are simulated: a resting quote fills when a recorded trade prints at or through it "
-              f"({_FILL_RULE_TEXT[s['fill_rule']]}). Markout/adverse selection per filled unit, bp of the fill price; "
+              f"(fill rule {s['fill_rule']}: {FILL_RULES[s['fill_rule']]}). Markout/adverse selection per filled unit, bp of the fill price; "
               "adverse selection = mid move against the fill between just before it and the horizon.", "",
               "| arm | fills | lots | spread captured | " + " | ".join(f"AS {h / 1e9:g}s" for h in hs)
               + " | markout 1s | PnL | max abs pos | quotes sent | two-sided |",

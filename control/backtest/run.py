@@ -17,6 +17,7 @@ import numpy as np
 
 from control.backtest.arrays import PRED_DTYPE, check_inputs, neutral_predictions
 from control.backtest.compare import Comparison, compare
+from control.backtest.fill_rules import DEFAULT_FILL_RULE
 from control.backtest.metrics import (
     DEFAULT_HORIZONS_NS,
     FillMetrics,
@@ -45,7 +46,7 @@ class BacktestSettings:
     compare_horizon_ns: int = 1_000_000_000
     model_hash: str = ""
     fill_clock: str = "match"              # simulator.simulate: trades meet the quote live at their match
-    fill_rule: str = "at_or_through"       # simulator.simulate: queue position ("queue", "through")
+    fill_rule: str = DEFAULT_FILL_RULE     # simulator.simulate: queue position (fill_rules.FILL_RULES)
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,6 +44,7 @@ from control.backtest.arrays import (
     decision_times,
     trade_match_times,
 )
+from control.backtest.fill_rules import DEFAULT_FILL_RULE, FILL_RULES
 from control.prediction import Prediction
 from control.quoting.engine import QuotingEngine
 from control.quoting.types import Action, Side
@@ -51,8 +52,11 @@ from control.quoting.types import Action, Side
 log = logging.getLogger(__name__)
 
 FILL_CLOCKS = ("match", "receive")
-FILL_RULES = ("at_or_through", "queue", "through")
 _UNKNOWN = -1                       # queue ahead of us not known yet (price deeper than the records' levels)
+# One side of the book for the queue rule: record fields of its prices and sizes, +1 where a higher
+# price is better (the bid), -1 where a lower one is (the ask).
+_BID_BOOK = ("bid_px", "bid_sz", 1)
+_ASK_BOOK = ("ask_px", "ask_sz", -1)
 _ACTION_CODE = {Action.UNCHANGED: 0, Action.QUOTE: 1, Action.PULL: 2}
 
 
@@ -67,17 +71,17 @@ class SimResult:
 def simulate(records: np.ndarray, preds: np.ndarray, trades: np.ndarray, engine: QuotingEngine,
              symbol: str, *, latency_ns: int, horizon_ns: int, model_hash: str = "",
              backend: str = "cpu", backend_healthy: np.ndarray | None = None,
-             fill_clock: str = "match", fill_rule: str = "at_or_through") -> SimResult:
+             fill_clock: str = "match", fill_rule: str = DEFAULT_FILL_RULE) -> SimResult:
     """Replay `records` with `preds` (one per record) and `trades` through `engine`.
 
     `fill_clock`: "match" (default) decides each trade against the quote live when it matched
     (`trade_match_times`); "receive" against the quote live when its message arrived.
-    `fill_rule`: "at_or_through" (default), "queue" or "through" (module docstring)."""
+    `fill_rule`: a name of `fill_rules.FILL_RULES` (module docstring)."""
     check_inputs(records, preds, trades)
     if latency_ns < 0:
         raise ValueError(f"latency_ns must be >= 0, got {latency_ns}")
     if fill_rule not in FILL_RULES:
-        raise ValueError(f"fill_rule must be one of {FILL_RULES}, got {fill_rule!r}")
+        raise ValueError(f"fill_rule must be one of {tuple(FILL_RULES)}, got {fill_rule!r}")
     if fill_clock not in FILL_CLOCKS:
         raise ValueError(f"fill_clock must be one of {FILL_CLOCKS}, got {fill_clock!r}")
     n, m = len(records), len(trades)
@@ -108,9 +112,10 @@ def simulate(records: np.ndarray, preds: np.ndarray, trades: np.ndarray, engine:
     bid_ahead = ask_ahead = 0                                  # fill_rule "queue": lots ahead of us
     j = 0
 
-    def queue_at(px: int, tau: int, book_px: str, book_sz: str, better: int) -> int:
-        """Lots displayed at `px` on one side in the venue's book at `tau` (the last record received
-        by then): all ahead of an order joining now. `better` is +1 on the bid (higher is better)."""
+    def queue_at(px: int, tau: int, book: tuple[str, str, int]) -> int:
+        """Lots displayed at `px` on one side (`_BID_BOOK` / `_ASK_BOOK`) in the venue's book at `tau`
+        (the last record received by then): all ahead of an order joining now."""
+        book_px, book_sz, better = book
         r = int(np.searchsorted(rec_recv, tau, side="right")) - 1
         if r < 0:
             return _UNKNOWN
@@ -124,22 +129,21 @@ def simulate(records: np.ndarray, preds: np.ndarray, trades: np.ndarray, engine:
         return 0                              # better than the best, or an empty level in view
 
     def requeue(old_px: int, old_lots: int, new_px: int, new_lots: int, ahead: int, tau: int,
-                book_px: str, book_sz: str, better: int) -> int:
+                book: tuple[str, str, int]) -> int:
         # Same price and no larger size keeps the order's place (a FIX replace of that kind keeps
         # priority on most venues); anything else goes to the back of the queue at the new price.
         if new_lots > 0 and old_lots > 0 and new_px == old_px and new_lots <= old_lots:
             return ahead
-        return queue_at(new_px, tau, book_px, book_sz, better) if new_lots > 0 else 0
+        return queue_at(new_px, tau, book) if new_lots > 0 else 0
 
-    def at_price_fill(lots: int, ahead: int, px: int, tau: int, book_px: str, book_sz: str,
-                      better: int) -> tuple[int, int]:
+    def at_price_fill(lots: int, ahead: int, px: int, tau: int, book: tuple[str, str, int]) -> tuple[int, int]:
         """(lots that reach us, queue left ahead) for a trade of `lots` at exactly our price."""
         if fill_rule == "at_or_through":
             return lots, 0
         if fill_rule == "through":
             return 0, ahead
         if ahead == _UNKNOWN:   # joined deeper than the records show: the whole queue there is ahead
-            ahead = queue_at(px, tau - 1, book_px, book_sz, better)
+            ahead = queue_at(px, tau - 1, book)
             if ahead == _UNKNOWN:   # still out of view: the trade is taken to have met others first
                 return 0, _UNKNOWN
         used = min(ahead, lots)
@@ -159,8 +163,8 @@ def simulate(records: np.ndarray, preds: np.ndarray, trades: np.ndarray, engine:
                 nb_lots = max(0, nb_lots - (bid_filled - b0))
                 na_lots = max(0, na_lots - (ask_filled - a0))
                 if fill_rule == "queue":
-                    bid_ahead = requeue(bid_px, bid_lots, nb_px, nb_lots, bid_ahead, live_at, "bid_px", "bid_sz", 1)
-                    ask_ahead = requeue(ask_px, ask_lots, na_px, na_lots, ask_ahead, live_at, "ask_px", "ask_sz", -1)
+                    bid_ahead = requeue(bid_px, bid_lots, nb_px, nb_lots, bid_ahead, live_at, _BID_BOOK)
+                    ask_ahead = requeue(ask_px, ask_lots, na_px, na_lots, ask_ahead, live_at, _ASK_BOOK)
                 bid_px, bid_lots, ask_px, ask_lots = nb_px, nb_lots, na_px, na_lots
             px = int(t_px[k])
             lots = int(t_lots[k])
@@ -168,7 +172,7 @@ def simulate(records: np.ndarray, preds: np.ndarray, trades: np.ndarray, engine:
             if t_side[k] == BUY:
                 if ask_lots > 0 and px >= ask_px:
                     if px == ask_px:
-                        lots, ask_ahead = at_price_fill(lots, ask_ahead, px, tau, "ask_px", "ask_sz", -1)
+                        lots, ask_ahead = at_price_fill(lots, ask_ahead, px, tau, _ASK_BOOK)
                     q = min(ask_lots, lots)
                     if q:
                         ask_lots -= q
@@ -177,7 +181,7 @@ def simulate(records: np.ndarray, preds: np.ndarray, trades: np.ndarray, engine:
                         engine.on_fill(symbol, Side.ASK, q)
             elif bid_lots > 0 and px <= bid_px:
                 if px == bid_px:
-                    lots, bid_ahead = at_price_fill(lots, bid_ahead, px, tau, "bid_px", "bid_sz", 1)
+                    lots, bid_ahead = at_price_fill(lots, bid_ahead, px, tau, _BID_BOOK)
                 q = min(bid_lots, lots)
                 if q:
                     bid_lots -= q

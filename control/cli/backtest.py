@@ -9,6 +9,8 @@ from pathlib import Path
 
 import click
 
+from control.backtest.fill_rules import DEFAULT_FILL_RULE, FILL_RULES
+
 log = logging.getLogger(__name__)
 
 
@@ -19,11 +21,10 @@ log = logging.getLogger(__name__)
 @click.option("--no-model", is_flag=True, help="Run the baselines only (no predictions).")
 @click.option("--latency-ms", type=click.FloatRange(min=0), default=5.0, show_default=True,
               help="Decision-to-live latency of a quote (receive clock).")
-@click.option("--fill-rule", type=click.Choice(["at_or_through", "queue", "through"]), default="at_or_through",
-              show_default=True,
-              help="Queue position at our price: at_or_through = first in the queue (optimistic), queue = back "
-                   "of the displayed queue, advanced only by trades (risk-averse), through = never filled at our "
-                   "price (lower bound). Both arms get the same rule.")
+@click.option("--fill-rule", type=click.Choice(list(FILL_RULES)), default=DEFAULT_FILL_RULE, show_default=True,
+              help="What a trade at our quote's price does: "
+                   + "; ".join(f"{name} = {text}" for name, text in FILL_RULES.items())
+                   + ". Both arms get the same rule.")
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Quoting config (default: control/quoting/default.yaml).")
 @click.option("--report", "report_dir", type=click.Path(file_okay=False, path_type=Path),
