@@ -240,6 +240,12 @@ endfunction
 localparam NPR = L / 2;              // level pairs
 localparam NPR1 = (NPR > 0) ? NPR : 1;   // vector widths (one unused zero pair when L = 1)
 localparam NSG = (L + 1) / 2;        // even levels
+// Sum registers hold only the bits their values can take (level terms: |x| < 2**33), sign-extended to
+// SUM_W behind the flip-flops: synthesis narrows the adders to those bits anyway, and a SUM_W-wide
+// register then drove its sign-extension flip-flops from the chain's top output (run base-s4: one sum bit
+// to 7-10 flip-flops of dpr_s2 / pda_s3, 8.4 ns).
+localparam PR_W = 35;               // pair sums: |x0 + x1| < 2**34
+localparam PF_W = 37;               // prefix sums of up to 8 levels: < 2**36
 
 function signed [SUM_W-1:0] prefix;     // levels 0..nl-1 from the pair sums pr and the even levels sg
     input [SUM_W*NPR1-1:0] pr;
@@ -282,11 +288,36 @@ function signed [SUM_W-1:0] pterm;
     end
 endfunction
 
+// terms idx and idx + 1 of the prefix over levels 0..nl-1 (pterm) added, in PF_W bits (deep: a 2-term chain)
+function [PF_W-1:0] pterm2;
+    input [SUM_W*NPR1-1:0] pr;
+    input [SUM_W*NSG-1:0]  sg;
+    input integer          nl;
+    input integer          idx;
+    /* verilator lint_off UNUSEDSIGNAL */  // |sum| < 2**36: the upper bits are its sign
+    reg   [SUM_W-1:0]      sum;
+    /* verilator lint_on UNUSEDSIGNAL */
+    begin
+        sum = pterm(pr, sg, nl, idx) + pterm(pr, sg, nl, idx + 1);
+        pterm2 = sum[PF_W-1:0];
+    end
+endfunction
+
 wire [SUM_W*NPR1-1:0] dpr_c, tpr_c, bspr_c, aspr_c;
 wire [SUM_W*NSG-1:0] dsg_c, tsg_c, bssg_c, assg_c;
-reg  [SUM_W*NPR1-1:0] dpr_s2 = 0, tpr_s2 = 0, bspr_s2 = 0, aspr_s2 = 0;    // level pair sums (s2)
+wire [SUM_W*NPR1-1:0] dpr_s2, tpr_s2, bspr_s2, aspr_s2;    // level pair sums (s2), sign-extended from:
+reg  [PR_W*NPR1-1:0]  dpr_n_s2 = 0, tpr_n_s2 = 0, bspr_n_s2 = 0, aspr_n_s2 = 0;
 
 genvar g;
+generate
+    for (g = 0; g < NPR1; g = g + 1) begin : g_pr_sx
+        assign dpr_s2[SUM_W*g +: SUM_W] = {{(SUM_W-PR_W){dpr_n_s2[PR_W*g+PR_W-1]}}, dpr_n_s2[PR_W*g +: PR_W]};
+        assign tpr_s2[SUM_W*g +: SUM_W] = {{(SUM_W-PR_W){tpr_n_s2[PR_W*g+PR_W-1]}}, tpr_n_s2[PR_W*g +: PR_W]};
+        assign bspr_s2[SUM_W*g +: SUM_W] = {{(SUM_W-PR_W){bspr_n_s2[PR_W*g+PR_W-1]}}, bspr_n_s2[PR_W*g +: PR_W]};
+        assign aspr_s2[SUM_W*g +: SUM_W] = {{(SUM_W-PR_W){aspr_n_s2[PR_W*g+PR_W-1]}}, aspr_n_s2[PR_W*g +: PR_W]};
+    end
+endgenerate
+
 generate
     if (NPR == 0) begin : g_no_pair
         assign dpr_c = 0;
@@ -570,10 +601,12 @@ always @(posedge clk) begin
     inv_s2 <= inv_s1;
     hp_s2 <= hp_e;
     nz_s2 <= nz_c;
-    dpr_s2 <= dpr_c;
-    tpr_s2 <= tpr_c;
-    bspr_s2 <= bspr_c;
-    aspr_s2 <= aspr_c;
+    for (i = 0; i < NPR1; i = i + 1) begin
+        dpr_n_s2[PR_W*i +: PR_W] <= dpr_c[SUM_W*i +: PR_W];
+        tpr_n_s2[PR_W*i +: PR_W] <= tpr_c[SUM_W*i +: PR_W];
+        bspr_n_s2[PR_W*i +: PR_W] <= bspr_c[SUM_W*i +: PR_W];
+        aspr_n_s2[PR_W*i +: PR_W] <= aspr_c[SUM_W*i +: PR_W];
+    end
     dsg_s2 <= dsg_c;
     tsg_s2 <= tsg_c;
     bssg_s2 <= bssg_c;
@@ -657,33 +690,35 @@ reg signed [33:0]       bsz0_s3 = 0, asz0_s3 = 0;
 generate
     if (LS) begin : g_lsum2
         /* verilator lint_off UNUSEDSIGNAL */
-        reg [SUM_W*L-1:0]      pda_s3 = 0, pdb_s3 = 0, pta_s3 = 0, ptb_s3 = 0, pd_s4 = 0, pt_s4 = 0;
+        reg [PF_W*L-1:0]       pda_s3 = 0, pdb_s3 = 0, pta_s3 = 0, ptb_s3 = 0, pd_s4 = 0, pt_s4 = 0;
         /* verilator lint_on UNUSEDSIGNAL */
-        reg signed [SUM_W-1:0] bsa_s3 = 0, bsb_s3 = 0, asa_s3 = 0, asb_s3 = 0, bsum_s4 = 0, asum_s4 = 0;
+        reg signed [PF_W-1:0]  bsa_s3 = 0, bsb_s3 = 0, asa_s3 = 0, asb_s3 = 0, bsum_s4 = 0, asum_s4 = 0;
         reg signed [33:0]      bsz0_s4 = 0, asz0_s4 = 0;
         integer q;
         always @(posedge clk) begin
             for (q = 0; q < L; q = q + 1) begin
-                pda_s3[SUM_W*q +: SUM_W] <= pterm(dpr_s2, dsg_s2, q + 1, 0) + pterm(dpr_s2, dsg_s2, q + 1, 1);
-                pdb_s3[SUM_W*q +: SUM_W] <= pterm(dpr_s2, dsg_s2, q + 1, 2) + pterm(dpr_s2, dsg_s2, q + 1, 3);
-                pta_s3[SUM_W*q +: SUM_W] <= pterm(tpr_s2, tsg_s2, q + 1, 0) + pterm(tpr_s2, tsg_s2, q + 1, 1);
-                ptb_s3[SUM_W*q +: SUM_W] <= pterm(tpr_s2, tsg_s2, q + 1, 2) + pterm(tpr_s2, tsg_s2, q + 1, 3);
-                pd_s4[SUM_W*q +: SUM_W] <= pda_s3[SUM_W*q +: SUM_W] + pdb_s3[SUM_W*q +: SUM_W];
-                pt_s4[SUM_W*q +: SUM_W] <= pta_s3[SUM_W*q +: SUM_W] + ptb_s3[SUM_W*q +: SUM_W];
+                pda_s3[PF_W*q +: PF_W] <= pterm2(dpr_s2, dsg_s2, q + 1, 0);
+                pdb_s3[PF_W*q +: PF_W] <= pterm2(dpr_s2, dsg_s2, q + 1, 2);
+                pta_s3[PF_W*q +: PF_W] <= pterm2(tpr_s2, tsg_s2, q + 1, 0);
+                ptb_s3[PF_W*q +: PF_W] <= pterm2(tpr_s2, tsg_s2, q + 1, 2);
+                pd_s4[PF_W*q +: PF_W] <= pda_s3[PF_W*q +: PF_W] + pdb_s3[PF_W*q +: PF_W];
+                pt_s4[PF_W*q +: PF_W] <= pta_s3[PF_W*q +: PF_W] + ptb_s3[PF_W*q +: PF_W];
             end
-            bsa_s3 <= pterm(bspr_s2, bssg_s2, L, 0) + pterm(bspr_s2, bssg_s2, L, 1);
-            bsb_s3 <= pterm(bspr_s2, bssg_s2, L, 2) + pterm(bspr_s2, bssg_s2, L, 3);
-            asa_s3 <= pterm(aspr_s2, assg_s2, L, 0) + pterm(aspr_s2, assg_s2, L, 1);
-            asb_s3 <= pterm(aspr_s2, assg_s2, L, 2) + pterm(aspr_s2, assg_s2, L, 3);
+            bsa_s3 <= pterm2(bspr_s2, bssg_s2, L, 0);
+            bsb_s3 <= pterm2(bspr_s2, bssg_s2, L, 2);
+            asa_s3 <= pterm2(aspr_s2, assg_s2, L, 0);
+            asb_s3 <= pterm2(aspr_s2, assg_s2, L, 2);
             bsum_s4 <= bsa_s3 + bsb_s3;
             asum_s4 <= asa_s3 + asb_s3;
             bsz0_s4 <= bsz0_s3;
             asz0_s4 <= asz0_s3;
         end
-        assign pd_l = pd_s4;
-        assign pt_l = pt_s4;
-        assign bsum_l = bsum_s4;
-        assign asum_l = asum_s4;
+        for (g = 0; g < L; g = g + 1) begin : g_pf_sx
+            assign pd_l[SUM_W*g +: SUM_W] = {{(SUM_W-PF_W){pd_s4[PF_W*g+PF_W-1]}}, pd_s4[PF_W*g +: PF_W]};
+            assign pt_l[SUM_W*g +: SUM_W] = {{(SUM_W-PF_W){pt_s4[PF_W*g+PF_W-1]}}, pt_s4[PF_W*g +: PF_W]};
+        end
+        assign bsum_l = {{(SUM_W-PF_W){bsum_s4[PF_W-1]}}, bsum_s4};
+        assign asum_l = {{(SUM_W-PF_W){asum_s4[PF_W-1]}}, asum_s4};
         assign bsz0_l = bsz0_s4;
         assign asz0_l = asz0_s4;
     end else begin : g_lsum1

@@ -82,7 +82,8 @@ localparam LATENCY = FEAT_LATENCY + NN_LATENCY + 1;     // + output FIFO registe
 localparam CREDITS = 1 << FIFO_ADDR_WIDTH;             // the FIFO's capacity (memory never full, see qg_pred_fifo)
 localparam FIFO_SLICES = 16;                            // 16-bit column slices, each with its own pointers
 localparam CREDIT_WIDTH = FIFO_ADDR_WIDTH + 2;
-localparam USER_WIDTH = 64 + 32 + 2;                    // {t_in, seq, seq_gap, not_in_sync}
+localparam USER_WIDTH = 32 + 2;                         // {seq, seq_gap, not_in_sync}
+localparam DP_LATENCY = FEAT_LATENCY + NN_LATENCY;      // accepted beat -> prediction at the FIFO write
 
 initial begin
     if (`QG_NN_N_INPUTS != F || N_OUT * `QG_PREDICTION_LOGITS_WIDTH != 64 || N_OUT != `QG_PREDICTION_LOGITS_COUNT) begin
@@ -110,7 +111,15 @@ wire [FIFO_ADDR_WIDTH+1:0] fifo_level;
 /* verilator lint_off UNUSEDSIGNAL */  // the level fits the register's 8 bits
 wire [15:0] fifo_level_x = {{(14-FIFO_ADDR_WIDTH){1'b0}}, fifo_level};
 /* verilator lint_on UNUSEDSIGNAL */
-reg  [63:0] cycle_reg = 64'd0;
+// The cycle counter in three copies, one per reader (same reset and increments, each with its own
+// feedback, so synthesis keeps them apart; run base-s4: one counter drove the sideband input, STATS and the
+// FIFO's t_out column, an 8.3 ns net to the LUT-RAMs). The datapath has a fixed latency (free-running, no
+// stall), so a record's t_in is the counter DP_LATENCY cycles before its FIFO write: t_in_reg counts from
+// -DP_LATENCY instead of 64 bits riding along the DP_LATENCY-stage sideband delay line. Every record at the
+// FIFO write was accepted at least DP_LATENCY cycles after rst, so the values are the same.
+reg  [63:0] cycle_reg = 64'd0;         // STATS.CYCLES
+reg  [63:0] t_out_reg = 64'd0;         // prediction t_out (FIFO write)
+reg  [63:0] t_in_reg = 64'd0 - DP_LATENCY;   // prediction t_in = t_out - DP_LATENCY
 reg  [31:0] records_in_reg = 0, predictions_out_reg = 0, backpressure_reg = 0, invalid_reg = 0, seq_gaps_reg = 0;
 reg  [CREDIT_WIDTH-1:0] credit_reg = CREDITS[CREDIT_WIDTH-1:0];
 reg         dp_rst_reg = 1'b1;
@@ -213,6 +222,8 @@ always @(posedge clk) begin
     dp_rst_reg <= rst || ctrl_soft_reset;
     s_axis_tready_reg <= ctrl_enable && !(rst || ctrl_soft_reset) && (dp_rst_reg || credit_next_nz);
     cycle_reg <= rst ? 64'd0 : cycle_reg + 64'd1;
+    t_out_reg <= rst ? 64'd0 : t_out_reg + 64'd1;
+    t_in_reg <= rst ? 64'd0 - DP_LATENCY : t_in_reg + 64'd1;
     if (dp_rst_reg) begin
         credit_reg <= CREDITS[CREDIT_WIDTH-1:0];
         seq_known_reg <= 1'b0;
@@ -253,7 +264,7 @@ feature_pipeline_inst (
     .s_axis_tdata(s_axis_tdata),
     .s_axis_tvalid(in_accept),
     .s_axis_tready(feat_tready_unused),
-    .s_axis_tuser({cycle_reg, in_seq, 1'b0, !in_flags[`QG_BOOK_RECORD_FLAG_IN_SYNC]}),   // seq gap: see above
+    .s_axis_tuser({in_seq, 1'b0, !in_flags[`QG_BOOK_RECORD_FLAG_IN_SYNC]}),   // seq gap: see above
     .m_axis_tdata(feat_tdata),
     .m_axis_tvalid(feat_tvalid),
     .m_axis_tuser(feat_tuser)
@@ -291,8 +302,7 @@ qg_dup_reg #(.COPIES(FIFO_SLICES + 1)) pred_valid_inst (
 );
 
 wire        pred_valid = pred_valid_dup[FIFO_SLICES];
-wire [63:0] pred_t_in = nn_user[USER_WIDTH+1 -: 64];
-wire [31:0] pred_seq = nn_user[USER_WIDTH+1-64 -: 32];
+wire [31:0] pred_seq = nn_user[USER_WIDTH+1 -: 32];
 wire        pred_not_in_sync = nn_user[2];
 wire        pred_reset = nn_user[1];
 wire        pred_invalid = nn_user[0];
@@ -310,8 +320,8 @@ always @* begin
     pred_record[`QG_PREDICTION_SEQ_LSB +: 32] = pred_seq;
     pred_record[`QG_PREDICTION_LOGITS_LSB +: 64] = logits;
     pred_record[`QG_PREDICTION_FLAGS_LSB +: 32] = pred_flags;
-    pred_record[`QG_PREDICTION_T_IN_LSB +: 64] = pred_t_in;
-    pred_record[`QG_PREDICTION_T_OUT_LSB +: 64] = cycle_reg;
+    pred_record[`QG_PREDICTION_T_IN_LSB +: 64] = t_in_reg;
+    pred_record[`QG_PREDICTION_T_OUT_LSB +: 64] = t_out_reg;
 end
 
 qg_pred_fifo #(

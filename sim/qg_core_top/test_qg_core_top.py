@@ -17,7 +17,7 @@ import cocotb
 import numpy as np
 import pytest
 from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles, RisingEdge
+from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge
 from cocotbext.axi import (
     AxiLiteBus,
     AxiLiteMaster,
@@ -156,10 +156,22 @@ async def golden_stream_idle_and_backpressure(dut):
     tb.sink.set_pause_generator(itertools.cycle([rng.random() < 0.4 for _ in range(89)]))
     g = golden(vectors())
     recs = with_invalid(g.records, every=11)
+    accepted_at: list[int] = []     # the cycle counter (STATS.CYCLES' copy) at each accepted beat
+
+    async def watch_accepts() -> None:
+        while True:     # mid-cycle: what the next rising edge samples
+            await FallingEdge(dut.clk)
+            if int(dut.s_axis_tvalid.value) and int(dut.s_axis_tready.value):
+                accepted_at.append(int(dut.cycle_reg.value))
+
+    cocotb.start_soon(watch_accepts())
     cocotb.start_soon(tb.send(recs))
     preds = await tb.recv(len(recs))
     lat = await tb.latency()
     check(recs, preds, lat)
+    # t_in is the accept cycle (regmap.yaml), with random idle cycles in between
+    np.testing.assert_array_equal(preds["t_in"].astype(np.int64), np.array(accepted_at[:len(recs)], dtype=np.int64),
+                                  err_msg="t_in is not the cycle counter when the record was accepted")
     n_inv = int(((preds["flags"] & regmap.PREDICTION_FLAG_INVALID) != 0).sum())
     assert await tb.read("STATS_RECORDS_IN") == len(recs)
     assert await tb.read("STATS_PREDICTIONS_OUT") == len(recs)
