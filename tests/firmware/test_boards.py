@@ -55,3 +55,17 @@ def test_bad_yaml_is_rejected(tmp_path: Path) -> None:
                    " nextpnr: {device: --85k}}\n")
     with pytest.raises(BoardError, match="default"):
         load_boards(bad)
+
+
+@pytest.mark.parametrize("seeds", ["[]", "[1, 1]", "[0]", "[1.5]", "7", "[true]"])
+def test_bad_seeds_are_rejected(tmp_path: Path, seeds: str) -> None:
+    bad = tmp_path / "boards.yaml"
+    bad.write_text("default: x\nboards:\n  x: {flow: open, vendor: v, family: f, clock_mhz: 1, top: t, bitstream: b,"
+                   f" nextpnr: {{device: --85k}}, seeds: {seeds}}}\n")
+    with pytest.raises(BoardError, match="seeds must be a non-empty list of distinct positive integers"):
+        load_boards(bad)
+
+
+def test_ecp5_sweeps_several_seeds() -> None:
+    assert len(load_boards()["ecp5-85f"].seeds) > 1
+    assert load_boards()["pynq-z2"].seeds == [1], "default for boards that do not set it"
