@@ -25,7 +25,7 @@
  *   s7  scale/saturate the bitlen features; volatility select
  *   imb_l1 ratio (qg_ratio, R_LAT stages from s1), microprice product (MP_LAT), microprice at s<OUT_S>;
  *   ratio features (qg_ratio from s3); every feature registered at s<OUT_S>
- *   (deep: R_LAT 9, MP_LAT 2, OUT_S = s13; compact: R_LAT 4, MP_LAT 1, OUT_S = s7)
+ *   (deep: R_LAT 10, MP_LAT 3, OUT_S = s15; compact: R_LAT 4, MP_LAT 1, OUT_S = s7)
  * Each state register sits at the one stage that reads it, so its feedback loop is one cycle long
  * (mux, or mux + two adders for the decaying accumulators) at one record per clock. A record updates
  * state only when valid (FEATURES.md, "Invalid records"); RESET (or the first record after rst)
@@ -37,7 +37,7 @@ module feature_pipeline #
 (
     parameter USER_WIDTH = 1,   // sideband bits carried alongside each record (seq, timestamps, ...)
     parameter DEEP = 0          // pipeline configuration (hw/boards.yaml `pipeline:`): 0 compact, LATENCY 8;
-                                // 1 deep (qg_ratio 9 stages, microprice product 2), LATENCY 14
+                                // 1 deep (qg_ratio 10 stages, microprice product 3), LATENCY 16
 )
 (
     input  wire                                  clk,
@@ -62,8 +62,8 @@ localparam L = `QG_FEAT_LEVELS;
 localparam SUM_W = 42;               // level sums: 34-bit terms x 4-bit weights x up to 8 levels
 localparam ACC_W = 48;               // decaying accumulators (FEATURES.md: 48 bits in the RTL)
 localparam AGE_W = 54;               // (ts difference) >> 10
-localparam R_LAT = DEEP ? 9 : 4;     // qg_ratio
-localparam MP_LAT = DEEP ? 2 : 1;    // microprice product (deep: qg_mult18; compact: qg_mul_lut, 10 x 8 bits)
+localparam R_LAT = DEEP ? 10 : 4;    // qg_ratio
+localparam MP_LAT = DEEP ? 3 : 1;    // microprice product (deep: qg_mult18 + a fabric register; compact: qg_mul_lut, 10 x 8 bits)
 localparam OUT_S = 1 + R_LAT + MP_LAT + 1;   // output stage: imb_l1 ratio from s1, product, saturation
 localparam LATENCY = OUT_S + 1;      // s_axis beat to m_axis beat, cycles (s0 .. s<OUT_S>)
 
@@ -634,7 +634,6 @@ always @(posedge clk) begin
 end
 
 /* ---------------------------------------------------------------- s3: sums done; STATE B */
-reg signed [SUM_W-1:0]  wd_s3 = 0, wt_s3 = 0;
 reg signed [35:0]       ofi_den_s3 = 0;
 reg signed [ACC_W-1:0]  tfs_s3 = 0, tft_s3 = 0;
 wire signed [ACC_W-1:0] tfs_x_sh = tfs_x_s2 >>> `QG_TF_SHIFT;
@@ -649,8 +648,38 @@ reg                     age_neg_s3 = 1'b0, gap_neg_s3 = 1'b0;
 reg                     valid_s3 = 1'b0, rstf_s3 = 1'b0, inv_s3 = 1'b0;
 reg                     upd_s3 = 1'b0;       // valid and not invalid: state C loads
 
-wire signed [SUM_W-1:0] wd_c = csa_sum({{((8-NP)*SUM_W){1'b0}}, wdp_s2}, NP);
-wire signed [SUM_W-1:0] wt_c = csa_sum({{((8-NP)*SUM_W){1'b0}}, wtp_s2}, NP);
+// Weighted sums over the NP pair sums, complete at s<3 + WS + WD>: compact, one carry-save sum; deep (WD 1:
+// the weighted imbalance has a cycle of slack since the microprice's fabric register) pairs 0 + 1 and
+// 2 + 3 as two 2-term chains, their sum a stage later (run base-s4: the carry-save LUT over the three pair
+// sums in front of the chain, wd_s3 at 7.8 ns).
+localparam WD = DEEP;
+wire signed [SUM_W-1:0] wd_l, wt_l;
+wire [8*SUM_W-1:0]      wdp_v = {{((8-NP)*SUM_W){1'b0}}, wdp_s2};
+wire [8*SUM_W-1:0]      wtp_v = {{((8-NP)*SUM_W){1'b0}}, wtp_s2};
+
+generate
+    if (WD) begin : g_wsum2
+        reg signed [SUM_W-1:0] wda_s3 = 0, wdb_s3 = 0, wta_s3 = 0, wtb_s3 = 0, wd_s4 = 0, wt_s4 = 0;
+        always @(posedge clk) begin
+            wda_s3 <= csa_sum(wdp_v, (NP < 2) ? NP : 2);
+            wdb_s3 <= csa_sum({{(2*SUM_W){1'b0}}, wdp_v[8*SUM_W-1:2*SUM_W]}, (NP > 2) ? NP - 2 : 0);
+            wta_s3 <= csa_sum(wtp_v, (NP < 2) ? NP : 2);
+            wtb_s3 <= csa_sum({{(2*SUM_W){1'b0}}, wtp_v[8*SUM_W-1:2*SUM_W]}, (NP > 2) ? NP - 2 : 0);
+            wd_s4 <= wda_s3 + wdb_s3;
+            wt_s4 <= wta_s3 + wtb_s3;
+        end
+        assign wd_l = wd_s4;
+        assign wt_l = wt_s4;
+    end else begin : g_wsum1
+        reg signed [SUM_W-1:0] wd_s3 = 0, wt_s3 = 0;
+        always @(posedge clk) begin
+            wd_s3 <= csa_sum(wdp_v, NP);
+            wt_s3 <= csa_sum(wtp_v, NP);
+        end
+        assign wd_l = wd_s3;
+        assign wt_l = wt_s3;
+    end
+endgenerate
 
 wire signed [33:0]      eb_s3_c = b_up_s2 ? bsz0_s2 : (b_eq_s2 ? eb_eq_s2 : npbsz_s2);   // muxes only:
 wire signed [33:0]      ea_s3_c = a_dn_s2 ? asz0_s2 : (a_eq_s2 ? ea_eq_s2 : npasz_s2);   // negations in s2
@@ -745,8 +774,6 @@ generate
 endgenerate
 
 always @(posedge clk) begin
-    wd_s3 <= wd_c;
-    wt_s3 <= wt_c;
     ofi_den_s3 <= hp_s2 ? {{2{t0_s2[33]}}, t0_s2} + {{2{pbasz_s2[33]}}, pbasz_s2} : 36'sd0;
     bsz0_s3 <= bsz0_s2;
     asz0_s3 <= asz0_s2;
@@ -864,27 +891,54 @@ imb1_ratio_inst (
 // microprice = sat((ab * imb_l1) >> 1) with imb_l1 an int8: clamping ab to [-512, 511] first changes no
 // result (|ab| >= 512 and imb_l1 != 0 saturate either way, with the same sign; imb_l1 = 0 gives 0), so
 // the product is 10 x 8 bits. Deep: a registered 18 x 18 multiplier (qg_mult18: MULT18X18D with its input
-// and output registers in the open ECP5 flow, 2 stages; run 37: imb_l1 fan-out -> radix-4 digit muxes ->
+// and output registers in the open ECP5 flow, then a fabric register: 3 stages; run 37: imb_l1 fan-out -> radix-4 digit muxes ->
 // pair chain was 8.2-8.8 ns in LUTs); compact: qg_mul_lut, 1 stage (3 * ab computed at s3).
-reg signed [9:0]  ab_cl_s2 = 10'sd0;
-
-always @(posedge clk) begin
-    ab_cl_s2 <= ($signed(ab_s1) > 34'sd511) ? 10'sd511 : (($signed(ab_s1) < -34'sd512) ? -10'sd512 : ab_s1[9:0]);
-end
-
+// clamp(a - b, -512, 511) at s2 (compact) or as registered bound compares at s2 and the select at s3
+// (deep: it has R_LAT - 2 cycles of slack; run base-s4: the 34-bit compares and the select in one stage,
+// 7.2 ns)
 wire [9:0]  ab_q;
+/* verilator lint_off UNUSEDSIGNAL */  // deep: unused
+wire [9:0]  ab_cl;      // compact: clamp(a - b) at s2, for 3 * ab (g_mp_lut)
+/* verilator lint_on UNUSEDSIGNAL */
 
-qg_delay #(.WIDTH(10), .DEPTH(R_LAT - 1)) ab_delay_inst (.clk(clk), .in(ab_cl_s2), .out(ab_q));
+generate
+    if (DEEP) begin : g_ab_deep
+        reg               ab_gt_s2 = 1'b0, ab_lt_s2 = 1'b0;
+        reg        [9:0]  ab_lo_s2 = 10'd0;
+        reg signed [9:0]  ab_cl_s3 = 10'sd0;
+        always @(posedge clk) begin
+            ab_gt_s2 <= $signed(ab_s1) > 34'sd511;
+            ab_lt_s2 <= $signed(ab_s1) < -34'sd512;
+            ab_lo_s2 <= ab_s1[9:0];
+            ab_cl_s3 <= ab_gt_s2 ? 10'sd511 : (ab_lt_s2 ? -10'sd512 : ab_lo_s2);
+        end
+        qg_delay #(.WIDTH(10), .DEPTH(R_LAT - 2)) ab_delay_inst (.clk(clk), .in(ab_cl_s3), .out(ab_q));
+        assign ab_cl = ab_cl_s3;
+    end else begin : g_ab_compact
+        reg signed [9:0]  ab_cl_s2 = 10'sd0;
+        always @(posedge clk) begin
+            ab_cl_s2 <= ($signed(ab_s1) > 34'sd511) ? 10'sd511 : (($signed(ab_s1) < -34'sd512) ? -10'sd512 : ab_s1[9:0]);
+        end
+        qg_delay #(.WIDTH(10), .DEPTH(R_LAT - 1)) ab_delay_inst (.clk(clk), .in(ab_cl_s2), .out(ab_q));
+        assign ab_cl = ab_cl_s2;
+    end
+endgenerate
 
 wire signed [17:0] mp_prod;     // clamp(a - b) * imb_l1, registered, at s<1 + R_LAT + MP_LAT>
 
 generate
     if (DEEP) begin : g_mp_dsp
         wire signed [35:0] p36;
+        reg  signed [17:0] mp_prod_reg = 18'sd0;
         qg_mult18 #(.REG_IN(1)) mp_mul_inst (
             .clk(clk), .a({{8{ab_q[9]}}, ab_q}), .b({{10{imb1_q[7]}}, imb1_q}), .p(p36)
         );
-        assign mp_prod = p36[17:0];     // |ab * imb_l1| <= 2**16: fits 18 bits
+        // the product registered again in the fabric: the saturation compares behind the multiplier's
+        // output register were 8.0 ns (runs 43-44: 3.4-3.5 ns from the DSP row to the compare chains)
+        always @(posedge clk) begin
+            mp_prod_reg <= p36[17:0];     // |ab * imb_l1| <= 2**16: fits 18 bits
+        end
+        assign mp_prod = mp_prod_reg;
         /* verilator lint_off UNUSEDSIGNAL */
         wire [17:0] unused_p36 = p36[35:18];
         /* verilator lint_on UNUSEDSIGNAL */
@@ -892,7 +946,7 @@ generate
         reg signed [11:0] ab3_s3 = 12'sd0;
         wire [11:0] ab3_q;
         always @(posedge clk) begin
-            ab3_s3 <= {{2{ab_cl_s2[9]}}, ab_cl_s2} + {ab_cl_s2[9], ab_cl_s2, 1'b0};
+            ab3_s3 <= {{2{ab_cl[9]}}, ab_cl} + {ab_cl[9], ab_cl, 1'b0};
         end
         qg_delay #(.WIDTH(12), .DEPTH(R_LAT - 2)) ab3_delay_inst (.clk(clk), .in(ab3_s3), .out(ab3_q));
         qg_mul_lut #(.A_WIDTH(10), .B_WIDTH(8), .B_SIGNED(1), .REG1(0)) mp_mul_inst (
@@ -937,11 +991,11 @@ generate
             );
             qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 3 - LS - R_LAT)) delay_inst (.clk(clk), .in(rq), .out(feat_out[8*j +: 8]));
         end else if (KIND == `QG_KIND_WEIGHTED_IMBALANCE) begin : g_wimb
-            wire [7:0] rq;   // at s<3 + WS + R_LAT>
+            wire [7:0] rq;   // at s<3 + WS + WD + R_LAT>
             qg_ratio #(.NUM_WIDTH(SUM_W), .DEN_WIDTH(SUM_W), .LO(LO), .HI(HI), .DEEP(DEEP)) ratio_inst (
-                .clk(clk), .num(wd_s3), .den(wt_s3), .q(rq)     // wd_s3 / wt_s3: at s<3 + WS>
+                .clk(clk), .num(wd_l), .den(wt_l), .q(rq)     // at s<3 + WS + WD>
             );
-            qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 3 - WS - R_LAT)) delay_inst (.clk(clk), .in(rq), .out(feat_out[8*j +: 8]));
+            qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 3 - WS - WD - R_LAT)) delay_inst (.clk(clk), .in(rq), .out(feat_out[8*j +: 8]));
         end else if (KIND == `QG_KIND_OFI) begin : g_ofi
             wire [7:0] rq;   // at s<3 + OS + R_LAT>
             qg_ratio #(.NUM_WIDTH(36), .DEN_WIDTH(36), .LO(LO), .HI(HI), .DEEP(DEEP)) ratio_inst (

@@ -4,9 +4,11 @@
 
 /*
  * Pipelined signed x unsigned multiply p = a * b on 18 x 18 multipliers (qg_mult18),
- * LATENCY = 1 + REG_IN + REG_SUM (3 with both):
+ * LATENCY = 1 + REG_IN + REG_PROD + REG_SUM (4 with all):
  *     a is cut into NC = ceil(A_WIDTH / 17) chunks of 17 bits (unsigned; the top chunk signed, <= 17 bits),
- *     chunk c times b in a registered multiplier (2 clocks), then one registered adder:
+ *     chunk c times b in a registered multiplier (2 clocks), REG_PROD: the products registered again in
+ *     the fabric (the multiplier's output register sits in the DSP row: its route to the adder's chain
+ *     was 3.4-5.8 ns, run 47 and base-s4), then one registered adder:
  *         p = (P2 << 34 | P0) + (P1 << 17)
  *     The even chunks' products do not overlap (17 + B_WIDTH <= 34 bits), so they are concatenated and
  *     only the odd chunk is added: one carry chain. All sums are mod 2^(A_WIDTH + B_WIDTH).
@@ -17,6 +19,7 @@ module qg_mul_dsp #
     parameter A_WIDTH = 48,     // bits of a (signed), 2..51
     parameter B_WIDTH = 10,     // bits of b (unsigned), 1..17
     parameter REG_IN = 1,       // 1: the multipliers' input registers
+    parameter REG_PROD = 0,     // 1: the products registered in the fabric before the adder
     parameter REG_SUM = 1       // 1: register the sum (else p is the multipliers' registers plus the adder)
 )
 (
@@ -38,7 +41,10 @@ initial begin
 end
 
 wire signed [17:0]   bx = {{(18-B_WIDTH){1'b0}}, b};
+wire [36*NC-1:0]     prod_dsp;
 wire [36*NC-1:0]     prod;
+
+qg_pipe #(.WIDTH(36 * NC), .EN(REG_PROD)) prod_pipe_inst (.clk(clk), .d(prod_dsp), .q(prod));
 
 genvar c;
 generate
@@ -49,7 +55,7 @@ generate
         end else begin : g_low
             assign ax = {1'b0, a[17*c +: 17]};
         end
-        qg_mult18 #(.REG_IN(REG_IN)) mult_inst (.clk(clk), .a(ax), .b(bx), .p(prod[36*c +: 36]));
+        qg_mult18 #(.REG_IN(REG_IN)) mult_inst (.clk(clk), .a(ax), .b(bx), .p(prod_dsp[36*c +: 36]));
     end
 endgenerate
 

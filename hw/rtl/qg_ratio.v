@@ -6,12 +6,13 @@
  * ratio(num, den) of models/FEATURES.md, then saturation to [LO, HI]:
  *     0 if den <= 0, else sat(num * RECIP[m - 128] >> (s + 9)) with s = bitlen(den) - 8,
  *     m = den normalized to 128..255. No division.
- * Free-running pipeline (inputs registered by the caller), LATENCY = 9 cycles with DEEP = 1:
+ * Free-running pipeline (inputs registered by the caller), LATENCY = 10 cycles with DEEP = 1:
  *     R1 per-byte leading one of den   R1b leading byte, per-byte windows   R2 select (ROM index)
  *     R3 RECIP ROM   R3b into the multipliers' input registers
- *     R4, R5 multiply (qg_mul_dsp: 17-bit chunks of num times recip in registered 18 x 18 multipliers, sum)
+ *     R4, R4b, R5 multiply (qg_mul_dsp: 17-bit chunks of num times recip in registered 18 x 18
+ *     multipliers, the products registered again in the fabric (R4b), their sum)
  *     R6 shift + fit   R7 saturate
- * DEEP = 0 (LATENCY = 4) drops the R1b, R2, R3, R3b and R5 registers: the same logic in R1, R4, R6, R7.
+ * DEEP = 0 (LATENCY = 4) drops the R1b, R2, R3, R3b, R4b and R5 registers: the same logic in R1, R4, R6, R7.
  */
 module qg_ratio #
 (
@@ -19,7 +20,7 @@ module qg_ratio #
     parameter DEN_WIDTH = 40,   // bits of den (signed; <= 0 gives 0)
     parameter LO = -128,        // saturation bounds within int8
     parameter HI = 127,
-    parameter DEEP = 0          // pipeline configuration: 0 compact (4 cycles), 1 deep (9 cycles)
+    parameter DEEP = 0          // pipeline configuration: 0 compact (4 cycles), 1 deep (10 cycles)
 )
 (
     input  wire                        clk,
@@ -142,7 +143,8 @@ qg_pipe #(.WIDTH(NUM_WIDTH + 7 + BL_WIDTH + 1), .EN(DEEP)) r2_pipe_inst (
 );
 
 /* R3: RECIP ROM, registered in the fabric (R3b, DEEP only: the ROM plus the route to a DSP block does
- * not fit a stage), then the multipliers' input registers; R4 chunk products; R5 their sum (qg_mul_dsp) */
+ * not fit a stage), then the multipliers' input registers; R4 chunk products; R4b (DEEP) the products in
+ * fabric registers; R5 their sum (qg_mul_dsp) */
 wire [9:0] recip_c;
 
 // (a block-RAM ROM read at R2, qg_recip_rom REG = 1, measured worse: idx logic plus the route to the
@@ -192,6 +194,7 @@ qg_mul_dsp #(
     .A_WIDTH(NUM_WIDTH),
     .B_WIDTH(11),
     .REG_IN(DEEP),
+    .REG_PROD(DEEP),
     .REG_SUM(DEEP)
 )
 mul_inst (
@@ -202,7 +205,7 @@ mul_inst (
 );
 
 /* R4 (beside the products): mask of the product bits below sh + 7 (the ones that do not decide the fit);
- * the shift as a one-hot byte offset (sh >> 3) and a bit offset (sh & 7); R5 carries them on */
+ * the shift as a one-hot byte offset (sh >> 3) and a bit offset (sh & 7); R4b and R5 carry them on */
 // byte offsets that can occur: sh = bitlen(den) + 1 <= DEN_WIDTH (den < 2**(DEN_WIDTH-1)), so sh >> 3 <=
 // DEN_WIDTH >> 3 (the offsets reaching into px beyond that never occur: fewer terms in R6's select)
 localparam NCG_PX = (P_WIDTH + 15) / 8;
@@ -240,10 +243,10 @@ wire [NCG-1:0]      r6_coarse_reg;
 wire [2:0]          r6_fine_reg;
 wire                r6_zero_reg;
 
-qg_pipe #(.WIDTH(P_WIDTH + NCG + 3 + 1), .EN(DEEP)) r5_pipe_inst (
+qg_delay #(.WIDTH(P_WIDTH + NCG + 3 + 1), .DEPTH(2 * DEEP)) r5_delay_inst (
     .clk(clk),
-    .d({r4_mask_reg, r4_coarse_reg, r4_fine_reg, r4_zero_reg}),
-    .q({r6_mask_reg, r6_coarse_reg, r6_fine_reg, r6_zero_reg})
+    .in({r4_mask_reg, r4_coarse_reg, r4_fine_reg, r4_zero_reg}),
+    .out({r6_mask_reg, r6_coarse_reg, r6_fine_reg, r6_zero_reg})
 );
 
 /* R6: floor shift, 8 bits of it: px[sh +: 8] = px[8 * (sh >> 3) +: 16][(sh & 7) +: 8]: R6 selects the
