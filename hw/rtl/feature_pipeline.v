@@ -20,6 +20,7 @@
  *   s2  level partial sums; STATE A (have_prev, touch prices/sizes, trade-flow accumulators):
  *       dmid2, OFI terms, updated trade-flow accumulators; spread bound compares (select in s3)
  *   s3  level sums complete (ratio inputs); STATE B (previous ts, last mid change ts): ages; |dmid2|
+ *       (deep: the ages in 32-bit halves, done at s4, and their bitlens one stage later than below)
  *   s4  STATE C (volatility accumulator); bitlen of ages and of the trade total, per-byte step
  *   s5  bitlen leading byte; volatility value   s6  bitlen select; volatility bound compares
  *   s7  scale/saturate the bitlen features; volatility select
@@ -438,8 +439,15 @@ wire [SUM_W*NPR1-1:0] dpr_w, tpr_w;
 
 generate
     if (WS) begin : g_pr_w
-        qg_dup_reg #(.WIDTH(2 * SUM_W * NPR1), .COPIES(1)) pr_w_copy_inst (
-            .clk(clk), .rst(1'b0), .d({dpr_c, tpr_c}), .q({dpr_w, tpr_w})
+        wire [PR_W*NPR1-1:0] dpr_c_n, tpr_c_n, dpr_w_n, tpr_w_n;   // PR_W bits, as dpr_n_s2
+        for (g = 0; g < NPR1; g = g + 1) begin : g_pr_w_sx
+            assign dpr_c_n[PR_W*g +: PR_W] = dpr_c[SUM_W*g +: PR_W];
+            assign tpr_c_n[PR_W*g +: PR_W] = tpr_c[SUM_W*g +: PR_W];
+            assign dpr_w[SUM_W*g +: SUM_W] = {{(SUM_W-PR_W){dpr_w_n[PR_W*g+PR_W-1]}}, dpr_w_n[PR_W*g +: PR_W]};
+            assign tpr_w[SUM_W*g +: SUM_W] = {{(SUM_W-PR_W){tpr_w_n[PR_W*g+PR_W-1]}}, tpr_w_n[PR_W*g +: PR_W]};
+        end
+        qg_dup_reg #(.WIDTH(2 * PR_W * NPR1), .COPIES(1)) pr_w_copy_inst (
+            .clk(clk), .rst(1'b0), .d({dpr_c_n, tpr_c_n}), .q({dpr_w_n, tpr_w_n})
         );
     end else begin : g_no_pr_w
         assign dpr_w = dpr_s2;     // unused (the compact pairs read d_s1 / t_s1)
@@ -643,8 +651,6 @@ wire signed [ACC_W-1:0] ttot2_ext = {{(ACC_W-34){ttot_s2[33]}}, ttot_s2};
 wire signed [ACC_W-1:0] tfs_f = decay_next(tfs_x_s2, tfs_x_sh, tdel2_ext <<< `QG_TF_PRESCALE);   // = tfs_c of the record
 wire signed [ACC_W-1:0] tft_f = decay_next(tft_x_s2, tft_x_sh, ttot2_ext <<< `QG_TF_PRESCALE);   // = tft_c
 reg        [34:0]       absd_s3 = 0;
-reg        [AGE_W-1:0]  age_s3 = 0, gap_s3 = 0;     // (ts - state) >> 10; negative: clamped to 0 in s4
-reg                     age_neg_s3 = 1'b0, gap_neg_s3 = 1'b0;
 reg                     valid_s3 = 1'b0, rstf_s3 = 1'b0, inv_s3 = 1'b0;
 reg                     upd_s3 = 1'b0;       // valid and not invalid: state C loads
 
@@ -688,10 +694,6 @@ reg        [63:0]       lmc_reg = 0;      // last_mid_change_ts
 reg        [63:0]       pts_reg = 0;      // p_ts
 wire       [63:0]       lmc_e = lmc_reg;      // = ts_s2 for a RESET record (loaded from s1, see state A)
 wire       [63:0]       pts_e = pts_reg;
-/* verilator lint_off UNUSEDSIGNAL */  // ages are kept in 1.024 us units (>> 10)
-wire       [64:0]       age_c = {1'b0, ts_s2} - {1'b0, lmc_reg};
-wire       [64:0]       gap_c = {1'b0, ts_s2} - {1'b0, pts_reg};
-/* verilator lint_on UNUSEDSIGNAL */
 
 always @(posedge clk) begin
     if (clr_s1) begin
@@ -780,10 +782,6 @@ always @(posedge clk) begin
     tfs_s3 <= tfs_f;
     tft_s3 <= tft_f;
     absd_s3 <= dmid2_s2[34] ? -dmid2_s2 : dmid2_s2;
-    age_s3 <= age_c[63:10];
-    gap_s3 <= gap_c[63:10];
-    age_neg_s3 <= age_c[64];
-    gap_neg_s3 <= gap_c[64];
     valid_s3 <= rst ? 1'b0 : valid_s2;
     rstf_s3 <= rstf_s2;
     inv_s3 <= inv_s2;
@@ -819,6 +817,62 @@ generate
     end
 endgenerate
 
+// Ages (ts - state) >> 10 (1.024 us units) and their sign, at s<3 + AS>, from the state as the record sees
+// it in s2. Compact: one 65-bit subtract into s3. Deep (AS = 1; the log features have slack): two 33-bit
+// subtracts of the 32-bit halves into s3, the upper half's borrow from the lower one subtracted into s4
+// (the 65-bit chain behind the ts_s2 / state fan-out was a critical path: run 33, 5.1 ns net + chain).
+localparam AS = DEEP;
+wire       [AGE_W-1:0]  age_a, gap_a;     // negative: clamped to 0 at the bitlen
+wire                    age_neg_a, gap_neg_a;
+
+generate
+    if (DEEP == 0) begin : g_age_compact
+        /* verilator lint_off UNUSEDSIGNAL */  // ages are kept in 1.024 us units (>> 10)
+        wire [64:0]       age_c = {1'b0, ts_s2} - {1'b0, lmc_reg};
+        wire [64:0]       gap_c = {1'b0, ts_s2} - {1'b0, pts_reg};
+        /* verilator lint_on UNUSEDSIGNAL */
+        reg  [AGE_W-1:0]  age_s3 = 0, gap_s3 = 0;
+        reg               age_neg_s3 = 1'b0, gap_neg_s3 = 1'b0;
+
+        always @(posedge clk) begin
+            age_s3 <= age_c[63:10];
+            gap_s3 <= gap_c[63:10];
+            age_neg_s3 <= age_c[64];
+            gap_neg_s3 <= gap_c[64];
+        end
+
+        assign age_a = age_s3;
+        assign gap_a = gap_s3;
+        assign age_neg_a = age_neg_s3;
+        assign gap_neg_a = gap_neg_s3;
+    end else begin : g_age_deep
+        /* verilator lint_off UNUSEDSIGNAL */  // bits 9:0 only borrow
+        reg  [32:0]       age_lo_s3 = 0, gap_lo_s3 = 0;    // [32]: borrow out of the lower half
+        /* verilator lint_on UNUSEDSIGNAL */
+        reg  [32:0]       age_hi_s3 = 0, gap_hi_s3 = 0;
+        wire [32:0]       age_hi_c = age_hi_s3 - {32'd0, age_lo_s3[32]};   // bits 64:32 of the difference
+        wire [32:0]       gap_hi_c = gap_hi_s3 - {32'd0, gap_lo_s3[32]};
+        reg  [AGE_W-1:0]  age_s4 = 0, gap_s4 = 0;
+        reg               age_neg_s4 = 1'b0, gap_neg_s4 = 1'b0;
+
+        always @(posedge clk) begin
+            age_lo_s3 <= {1'b0, ts_s2[31:0]} - {1'b0, lmc_reg[31:0]};
+            age_hi_s3 <= {1'b0, ts_s2[63:32]} - {1'b0, lmc_reg[63:32]};
+            gap_lo_s3 <= {1'b0, ts_s2[31:0]} - {1'b0, pts_reg[31:0]};
+            gap_hi_s3 <= {1'b0, ts_s2[63:32]} - {1'b0, pts_reg[63:32]};
+            age_s4 <= {age_hi_c[31:0], age_lo_s3[31:10]};
+            gap_s4 <= {gap_hi_c[31:0], gap_lo_s3[31:10]};
+            age_neg_s4 <= age_hi_c[32];
+            gap_neg_s4 <= gap_hi_c[32];
+        end
+
+        assign age_a = age_s4;
+        assign gap_a = gap_s4;
+        assign age_neg_a = age_neg_s4;
+        assign gap_neg_a = gap_neg_s4;
+    end
+endgenerate
+
 /* ---------------------------------------------------------------- s4: STATE C; bitlens */
 reg        [ACC_W-1:0]  vol_reg = 0;
 wire       [ACC_W-1:0]  vol_e = vol_reg;    // cleared from s2 for a RESET record
@@ -836,10 +890,10 @@ end
 
 wire [6:0] age_bl_c, gap_bl_c, ta_bl_c;
 
-// bitlen in three steps: groups registered at s4, the leading group at s5, the select at s6 (the features
-// have slack to s<OUT_S>)
-qg_bitlen #(.WIDTH(AGE_W), .OUT_WIDTH(7), .REG(2)) age_bitlen_inst (.clk(clk), .x(age_s3), .len(age_bl_c));
-qg_bitlen #(.WIDTH(AGE_W), .OUT_WIDTH(7), .REG(2)) gap_bitlen_inst (.clk(clk), .x(gap_s3), .len(gap_bl_c));
+// bitlen in three steps: groups registered at s<4 + AS>, the leading group at s<5 + AS>, the select at s<6 + AS>
+// (the features have slack to s<OUT_S>); the trade activity's from s3, delayed AS cycles after its select
+qg_bitlen #(.WIDTH(AGE_W), .OUT_WIDTH(7), .REG(2)) age_bitlen_inst (.clk(clk), .x(age_a), .len(age_bl_c));
+qg_bitlen #(.WIDTH(AGE_W), .OUT_WIDTH(7), .REG(2)) gap_bitlen_inst (.clk(clk), .x(gap_a), .len(gap_bl_c));
 qg_bitlen #(.WIDTH(ACC_W - 1), .OUT_WIDTH(7), .REG(2)) ta_bitlen_inst (.clk(clk), .x(tft_s3[ACC_W-2:0]), .len(ta_bl_c));
 
 // the volatility feature likewise recomputed in s4 -> s5 from registers of the state and the term
@@ -847,19 +901,19 @@ reg        [ACC_W-1:0]  vol_x_s4 = 0, vol_s5 = 0;
 reg        [34:0]       absd_s4 = 0;
 wire       [ACC_W-1:0]  vol_x_sh = vol_x_s4 >> `QG_VOL_SHIFT;
 wire       [ACC_W-1:0]  vol_f = decay_next(vol_x_s4, vol_x_sh, {{(ACC_W-35){1'b0}}, absd_s4} << `QG_VOL_PRESCALE);  // = vol_c
-reg        [6:0]        age_bl_s6 = 0, gap_bl_s6 = 0, ta_bl_s6 = 0;
-reg                     age_neg_s4 = 1'b0, gap_neg_s4 = 1'b0, age_neg_s5 = 1'b0, gap_neg_s5 = 1'b0;
+reg        [6:0]        age_bl_r = 0, gap_bl_r = 0, ta_bl_s6 = 0;      // at s<6 + AS>, s6
+wire       [6:0]        ta_bl_r;                                        // at s<6 + AS>
+wire                    age_neg_d, gap_neg_d;                           // at s<5 + AS>
+
+qg_delay #(.WIDTH(2), .DEPTH(2)) age_neg_delay_inst (.clk(clk), .in({age_neg_a, gap_neg_a}), .out({age_neg_d, gap_neg_d}));
+qg_delay #(.WIDTH(7), .DEPTH(AS)) ta_bl_delay_inst (.clk(clk), .in(ta_bl_s6), .out(ta_bl_r));
 
 always @(posedge clk) begin
     vol_x_s4 <= vol_e;
     absd_s4 <= absd_s3;
     vol_s5 <= vol_f;
-    age_neg_s4 <= age_neg_s3;
-    gap_neg_s4 <= gap_neg_s3;
-    age_neg_s5 <= age_neg_s4;
-    gap_neg_s5 <= gap_neg_s4;
-    age_bl_s6 <= age_neg_s5 ? 7'd0 : age_bl_c;     // bitlen(clamp(x, 0)) = 0 for x < 0
-    gap_bl_s6 <= gap_neg_s5 ? 7'd0 : gap_bl_c;
+    age_bl_r <= age_neg_d ? 7'd0 : age_bl_c;     // bitlen(clamp(x, 0)) = 0 for x < 0
+    gap_bl_r <= gap_neg_d ? 7'd0 : gap_bl_c;
     ta_bl_s6 <= ta_bl_c;
 end
 
@@ -1038,11 +1092,11 @@ generate
             qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 7)) delay_inst (.clk(clk), .in(v_s7), .out(feat_out[8*j +: 8]));
         end else if (KIND == `QG_KIND_TRADE_ACTIVITY || KIND == `QG_KIND_MID_AGE || KIND == `QG_KIND_EVENT_GAP) begin : g_log
             wire [7:0] v;
-            reg  [7:0] v_s7 = 8'd0;
-            wire [6:0] bl = (KIND == `QG_KIND_TRADE_ACTIVITY) ? ta_bl_s6 : ((KIND == `QG_KIND_MID_AGE) ? age_bl_s6 : gap_bl_s6);
+            reg  [7:0] v_r = 8'd0;    // at s<7 + AS>
+            wire [6:0] bl = (KIND == `QG_KIND_TRADE_ACTIVITY) ? ta_bl_r : ((KIND == `QG_KIND_MID_AGE) ? age_bl_r : gap_bl_r);
             qg_sat_scale #(.IN_WIDTH(8), .SHIFT(SHIFT), .LO(LO), .HI(HI)) sat_inst (.clk(clk), .x({1'b0, bl}), .y(v));
-            always @(posedge clk) v_s7 <= v;
-            qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 7)) delay_inst (.clk(clk), .in(v_s7), .out(feat_out[8*j +: 8]));
+            always @(posedge clk) v_r <= v;
+            qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 7 - AS)) delay_inst (.clk(clk), .in(v_r), .out(feat_out[8*j +: 8]));
         end else if (KIND == `QG_KIND_MICROPRICE) begin : g_micro
             // mp_prod is registered at s<OUT_S - 1>, s<OUT_S> registers the shifted, saturated value
             wire        [7:0]  v;

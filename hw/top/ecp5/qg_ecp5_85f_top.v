@@ -6,8 +6,10 @@
  * Pins and clock only; never simulated (STYLE.md 1, board top split).
  *
  * The board has no host link in this build, so the wrapper keeps the whole core alive on chip:
- *  - a 32-bit LFSR fills a shift register that drives the book-record AXI-Stream (data, valid, last),
- *    the prediction stream's tready and random AXI-Lite reads and writes;
+ *  - one 32-bit LFSR per stimulus word (distinct seeds) drives the book-record AXI-Stream (data, valid,
+ *    last), the prediction stream's tready and random AXI-Lite reads and writes: a flat register, as a
+ *    DMA engine's output register would be (a shift register through all the words, as before, tied the
+ *    record's fields into one chain across the die and pulled the core's input stage apart along it);
  *  - every core output (prediction data/valid/last, input tready, AXI-Lite read data and responses)
  *    is registered and folded by XOR (in registered steps) into an 8-bit register that drives the LEDs.
  * No core output is constant to yosys, so nothing of the core is optimized away. The clock pin runs at
@@ -47,13 +49,20 @@ always @(posedge clk) begin
     rst_reg <= (por_count_reg != 4'hf);
 end
 
-/* stimulus: Galois LFSR (x^32 + x^22 + x^2 + x + 1) into a shift register */
-reg [31:0]           lfsr_reg = 32'hace1_2468;
-reg [STIM_WIDTH-1:0] stim_reg = {STIM_WIDTH{1'b0}};
-always @(posedge clk) begin
-    lfsr_reg <= {1'b0, lfsr_reg[31:1]} ^ (lfsr_reg[0] ? 32'h8020_0003 : 32'd0);
-    stim_reg <= {stim_reg[STIM_WIDTH-33:0], lfsr_reg};
+/* stimulus: one Galois LFSR (x^32 + x^22 + x^2 + x + 1) per 32-bit word, each from its own seed (so
+ * synthesis cannot merge them) */
+localparam NW = (STIM_WIDTH + 31) / 32;
+reg  [32*NW-1:0]     lfsr_reg;
+integer w;
+initial begin
+    for (w = 0; w < NW; w = w + 1)
+        lfsr_reg[32*w +: 32] = 32'hace1_2468 ^ (32'h9e37_79b9 * (w + 1));
 end
+always @(posedge clk) begin
+    for (w = 0; w < NW; w = w + 1)
+        lfsr_reg[32*w +: 32] <= {1'b0, lfsr_reg[32*w+1 +: 31]} ^ (lfsr_reg[32*w] ? 32'h8020_0003 : 32'd0);
+end
+wire [STIM_WIDTH-1:0] stim_reg = lfsr_reg[STIM_WIDTH-1:0];
 
 wire [S_AXIS_DATA_WIDTH-1:0] s_axis_tdata   = stim_reg[S_AXIS_DATA_WIDTH-1:0];
 wire [AXIL_ADDR_WIDTH-1:0]   axil_addr      = stim_reg[S_AXIS_DATA_WIDTH +: AXIL_ADDR_WIDTH];
