@@ -111,6 +111,7 @@ reg        [63:0]       ts_s0 = 0;
 reg                     b_pos_s0 = 1'b0, a_pos_s0 = 1'b0, a_gt_hi_s0 = 1'b0, a_eq_hi_s0 = 1'b0, a_gt_lo_s0 = 1'b0;
 wire signed [31:0]      b_in = s_axis_tdata[`QG_BOOK_RECORD_BID_PX_LSB +: 32];
 wire signed [31:0]      a_in = s_axis_tdata[`QG_BOOK_RECORD_ASK_PX_LSB +: 32];
+wire                    clr_s0_d = !rst && s_axis_tvalid && (s_axis_tdata[`QG_BOOK_RECORD_FLAGS_LSB + `QG_BOOK_RECORD_FLAG_RESET] || first_reg);
 
 always @(posedge clk) begin
     b_s0 <= s_axis_tdata[`QG_BOOK_RECORD_BID_PX_LSB +: 32];
@@ -126,7 +127,7 @@ always @(posedge clk) begin
     tsl_s0 <= s_axis_tdata[`QG_BOOK_RECORD_TRADE_SELL_LSB +: 32];
     ts_s0 <= s_axis_tdata[`QG_BOOK_RECORD_TS_NS_LSB +: 64];
     rstf_s0 <= s_axis_tdata[`QG_BOOK_RECORD_FLAGS_LSB + `QG_BOOK_RECORD_FLAG_RESET] || first_reg;
-    clr_s0 <= !rst && s_axis_tvalid && (s_axis_tdata[`QG_BOOK_RECORD_FLAGS_LSB + `QG_BOOK_RECORD_FLAG_RESET] || first_reg);
+    clr_s0 <= clr_s0_d;
     if (rst) begin
         valid_s0 <= 1'b0;
         first_reg <= 1'b1;
@@ -138,11 +139,27 @@ always @(posedge clk) begin
     end
 end
 
-// a second copy of the s0 prices for the OFI compares (below), placed by them instead of one net to both
-// the s1 arithmetic and the compares (qg_dup_reg: flip-flops synthesis does not merge back)
-wire signed [31:0]      b_c0, a_c0;     // = b_s0, a_s0
+// Copies of the s0 fields, so each s0 register drives one s1 carry chain (and at most a plain register):
+// the prices for the OFI compares (below) and for a + b, the level sizes for B + A, the touch sizes for
+// the imb_l1 ratio's own terms (c9fcae9, c: one s0 register drove up to four chains, 7.7-8.3 ns into
+// t_s1 / sp_s1 / ab_s1). qg_dup_reg: flip-flops synthesis does not merge back.
+wire signed [31:0]      b_c0, a_c0;     // = b_s0, a_s0 (OFI compares)
+wire signed [31:0]      b_m0, a_m0;     // = b_s0, a_s0 (mid2)
+wire        [32*L-1:0]  bsz_t0, asz_t0; // = bsz_s0, asz_s0 (level B + A)
+wire        [31:0]      bsz_i0, asz_i0; // = touch sizes (imb_l1)
 
 qg_dup_reg #(.WIDTH(64), .COPIES(1)) px_cmp_copy_inst (.clk(clk), .rst(1'b0), .d({b_in, a_in}), .q({b_c0, a_c0}));
+qg_dup_reg #(.WIDTH(64), .COPIES(1)) px_mid_copy_inst (.clk(clk), .rst(1'b0), .d({b_in, a_in}), .q({b_m0, a_m0}));
+qg_dup_reg #(.WIDTH(64 * L), .COPIES(1)) sz_t_copy_inst (
+    .clk(clk), .rst(1'b0),
+    .d({s_axis_tdata[`QG_BOOK_RECORD_BID_SZ_LSB +: 32*L], s_axis_tdata[`QG_BOOK_RECORD_ASK_SZ_LSB +: 32*L]}),
+    .q({bsz_t0, asz_t0})
+);
+qg_dup_reg #(.WIDTH(64), .COPIES(1)) sz_i_copy_inst (
+    .clk(clk), .rst(1'b0),
+    .d({s_axis_tdata[`QG_BOOK_RECORD_BID_SZ_LSB +: 32], s_axis_tdata[`QG_BOOK_RECORD_ASK_SZ_LSB +: 32]}),
+    .q({bsz_i0, asz_i0})
+);
 
 /* ---------------------------------------------------------------- s1: record-only arithmetic */
 reg                     valid_s1 = 1'b0;
@@ -150,9 +167,10 @@ reg                     rstf_s1 = 1'b0;
 reg                     clr_s1 = 1'b0;
 reg                     inv_s1 = 1'b0;
 reg                     upd_s1 = 1'b0;       // valid and not invalid: state A loads
+wire                    upd_s1_d = !rst && valid_s0 && (b_pos_s0 && a_pos_s0 && (a_gt_hi_s0 || (a_eq_hi_s0 && a_gt_lo_s0)));
 reg signed [31:0]       b_s1 = 0, a_s1 = 0;
 reg signed [33:0]       bsz0_s1 = 0, asz0_s1 = 0;     // touch sizes, as non-negative signed
-reg signed [33:0]       ab_s1 = 0, sp_s1 = 0, mid2_s1 = 0;
+reg signed [33:0]       ab_s1 = 0, mid2_s1 = 0;
 reg        [34*L-1:0]   d_s1 = 0, t_s1 = 0;           // per level B-A, B+A (signed 34 bits each)
 reg        [34*L-1:0]   bs_s1 = 0, as_s1 = 0;         // per level B, A (signed 34 bits each)
 reg signed [33:0]       tdel_s1 = 0, ttot_s1 = 0;
@@ -160,7 +178,7 @@ reg        [63:0]       ts_s1 = 0;
 
 always @(posedge clk) begin
     inv_s1 <= !(b_pos_s0 && a_pos_s0 && (a_gt_hi_s0 || (a_eq_hi_s0 && a_gt_lo_s0)));
-    upd_s1 <= !rst && valid_s0 && (b_pos_s0 && a_pos_s0 && (a_gt_hi_s0 || (a_eq_hi_s0 && a_gt_lo_s0)));
+    upd_s1 <= upd_s1_d;
     rstf_s1 <= rstf_s0;
     clr_s1 <= rst ? 1'b0 : clr_s0;
     b_s1 <= b_s0;
@@ -168,11 +186,10 @@ always @(posedge clk) begin
     bsz0_s1 <= {2'b00, bsz_s0[31:0]};
     asz0_s1 <= {2'b00, asz_s0[31:0]};
     ab_s1 <= {{2{a_s0[31]}}, a_s0} - {{2{b_s0[31]}}, b_s0};
-    sp_s1 <= {{2{a_s0[31]}}, a_s0} + ~{{2{b_s0[31]}}, b_s0};     // a - b - 1 in one carry chain
-    mid2_s1 <= {{2{a_s0[31]}}, a_s0} + {{2{b_s0[31]}}, b_s0};
+    mid2_s1 <= {{2{a_m0[31]}}, a_m0} + {{2{b_m0[31]}}, b_m0};
     for (i = 0; i < L; i = i + 1) begin
         d_s1[34*i +: 34] <= {2'b00, bsz_s0[32*i +: 32]} - {2'b00, asz_s0[32*i +: 32]};
-        t_s1[34*i +: 34] <= {2'b00, bsz_s0[32*i +: 32]} + {2'b00, asz_s0[32*i +: 32]};
+        t_s1[34*i +: 34] <= {2'b00, bsz_t0[32*i +: 32]} + {2'b00, asz_t0[32*i +: 32]};
         bs_s1[34*i +: 34] <= {2'b00, bsz_s0[32*i +: 32]};
         as_s1[34*i +: 34] <= {2'b00, asz_s0[32*i +: 32]};
     end
@@ -181,6 +198,27 @@ always @(posedge clk) begin
     ts_s1 <= ts_s0;
     valid_s1 <= rst ? 1'b0 : valid_s0;
 end
+
+// Spread a - b - 1, at s<1 + SP>: compact in one carry chain from s0; deep (SP = 1, the feature has slack)
+// as ab_s1 - 1 at s2, so the s0 prices drive one 34-bit chain less (from branch timing4-datapath, 0e17bf6)
+localparam SP = DEEP;
+wire signed [33:0]      sp_r;
+
+generate
+    if (DEEP == 0) begin : g_sp_compact
+        reg signed [33:0] sp_s1 = 0;
+        always @(posedge clk) begin
+            sp_s1 <= {{2{a_s0[31]}}, a_s0} + ~{{2{b_s0[31]}}, b_s0};     // a - b - 1 in one carry chain
+        end
+        assign sp_r = sp_s1;
+    end else begin : g_sp_deep
+        reg signed [33:0] sp_s2 = 0;
+        always @(posedge clk) begin
+            sp_s2 <= ab_s1 - 34'sd1;     // no overflow: |a - b| < 2**32
+        end
+        assign sp_r = sp_s2;
+    end
+endgenerate
 
 /* ---------------------------------------------------------------- s2: partial level sums */
 // Sums of up to 8 terms as a carry-save chain (one LUT level per term beyond two: 3:2 compressors)
@@ -566,22 +604,42 @@ wire       a_eq_sel = cmp_clr_s1 ? a_zero_s1 : (cmp_upd_s1 ? a_eq_cand[1] : a_eq
 
 always @(posedge clk) begin
     if (clr_s0) begin   // (no rst term: after rst the first record is a RESET record and clears it here)
-        have_prev_reg <= 1'b0;
-        p_b_reg <= 0;
-        p_a_reg <= 0;
-        p_bsz_reg <= 0;
-        p_asz_reg <= 0;
-        p_mid2_reg <= 0;
         tfs_reg <= 0;
         tft_reg <= 0;
     end else if (upd_s1) begin     // a valid record in s1 (an invalid one leaves the state as it is)
         tfs_reg <= tfs_c;
         tft_reg <= tft_c;
+    end
+end
+
+// The price / size state clears and loads like the accumulators above, from its own register copies of
+// clr_s0 and upd_s1 (one ~260-load set/reset net and clock-enable net before: timing4-datapath run 40,
+// clr_s0 -> 7.6 ns of routing to the LSR pins): [0] have_prev, p_b, p_a; [1] p_bsz, p_asz; [2] p_mid2.
+wire [2:0] st_clr, st_upd;
+
+qg_dup_reg #(.WIDTH(1), .COPIES(3)) st_clr_copy_inst (.clk(clk), .rst(1'b0), .d(clr_s0_d), .q(st_clr));
+qg_dup_reg #(.WIDTH(1), .COPIES(3)) st_upd_copy_inst (.clk(clk), .rst(1'b0), .d(upd_s1_d), .q(st_upd));
+
+always @(posedge clk) begin
+    if (st_clr[0]) begin
+        have_prev_reg <= 1'b0;
+        p_b_reg <= 0;
+        p_a_reg <= 0;
+    end else if (st_upd[0]) begin
         have_prev_reg <= 1'b1;
         p_b_reg <= b_s1;
         p_a_reg <= a_s1;
+    end
+    if (st_clr[1]) begin
+        p_bsz_reg <= 0;
+        p_asz_reg <= 0;
+    end else if (st_upd[1]) begin
         p_bsz_reg <= bsz0_s1;
         p_asz_reg <= asz0_s1;
+    end
+    if (st_clr[2]) begin
+        p_mid2_reg <= 0;
+    end else if (st_upd[2]) begin
         p_mid2_reg <= mid2_s1;
     end
 end
@@ -690,18 +748,24 @@ endgenerate
 wire signed [33:0]      eb_s3_c = b_up_s2 ? bsz0_s2 : (b_eq_s2 ? eb_eq_s2 : npbsz_s2);   // muxes only:
 wire signed [33:0]      ea_s3_c = a_dn_s2 ? asz0_s2 : (a_eq_s2 ? ea_eq_s2 : npasz_s2);   // negations in s2
 
-reg        [63:0]       lmc_reg = 0;      // last_mid_change_ts
-reg        [63:0]       pts_reg = 0;      // p_ts
-wire       [63:0]       lmc_e = lmc_reg;      // = ts_s2 for a RESET record (loaded from s1, see state A)
-wire       [63:0]       pts_e = pts_reg;
+reg        [63:0]       lmc_reg = 0;      // last_mid_change_ts (= ts_s2 for a RESET record: loaded from s1)
+reg        [63:0]       pts_reg = 0;      // p_ts (likewise)
+
+// State B loads ts_s1 for a RESET record in s1, else ts_s2 for a valid record in s2 (the last mid change
+// only when the mid changed): clock enables and the data select from register copies per state register
+// (= clr_s1, and valid and not invalid in s2), one LUT in front of each (run c seed 2: lmc_e at 7.2 ns
+// behind the shared valid / invalid / clear selects)
+wire [1:0] sb_clr, sb_vn;    // [0] lmc_reg, [1] pts_reg
+
+qg_dup_reg #(.WIDTH(1), .COPIES(2)) sb_clr_copy_inst (.clk(clk), .rst(1'b0), .d(!rst && clr_s0), .q(sb_clr));
+qg_dup_reg #(.WIDTH(1), .COPIES(2)) sb_vn_copy_inst (.clk(clk), .rst(1'b0), .d(!rst && valid_s1 && !inv_s1), .q(sb_vn));
 
 always @(posedge clk) begin
-    if (clr_s1) begin
-        lmc_reg <= ts_s1;
-        pts_reg <= ts_s1;
-    end else if (valid_s2) begin
-        lmc_reg <= (!inv_s2 && nz_s2) ? ts_s2 : lmc_e;
-        pts_reg <= !inv_s2 ? ts_s2 : pts_e;
+    if (sb_clr[0] || (sb_vn[0] && nz_s2)) begin
+        lmc_reg <= sb_clr[0] ? ts_s1 : ts_s2;
+    end
+    if (sb_clr[1] || sb_vn[1]) begin
+        pts_reg <= sb_clr[1] ? ts_s1 : ts_s2;
     end
 end
 
@@ -920,13 +984,14 @@ end
 /* ---------------------------------------------------------------- microprice input: imb_l1 */
 wire [7:0] imb1_q;      // ratio(B - A, B + A), inputs at s1 -> result at s<1 + R_LAT>
 
-// its own copy of the s1 level-0 terms (d_s1[33:0], t_s1[33:0]): the ratio sits apart from the level sums
+// its own level-0 terms (= d_s1[33:0], t_s1[33:0]) from its own copy of the touch sizes: the ratio sits
+// apart from the level sums
 wire [33:0] imb1_num_s1, imb1_den_s1;
 
 qg_dup_reg #(.WIDTH(68), .COPIES(1)) imb1_in_copy_inst (
     .clk(clk),
     .rst(1'b0),
-    .d({{2'b00, bsz_s0[31:0]} - {2'b00, asz_s0[31:0]}, {2'b00, bsz_s0[31:0]} + {2'b00, asz_s0[31:0]}}),
+    .d({{2'b00, bsz_i0} - {2'b00, asz_i0}, {2'b00, bsz_i0} + {2'b00, asz_i0}}),
     .q({imb1_num_s1, imb1_den_s1})
 );
 
@@ -1073,11 +1138,11 @@ generate
             qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 3 - LS - R_LAT)) delay_inst (.clk(clk), .in(rq), .out(feat_out[8*j +: 8]));
         end else if (KIND == `QG_KIND_SPREAD) begin : g_spread
             wire [7:0] v;
-            reg  [7:0] v_s3 = 8'd0;
-            // compares registered at s2, the select at s3 (the feature has slack to s<OUT_S>)
-            qg_sat_scale #(.IN_WIDTH(34), .SHIFT(SHIFT), .LO(LO), .HI(HI), .REG(1)) sat_inst (.clk(clk), .x(sp_s1), .y(v));
-            always @(posedge clk) v_s3 <= v;
-            qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 3)) delay_inst (.clk(clk), .in(v_s3), .out(feat_out[8*j +: 8]));
+            reg  [7:0] v_r = 8'd0;    // at s<3 + SP>
+            // compares registered at s<2 + SP>, the select a stage later (the feature has slack to s<OUT_S>)
+            qg_sat_scale #(.IN_WIDTH(34), .SHIFT(SHIFT), .LO(LO), .HI(HI), .REG(1)) sat_inst (.clk(clk), .x(sp_r), .y(v));
+            always @(posedge clk) v_r <= v;
+            qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 3 - SP)) delay_inst (.clk(clk), .in(v_r), .out(feat_out[8*j +: 8]));
         end else if (KIND == `QG_KIND_MID_CHANGE) begin : g_dmid
             wire [7:0] v;
             reg  [7:0] v_s4 = 8'd0;
