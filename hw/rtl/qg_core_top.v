@@ -348,6 +348,7 @@ assign m_axis_tlast = 1'b1;
 // the STATS_* counters count registered events (one cycle late): no counter carry chain behind the
 // in_accept / out_accept fan-out
 reg in_accept_reg = 1'b0, out_accept_reg = 1'b0, stalled_reg = 1'b0;
+reg counters_clr_reg = 1'b1;    // the counters' synchronous clear from a register (not an OR on ~160 loads)
 
 always @(posedge clk) begin
     in_accept_reg <= in_accept;
@@ -355,7 +356,8 @@ always @(posedge clk) begin
     stalled_reg <= m_axis_tvalid && !m_axis_tready;
     err_invalid_set_reg <= pred_valid && pred_invalid;
     err_seq_gap_set_reg <= seq_gap_s1;
-    if (rst || ctrl_clear_counters) begin
+    counters_clr_reg <= rst || ctrl_clear_counters;
+    if (counters_clr_reg) begin
         records_in_reg <= 0;
         predictions_out_reg <= 0;
         backpressure_reg <= 0;

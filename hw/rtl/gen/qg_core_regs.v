@@ -66,6 +66,8 @@ module qg_core_regs #
 reg bvalid_reg = 1'b0;
 reg rvalid_reg = 1'b0;
 reg rd_pend_reg = 1'b0;                 // a read address was accepted: its data is selected next cycle
+reg rd_part_pend_reg = 1'b0;            // ... and the cycle after: the partial selects are combined
+reg [127:0] rd_part_reg = 0;   // per group of 8 registers, the selected one (or 0)
 reg [30:0] rd_sel_reg = 31'd0;   // which register, one-hot, decoded at the handshake
 reg [31:0] rd_data_reg = 32'd0;
 
@@ -74,14 +76,19 @@ reg               wr_pend_reg = 1'b0;
 reg [9:0]        wr_addr_reg = 10'd0;
 reg [31:0]        wr_data_reg = 32'd0;
 reg [3:0]         wr_strb_reg = 4'd0;
-wire              wr_acc  = s_axil_awvalid && s_axil_wvalid && !bvalid_reg && !wr_pend_reg;
+// the address / data / strobes (and below the read select) are captured in every cycle without a pending
+// transaction, from registered flags only (not behind the master's valids: one LUT on ~80 clock enables
+// was 7.4-8.0 ns in runs c); a capture without a handshake is never applied
+wire              wr_idle = !bvalid_reg && !wr_pend_reg;
+wire              rd_idle = !rvalid_reg && !rd_pend_reg && !rd_part_pend_reg;
+wire              wr_acc  = s_axil_awvalid && s_axil_wvalid && wr_idle;
 wire              wr_en   = wr_pend_reg;
 wire [11:0]       wr_addr = {wr_addr_reg, 2'b00};
 /* verilator lint_off UNUSEDSIGNAL */  // only the bits of writable fields are used
 wire [31:0]       wr_data = wr_data_reg;
 wire [31:0]       wr_mask = {{8{wr_strb_reg[3]}}, {8{wr_strb_reg[2]}}, {8{wr_strb_reg[1]}}, {8{wr_strb_reg[0]}}};
 /* verilator lint_on UNUSEDSIGNAL */
-wire              rd_en   = s_axil_arvalid && !rvalid_reg && !rd_pend_reg;
+wire              rd_en   = s_axil_arvalid && rd_idle;
 
 assign s_axil_awready = wr_acc;
 assign s_axil_wready  = wr_acc;
@@ -111,6 +118,7 @@ always @(posedge clk) begin
         wr_pend_reg <= 1'b0;
         rvalid_reg <= 1'b0;
         rd_pend_reg <= 1'b0;
+        rd_part_pend_reg <= 1'b0;
         rd_data_reg <= 32'd0;
         ctrl_control_enable_reg <= 1'd1;
         ctrl_control_soft_reset_reg <= 1'd0;
@@ -120,49 +128,12 @@ always @(posedge clk) begin
         ctrl_error_flags_overflow_reg <= 1'd0;
     end else begin
         wr_pend_reg <= wr_acc;
-        if (wr_acc) begin
-            wr_addr_reg <= s_axil_awaddr[11:2];
-            wr_data_reg <= s_axil_wdata;
-            wr_strb_reg <= s_axil_wstrb;
-        end
         bvalid_reg <= wr_en || (bvalid_reg && !s_axil_bready);
         rd_pend_reg <= rd_en;
-        if (rd_en) begin
-            rd_sel_reg[0] <= (s_axil_araddr[11:2] == 10'h000);  // ID_TYPE
-            rd_sel_reg[1] <= (s_axil_araddr[11:2] == 10'h001);  // ID_VERSION
-            rd_sel_reg[2] <= (s_axil_araddr[11:2] == 10'h002);  // ID_NEXT
-            rd_sel_reg[3] <= (s_axil_araddr[11:2] == 10'h004);  // ID_MAGIC
-            rd_sel_reg[4] <= (s_axil_araddr[11:2] == 10'h005);  // ID_REGMAP_VERSION
-            rd_sel_reg[5] <= (s_axil_araddr[11:2] == 10'h006);  // ID_GIT_HASH
-            rd_sel_reg[6] <= (s_axil_araddr[11:2] == 10'h007);  // ID_NN_INFO
-            rd_sel_reg[7] <= (s_axil_araddr[11:2] == 10'h008);  // ID_MODEL_HASH_0
-            rd_sel_reg[8] <= (s_axil_araddr[11:2] == 10'h009);  // ID_MODEL_HASH_1
-            rd_sel_reg[9] <= (s_axil_araddr[11:2] == 10'h00a);  // ID_MODEL_HASH_2
-            rd_sel_reg[10] <= (s_axil_araddr[11:2] == 10'h00b);  // ID_MODEL_HASH_3
-            rd_sel_reg[11] <= (s_axil_araddr[11:2] == 10'h00c);  // ID_MODEL_HASH_4
-            rd_sel_reg[12] <= (s_axil_araddr[11:2] == 10'h00d);  // ID_MODEL_HASH_5
-            rd_sel_reg[13] <= (s_axil_araddr[11:2] == 10'h00e);  // ID_MODEL_HASH_6
-            rd_sel_reg[14] <= (s_axil_araddr[11:2] == 10'h00f);  // ID_MODEL_HASH_7
-            rd_sel_reg[15] <= (s_axil_araddr[11:2] == 10'h040);  // CTRL_TYPE
-            rd_sel_reg[16] <= (s_axil_araddr[11:2] == 10'h041);  // CTRL_VERSION
-            rd_sel_reg[17] <= (s_axil_araddr[11:2] == 10'h042);  // CTRL_NEXT
-            rd_sel_reg[18] <= (s_axil_araddr[11:2] == 10'h044);  // CTRL_CONTROL
-            rd_sel_reg[19] <= (s_axil_araddr[11:2] == 10'h045);  // CTRL_STATUS
-            rd_sel_reg[20] <= (s_axil_araddr[11:2] == 10'h046);  // CTRL_ERROR_FLAGS
-            rd_sel_reg[21] <= (s_axil_araddr[11:2] == 10'h080);  // STATS_TYPE
-            rd_sel_reg[22] <= (s_axil_araddr[11:2] == 10'h081);  // STATS_VERSION
-            rd_sel_reg[23] <= (s_axil_araddr[11:2] == 10'h082);  // STATS_NEXT
-            rd_sel_reg[24] <= (s_axil_araddr[11:2] == 10'h084);  // STATS_RECORDS_IN
-            rd_sel_reg[25] <= (s_axil_araddr[11:2] == 10'h085);  // STATS_PREDICTIONS_OUT
-            rd_sel_reg[26] <= (s_axil_araddr[11:2] == 10'h086);  // STATS_BACKPRESSURE_CYCLES
-            rd_sel_reg[27] <= (s_axil_araddr[11:2] == 10'h087);  // STATS_INVALID_RECORDS
-            rd_sel_reg[28] <= (s_axil_araddr[11:2] == 10'h088);  // STATS_SEQ_GAPS
-            rd_sel_reg[29] <= (s_axil_araddr[11:2] == 10'h089);  // STATS_CYCLES_LO
-            rd_sel_reg[30] <= (s_axil_araddr[11:2] == 10'h08a);  // STATS_CYCLES_HI
-        end
-        rvalid_reg <= rd_pend_reg || (rvalid_reg && !s_axil_rready);
-        if (rd_pend_reg) begin   // AND-OR of the selected register (unmapped addresses read 0)
-            rd_data_reg <=
+        rd_part_pend_reg <= rd_pend_reg;
+        rvalid_reg <= rd_part_pend_reg || (rvalid_reg && !s_axil_rready);
+        if (rd_pend_reg) begin   // AND-OR of the selected register, per group (unmapped addresses read 0)
+            rd_part_reg[0 +: 32] <=
                 ({32{rd_sel_reg[0]}} & {32'h51470001}) |
                 ({32{rd_sel_reg[1]}} & {32'h100}) |
                 ({32{rd_sel_reg[2]}} & {32'h100}) |
@@ -170,7 +141,8 @@ always @(posedge clk) begin
                 ({32{rd_sel_reg[4]}} & {32'h1}) |
                 ({32{rd_sel_reg[5]}} & {GIT_HASH}) |
                 ({32{rd_sel_reg[6]}} & {LATENCY, OUT_FRAC, N_OUTPUTS, N_FEATURES}) |
-                ({32{rd_sel_reg[7]}} & {MODEL_HASH[255:224]}) |
+                ({32{rd_sel_reg[7]}} & {MODEL_HASH[255:224]});
+            rd_part_reg[32 +: 32] <=
                 ({32{rd_sel_reg[8]}} & {MODEL_HASH[223:192]}) |
                 ({32{rd_sel_reg[9]}} & {MODEL_HASH[191:160]}) |
                 ({32{rd_sel_reg[10]}} & {MODEL_HASH[159:128]}) |
@@ -178,7 +150,8 @@ always @(posedge clk) begin
                 ({32{rd_sel_reg[12]}} & {MODEL_HASH[95:64]}) |
                 ({32{rd_sel_reg[13]}} & {MODEL_HASH[63:32]}) |
                 ({32{rd_sel_reg[14]}} & {MODEL_HASH[31:0]}) |
-                ({32{rd_sel_reg[15]}} & {32'h51470002}) |
+                ({32{rd_sel_reg[15]}} & {32'h51470002});
+            rd_part_reg[64 +: 32] <=
                 ({32{rd_sel_reg[16]}} & {32'h100}) |
                 ({32{rd_sel_reg[17]}} & {32'h200}) |
                 ({32{rd_sel_reg[18]}} & {31'd0, ctrl_control_enable_reg}) |
@@ -186,7 +159,8 @@ always @(posedge clk) begin
                 ({32{rd_sel_reg[20]}} & {29'd0, ctrl_error_flags_overflow_reg, ctrl_error_flags_seq_gap_reg, ctrl_error_flags_invalid_record_reg}) |
                 ({32{rd_sel_reg[21]}} & {32'h51470003}) |
                 ({32{rd_sel_reg[22]}} & {32'h100}) |
-                ({32{rd_sel_reg[23]}} & {32'h0}) |
+                ({32{rd_sel_reg[23]}} & {32'h0});
+            rd_part_reg[96 +: 32] <=
                 ({32{rd_sel_reg[24]}} & {stats_records_in}) |
                 ({32{rd_sel_reg[25]}} & {stats_predictions_out}) |
                 ({32{rd_sel_reg[26]}} & {stats_backpressure_cycles}) |
@@ -195,12 +169,60 @@ always @(posedge clk) begin
                 ({32{rd_sel_reg[29]}} & {stats_cycles_lo}) |
                 ({32{rd_sel_reg[30]}} & {stats_cycles_hi});
         end
+        if (rd_part_pend_reg) begin
+            rd_data_reg <=
+                rd_part_reg[0 +: 32] |
+                rd_part_reg[32 +: 32] |
+                rd_part_reg[64 +: 32] |
+                rd_part_reg[96 +: 32];
+        end
             if (wr_en && wr_addr == 12'h110) ctrl_control_enable_reg <= (wr_data[0:0] & wr_mask[0:0]) | (ctrl_control_enable_reg & ~wr_mask[0:0]);
             ctrl_control_soft_reset_reg <= (wr_en && wr_addr == 12'h110) ? wr_data[1:1] & wr_mask[1:1] : 1'd0;
             ctrl_control_clear_counters_reg <= (wr_en && wr_addr == 12'h110) ? wr_data[2:2] & wr_mask[2:2] : 1'd0;
             ctrl_error_flags_invalid_record_reg <= (ctrl_error_flags_invalid_record_reg & ~((wr_en && wr_addr == 12'h118) ? wr_data[0:0] & wr_mask[0:0] : 1'd0)) | ctrl_error_flags_invalid_record_set;
             ctrl_error_flags_seq_gap_reg <= (ctrl_error_flags_seq_gap_reg & ~((wr_en && wr_addr == 12'h118) ? wr_data[1:1] & wr_mask[1:1] : 1'd0)) | ctrl_error_flags_seq_gap_set;
             ctrl_error_flags_overflow_reg <= (ctrl_error_flags_overflow_reg & ~((wr_en && wr_addr == 12'h118) ? wr_data[2:2] & wr_mask[2:2] : 1'd0)) | ctrl_error_flags_overflow_set;
+    end
+end
+
+always @(posedge clk) begin
+    if (wr_idle) begin
+        wr_addr_reg <= s_axil_awaddr[11:2];
+        wr_data_reg <= s_axil_wdata;
+        wr_strb_reg <= s_axil_wstrb;
+    end
+    if (rd_idle) begin
+        rd_sel_reg[0] <= (s_axil_araddr[11:2] == 10'h000);  // ID_TYPE
+        rd_sel_reg[1] <= (s_axil_araddr[11:2] == 10'h001);  // ID_VERSION
+        rd_sel_reg[2] <= (s_axil_araddr[11:2] == 10'h002);  // ID_NEXT
+        rd_sel_reg[3] <= (s_axil_araddr[11:2] == 10'h004);  // ID_MAGIC
+        rd_sel_reg[4] <= (s_axil_araddr[11:2] == 10'h005);  // ID_REGMAP_VERSION
+        rd_sel_reg[5] <= (s_axil_araddr[11:2] == 10'h006);  // ID_GIT_HASH
+        rd_sel_reg[6] <= (s_axil_araddr[11:2] == 10'h007);  // ID_NN_INFO
+        rd_sel_reg[7] <= (s_axil_araddr[11:2] == 10'h008);  // ID_MODEL_HASH_0
+        rd_sel_reg[8] <= (s_axil_araddr[11:2] == 10'h009);  // ID_MODEL_HASH_1
+        rd_sel_reg[9] <= (s_axil_araddr[11:2] == 10'h00a);  // ID_MODEL_HASH_2
+        rd_sel_reg[10] <= (s_axil_araddr[11:2] == 10'h00b);  // ID_MODEL_HASH_3
+        rd_sel_reg[11] <= (s_axil_araddr[11:2] == 10'h00c);  // ID_MODEL_HASH_4
+        rd_sel_reg[12] <= (s_axil_araddr[11:2] == 10'h00d);  // ID_MODEL_HASH_5
+        rd_sel_reg[13] <= (s_axil_araddr[11:2] == 10'h00e);  // ID_MODEL_HASH_6
+        rd_sel_reg[14] <= (s_axil_araddr[11:2] == 10'h00f);  // ID_MODEL_HASH_7
+        rd_sel_reg[15] <= (s_axil_araddr[11:2] == 10'h040);  // CTRL_TYPE
+        rd_sel_reg[16] <= (s_axil_araddr[11:2] == 10'h041);  // CTRL_VERSION
+        rd_sel_reg[17] <= (s_axil_araddr[11:2] == 10'h042);  // CTRL_NEXT
+        rd_sel_reg[18] <= (s_axil_araddr[11:2] == 10'h044);  // CTRL_CONTROL
+        rd_sel_reg[19] <= (s_axil_araddr[11:2] == 10'h045);  // CTRL_STATUS
+        rd_sel_reg[20] <= (s_axil_araddr[11:2] == 10'h046);  // CTRL_ERROR_FLAGS
+        rd_sel_reg[21] <= (s_axil_araddr[11:2] == 10'h080);  // STATS_TYPE
+        rd_sel_reg[22] <= (s_axil_araddr[11:2] == 10'h081);  // STATS_VERSION
+        rd_sel_reg[23] <= (s_axil_araddr[11:2] == 10'h082);  // STATS_NEXT
+        rd_sel_reg[24] <= (s_axil_araddr[11:2] == 10'h084);  // STATS_RECORDS_IN
+        rd_sel_reg[25] <= (s_axil_araddr[11:2] == 10'h085);  // STATS_PREDICTIONS_OUT
+        rd_sel_reg[26] <= (s_axil_araddr[11:2] == 10'h086);  // STATS_BACKPRESSURE_CYCLES
+        rd_sel_reg[27] <= (s_axil_araddr[11:2] == 10'h087);  // STATS_INVALID_RECORDS
+        rd_sel_reg[28] <= (s_axil_araddr[11:2] == 10'h088);  // STATS_SEQ_GAPS
+        rd_sel_reg[29] <= (s_axil_araddr[11:2] == 10'h089);  // STATS_CYCLES_LO
+        rd_sel_reg[30] <= (s_axil_araddr[11:2] == 10'h08a);  // STATS_CYCLES_HI
     end
 end
 
