@@ -597,10 +597,12 @@ wire [1:0] b_up_cand = b_gthi_s1 | ({&b_eqb_s1[7:6], &b_eqb_s1[3:2]} & b_gtlo_s1
 wire [1:0] b_eq_cand = {&b_eqb_s1[7:4], &b_eqb_s1[3:0]};
 wire [1:0] a_dn_cand = a_lthi_s1 | ({&a_eqb_s1[7:6], &a_eqb_s1[3:2]} & a_ltlo_s1);
 wire [1:0] a_eq_cand = {&a_eqb_s1[7:4], &a_eqb_s1[3:0]};
+/* verilator lint_off UNUSEDSIGNAL */  // deep: the selects are made a stage later (g_ofi2)
 wire       b_up_sel = cmp_clr_s1 ? b_pos_s1 : (cmp_upd_s1 ? b_up_cand[1] : b_up_cand[0]);
 wire       b_eq_sel = cmp_clr_s1 ? b_zero_s1 : (cmp_upd_s1 ? b_eq_cand[1] : b_eq_cand[0]);
 wire       a_dn_sel = cmp_clr_s1 ? a_neg_s1 : (cmp_upd_s1 ? a_dn_cand[1] : a_dn_cand[0]);
 wire       a_eq_sel = cmp_clr_s1 ? a_zero_s1 : (cmp_upd_s1 ? a_eq_cand[1] : a_eq_cand[0]);
+/* verilator lint_on UNUSEDSIGNAL */
 
 always @(posedge clk) begin
     if (clr_s0) begin   // (no rst term: after rst the first record is a RESET record and clears it here)
@@ -651,7 +653,6 @@ reg [SUM_W*NSG-1:0]     dsg_s2 = 0, tsg_s2 = 0, bssg_s2 = 0, assg_s2 = 0;    // 
 reg [SUM_W*NP-1:0]      wdp_s2 = 0, wtp_s2 = 0;
 reg signed [34:0]       dmid2_s2 = 0;
 reg signed [33:0]       eb_eq_s2 = 0, ea_eq_s2 = 0, npbsz_s2 = 0, npasz_s2 = 0;
-reg                     b_up_s2 = 1'b0, b_eq_s2 = 1'b0, a_dn_s2 = 1'b0, a_eq_s2 = 1'b0;
 reg signed [33:0]       pbasz_s2 = 0, t0_s2 = 0, bsz0_s2 = 0, asz0_s2 = 0;
 // the trade-flow accumulators' value for the record is recomputed in s2 -> s3 from registers of the state
 // it saw and of its terms (the same decay_next), so each state loop's chain drives its own register only
@@ -680,10 +681,6 @@ always @(posedge clk) begin
     wdp_s2 <= wdp_c;
     wtp_s2 <= wtp_c;
     dmid2_s2 <= dmid2_c;
-    b_up_s2 <= b_up_sel;
-    b_eq_s2 <= b_eq_sel;
-    a_dn_s2 <= a_dn_sel;
-    a_eq_s2 <= a_eq_sel;
     eb_eq_s2 <= eb_eq_c;
     ea_eq_s2 <= ea_eq_c;
     npbsz_s2 <= -pbsz_e;
@@ -745,8 +742,6 @@ generate
     end
 endgenerate
 
-wire signed [33:0]      eb_s3_c = b_up_s2 ? bsz0_s2 : (b_eq_s2 ? eb_eq_s2 : npbsz_s2);   // muxes only:
-wire signed [33:0]      ea_s3_c = a_dn_s2 ? asz0_s2 : (a_eq_s2 ? ea_eq_s2 : npasz_s2);   // negations in s2
 
 reg        [63:0]       lmc_reg = 0;      // last_mid_change_ts (= ts_s2 for a RESET record: loaded from s1)
 reg        [63:0]       pts_reg = 0;      // p_ts (likewise)
@@ -852,28 +847,61 @@ always @(posedge clk) begin
     upd_s3 <= !rst && valid_s2 && !inv_s2;
 end
 
-// OFI numerator eB - eA: compact, the eB / eA selects and the subtract in s2 -> s3; deep (OS 1: the OFI
-// ratio has a cycle of slack before the output stage) the selects registered at s3 and the subtract in
-// s4, so no 3:1 mux sits in front of the chain (run 38: s2 register -> 4 ns net -> eB mux -> 1.7 ns ->
-// chain); the denominator is delayed to match
-localparam OS = DEEP;
+// OFI numerator eB - eA. Compact (OS 0): the price comparisons combined and selected (b_up_sel, ...) into
+// s2, the eB / eA selects and the subtract in s2 -> s3. Deep (OS 2: the OFI ratio has two cycles of slack
+// since the fabric registers after the multipliers): per candidate the comparison registered at s2, the
+// candidate select at s3 (run d seed 1: the combine and 3:1 select in one stage, 8.6 ns), the eB / eA
+// selects at s4 (no mux in front of the chain: run 38, 4 ns net -> eB mux -> 1.7 ns -> chain) and the
+// subtract at s5; the candidate values and the denominator are delayed to match.
+localparam OS = 2 * DEEP;
 wire signed [35:0] ofi_num_l, ofi_den_l;      // at s<3 + OS>
 
 generate
-    if (OS) begin : g_ofi2
-        reg signed [33:0] eb_s3 = 0, ea_s3 = 0;
-        reg signed [35:0] ofi_num_s4 = 0, ofi_den_s4 = 0;
+    if (OS != 0) begin : g_ofi2
+        reg        [1:0]  b_upc_s2 = 0, b_eqc_s2 = 0, a_dnc_s2 = 0, a_eqc_s2 = 0;   // per candidate ([1] s1 record)
+        reg               cclr_s2 = 1'b0, cupd_s2 = 1'b0;
+        reg               b_pos_s2 = 1'b0, b_zero_s2 = 1'b0, a_neg_s2 = 1'b0, a_zero_s2 = 1'b0;
+        reg               b_up_s3 = 1'b0, b_eq_s3 = 1'b0, a_dn_s3 = 1'b0, a_eq_s3 = 1'b0;
+        reg signed [33:0] eb_eq_s3 = 0, ea_eq_s3 = 0, npbsz_s3 = 0, npasz_s3 = 0;
+        reg signed [33:0] eb_s4 = 0, ea_s4 = 0;
+        reg signed [35:0] ofi_num_s5 = 0, ofi_den_s4 = 0, ofi_den_s5 = 0;
         always @(posedge clk) begin
-            eb_s3 <= eb_s3_c;
-            ea_s3 <= ea_s3_c;
-            ofi_num_s4 <= {{2{eb_s3[33]}}, eb_s3} - {{2{ea_s3[33]}}, ea_s3};
+            b_upc_s2 <= b_up_cand;
+            b_eqc_s2 <= b_eq_cand;
+            a_dnc_s2 <= a_dn_cand;
+            a_eqc_s2 <= a_eq_cand;
+            cclr_s2 <= cmp_clr_s1;
+            cupd_s2 <= cmp_upd_s1;
+            b_pos_s2 <= b_pos_s1;
+            b_zero_s2 <= b_zero_s1;
+            a_neg_s2 <= a_neg_s1;
+            a_zero_s2 <= a_zero_s1;
+            b_up_s3 <= cclr_s2 ? b_pos_s2 : (cupd_s2 ? b_upc_s2[1] : b_upc_s2[0]);
+            b_eq_s3 <= cclr_s2 ? b_zero_s2 : (cupd_s2 ? b_eqc_s2[1] : b_eqc_s2[0]);
+            a_dn_s3 <= cclr_s2 ? a_neg_s2 : (cupd_s2 ? a_dnc_s2[1] : a_dnc_s2[0]);
+            a_eq_s3 <= cclr_s2 ? a_zero_s2 : (cupd_s2 ? a_eqc_s2[1] : a_eqc_s2[0]);
+            eb_eq_s3 <= eb_eq_s2;
+            ea_eq_s3 <= ea_eq_s2;
+            npbsz_s3 <= npbsz_s2;
+            npasz_s3 <= npasz_s2;
+            eb_s4 <= b_up_s3 ? bsz0_s3 : (b_eq_s3 ? eb_eq_s3 : npbsz_s3);
+            ea_s4 <= a_dn_s3 ? asz0_s3 : (a_eq_s3 ? ea_eq_s3 : npasz_s3);
+            ofi_num_s5 <= {{2{eb_s4[33]}}, eb_s4} - {{2{ea_s4[33]}}, ea_s4};
             ofi_den_s4 <= ofi_den_s3;
+            ofi_den_s5 <= ofi_den_s4;
         end
-        assign ofi_num_l = ofi_num_s4;
-        assign ofi_den_l = ofi_den_s4;
+        assign ofi_num_l = ofi_num_s5;
+        assign ofi_den_l = ofi_den_s5;
     end else begin : g_ofi1
+        reg               b_up_s2 = 1'b0, b_eq_s2 = 1'b0, a_dn_s2 = 1'b0, a_eq_s2 = 1'b0;
         reg signed [35:0] ofi_num_s3 = 0;
+        wire signed [33:0] eb_s3_c = b_up_s2 ? bsz0_s2 : (b_eq_s2 ? eb_eq_s2 : npbsz_s2);   // muxes only:
+        wire signed [33:0] ea_s3_c = a_dn_s2 ? asz0_s2 : (a_eq_s2 ? ea_eq_s2 : npasz_s2);   // negations in s2
         always @(posedge clk) begin
+            b_up_s2 <= b_up_sel;
+            b_eq_s2 <= b_eq_sel;
+            a_dn_s2 <= a_dn_sel;
+            a_eq_s2 <= a_eq_sel;
             ofi_num_s3 <= {{2{eb_s3_c[33]}}, eb_s3_c} - {{2{ea_s3_c[33]}}, ea_s3_c};
         end
         assign ofi_num_l = ofi_num_s3;
