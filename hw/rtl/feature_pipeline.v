@@ -647,7 +647,10 @@ always @(posedge clk) begin
 end
 
 reg                     valid_s2 = 1'b0;
-reg                     rstf_s2 = 1'b0, inv_s2 = 1'b0, hp_s2 = 1'b0, nz_s2 = 1'b0;
+reg                     rstf_s2 = 1'b0, inv_s2 = 1'b0, hp_s2 = 1'b0;
+/* verilator lint_off UNUSEDSIGNAL */  // deep: the mid-change flag is made at s3 (g_age_deep)
+reg                     nz_s2 = 1'b0;
+/* verilator lint_on UNUSEDSIGNAL */
 reg                     clr_s2 = 1'b0;
 reg [SUM_W*NSG-1:0]     dsg_s2 = 0, tsg_s2 = 0, bssg_s2 = 0, assg_s2 = 0;    // even levels
 reg [SUM_W*NP-1:0]      wdp_s2 = 0, wtp_s2 = 0;
@@ -743,24 +746,21 @@ generate
 endgenerate
 
 
-reg        [63:0]       lmc_reg = 0;      // last_mid_change_ts (= ts_s2 for a RESET record: loaded from s1)
-reg        [63:0]       pts_reg = 0;      // p_ts (likewise)
+reg        [63:0]       lmc_reg = 0;      // last_mid_change_ts (at s2; deep: at s3, g_age_deep)
+reg        [63:0]       pts_reg = 0;      // p_ts (= ts_s2 for a RESET record: loaded from s1)
 
 // State B loads ts_s1 for a RESET record in s1, else ts_s2 for a valid record in s2 (the last mid change
-// only when the mid changed): clock enables and the data select from register copies per state register
-// (= clr_s1, and valid and not invalid in s2), one LUT in front of each (run c seed 2: lmc_e at 7.2 ns
-// behind the shared valid / invalid / clear selects)
-wire [1:0] sb_clr, sb_vn;    // [0] lmc_reg, [1] pts_reg
+// only when the mid changed, g_age_*): clock enables and the data select from register copies per state
+// register (= clr_s1, and valid and not invalid in s2), one LUT in front of each (run c seed 2: lmc_e at
+// 7.2 ns behind the shared valid / invalid / clear selects)
+wire sb_clr, sb_vn;
 
-qg_dup_reg #(.WIDTH(1), .COPIES(2)) sb_clr_copy_inst (.clk(clk), .rst(1'b0), .d(!rst && clr_s0), .q(sb_clr));
-qg_dup_reg #(.WIDTH(1), .COPIES(2)) sb_vn_copy_inst (.clk(clk), .rst(1'b0), .d(!rst && valid_s1 && !inv_s1), .q(sb_vn));
+qg_dup_reg #(.WIDTH(1), .COPIES(1)) sb_clr_copy_inst (.clk(clk), .rst(1'b0), .d(!rst && clr_s0), .q(sb_clr));
+qg_dup_reg #(.WIDTH(1), .COPIES(1)) sb_vn_copy_inst (.clk(clk), .rst(1'b0), .d(!rst && valid_s1 && !inv_s1), .q(sb_vn));
 
 always @(posedge clk) begin
-    if (sb_clr[0] || (sb_vn[0] && nz_s2)) begin
-        lmc_reg <= sb_clr[0] ? ts_s1 : ts_s2;
-    end
-    if (sb_clr[1] || sb_vn[1]) begin
-        pts_reg <= sb_clr[1] ? ts_s1 : ts_s2;
+    if (sb_clr || sb_vn) begin
+        pts_reg <= sb_clr ? ts_s1 : ts_s2;
     end
 end
 
@@ -909,11 +909,15 @@ generate
     end
 endgenerate
 
-// Ages (ts - state) >> 10 (1.024 us units) and their sign, at s<3 + AS>, from the state as the record sees
-// it in s2. Compact: one 65-bit subtract into s3. Deep (AS = 1; the log features have slack): two 33-bit
-// subtracts of the 32-bit halves into s3, the upper half's borrow from the lower one subtracted into s4
-// (the 65-bit chain behind the ts_s2 / state fan-out was a critical path: run 33, 5.1 ns net + chain).
-localparam AS = DEEP;
+// Ages (ts - state) >> 10 (1.024 us units) and their sign, at s<3 + AS>. Compact: the last mid change
+// (lmc_reg) is state at s2 like p_ts, loaded when the mid changed (nz_s2: a 34-bit inequality at s1), and
+// both ages one 65-bit subtract into s3. Deep (AS = 2; the log features have slack): lmc_reg is state at
+// s3 instead, loaded by the mid-change flag registered at s3 from dmid2_s2 != 0 (the inequality at s1 was
+// a LUT tree behind a state register: 7.3-7.6 ns in runs 46 and d), read at s3 by the record in s3; each
+// age as two 33-bit subtracts of the 32-bit halves and the upper half's borrow from the lower one a stage
+// later (timing4-datapath c0bfa6c; the 65-bit chain was a critical path: run 33), the mid age from s3
+// into s5, the event gap from s2 into s4 and one register more.
+localparam AS = 2 * DEEP;
 wire       [AGE_W-1:0]  age_a, gap_a;     // negative: clamped to 0 at the bitlen
 wire                    age_neg_a, gap_neg_a;
 
@@ -925,8 +929,15 @@ generate
         /* verilator lint_on UNUSEDSIGNAL */
         reg  [AGE_W-1:0]  age_s3 = 0, gap_s3 = 0;
         reg               age_neg_s3 = 1'b0, gap_neg_s3 = 1'b0;
+        wire              lm_clr, lm_vn;    // = clr_s1, valid and not invalid in s2 (lmc_reg's own copies)
+
+        qg_dup_reg #(.WIDTH(1), .COPIES(1)) lm_clr_copy_inst (.clk(clk), .rst(1'b0), .d(!rst && clr_s0), .q(lm_clr));
+        qg_dup_reg #(.WIDTH(1), .COPIES(1)) lm_vn_copy_inst (.clk(clk), .rst(1'b0), .d(!rst && valid_s1 && !inv_s1), .q(lm_vn));
 
         always @(posedge clk) begin
+            if (lm_clr || (lm_vn && nz_s2)) begin
+                lmc_reg <= lm_clr ? ts_s1 : ts_s2;
+            end
             age_s3 <= age_c[63:10];
             gap_s3 <= gap_c[63:10];
             age_neg_s3 <= age_c[64];
@@ -938,30 +949,43 @@ generate
         assign age_neg_a = age_neg_s3;
         assign gap_neg_a = gap_neg_s3;
     end else begin : g_age_deep
+        reg  [63:0]       ts_s3 = 0;
+        reg               mc_s3 = 1'b0;     // the mid changed (dmid2 != 0; 0 without a previous record)
+        wire              lm_clr, lm_vn;    // = clr_s2, valid and not invalid in s3 (lmc_reg's own copies)
         /* verilator lint_off UNUSEDSIGNAL */  // bits 9:0 only borrow
-        reg  [32:0]       age_lo_s3 = 0, gap_lo_s3 = 0;    // [32]: borrow out of the lower half
+        reg  [32:0]       gap_lo_s3 = 0, age_lo_s4 = 0;    // [32]: borrow out of the lower half
         /* verilator lint_on UNUSEDSIGNAL */
-        reg  [32:0]       age_hi_s3 = 0, gap_hi_s3 = 0;
-        wire [32:0]       age_hi_c = age_hi_s3 - {32'd0, age_lo_s3[32]};   // bits 64:32 of the difference
-        wire [32:0]       gap_hi_c = gap_hi_s3 - {32'd0, gap_lo_s3[32]};
-        reg  [AGE_W-1:0]  age_s4 = 0, gap_s4 = 0;
-        reg               age_neg_s4 = 1'b0, gap_neg_s4 = 1'b0;
+        reg  [32:0]       gap_hi_s3 = 0, age_hi_s4 = 0;
+        wire [32:0]       gap_hi_c = gap_hi_s3 - {32'd0, gap_lo_s3[32]};   // bits 64:32 of the difference
+        wire [32:0]       age_hi_c = age_hi_s4 - {32'd0, age_lo_s4[32]};
+        reg  [AGE_W-1:0]  gap_s4 = 0, gap_s5 = 0, age_s5 = 0;
+        reg               gap_neg_s4 = 1'b0, gap_neg_s5 = 1'b0, age_neg_s5 = 1'b0;
+
+        qg_dup_reg #(.WIDTH(1), .COPIES(1)) lm_clr_copy_inst (.clk(clk), .rst(1'b0), .d(!rst && clr_s1), .q(lm_clr));
+        qg_dup_reg #(.WIDTH(1), .COPIES(1)) lm_vn_copy_inst (.clk(clk), .rst(1'b0), .d(!rst && valid_s2 && !inv_s2), .q(lm_vn));
 
         always @(posedge clk) begin
-            age_lo_s3 <= {1'b0, ts_s2[31:0]} - {1'b0, lmc_reg[31:0]};
-            age_hi_s3 <= {1'b0, ts_s2[63:32]} - {1'b0, lmc_reg[63:32]};
+            ts_s3 <= ts_s2;
+            mc_s3 <= dmid2_s2 != 35'sd0;
+            if (lm_clr || (lm_vn && mc_s3)) begin   // RESET record in s2: it reads its own ts at s3
+                lmc_reg <= lm_clr ? ts_s2 : ts_s3;
+            end
             gap_lo_s3 <= {1'b0, ts_s2[31:0]} - {1'b0, pts_reg[31:0]};
             gap_hi_s3 <= {1'b0, ts_s2[63:32]} - {1'b0, pts_reg[63:32]};
-            age_s4 <= {age_hi_c[31:0], age_lo_s3[31:10]};
+            age_lo_s4 <= {1'b0, ts_s3[31:0]} - {1'b0, lmc_reg[31:0]};
+            age_hi_s4 <= {1'b0, ts_s3[63:32]} - {1'b0, lmc_reg[63:32]};
             gap_s4 <= {gap_hi_c[31:0], gap_lo_s3[31:10]};
-            age_neg_s4 <= age_hi_c[32];
             gap_neg_s4 <= gap_hi_c[32];
+            gap_s5 <= gap_s4;
+            gap_neg_s5 <= gap_neg_s4;
+            age_s5 <= {age_hi_c[31:0], age_lo_s4[31:10]};
+            age_neg_s5 <= age_hi_c[32];
         end
 
-        assign age_a = age_s4;
-        assign gap_a = gap_s4;
-        assign age_neg_a = age_neg_s4;
-        assign gap_neg_a = gap_neg_s4;
+        assign age_a = age_s5;
+        assign gap_a = gap_s5;
+        assign age_neg_a = age_neg_s5;
+        assign gap_neg_a = gap_neg_s5;
     end
 endgenerate
 
