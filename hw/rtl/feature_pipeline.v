@@ -540,18 +540,34 @@ wire signed [ACC_W-1:0] ttot_ext = {{(ACC_W-34){ttot_s1[33]}}, ttot_s1};
 //   x + ~(x >> S) + 1 + t = sum + carry with sum = x ^ ~xs ^ t, carry = {maj(x, ~xs, t), 1} (the +1).
 // The state registers load only for a valid record (a registered clock enable, upd_s1 / upd_s3): their
 // one-cycle loop is LUT + chain, and the feature takes the same value.
-function [ACC_W-1:0] decay_next;
+function [ACC_W-1:0] decay_sm;     // the carry-save level of decay_next: sum bits ...
     input [ACC_W-1:0] x;      // state (already zeroed by RESET)
     input [ACC_W-1:0] xs;     // x >> S (arithmetic or logical, as the feature defines)
     input [ACC_W-1:0] t;      // the record's term, shifted
+    begin
+        decay_sm = x ^ ~xs ^ t;
+    end
+endfunction
+
+function [ACC_W-1:0] decay_cy;     // ... and carries (before the shift)
+    input [ACC_W-1:0] x;
+    input [ACC_W-1:0] xs;
+    input [ACC_W-1:0] t;
+    begin
+        decay_cy = (x & ~xs) | (x & t) | (~xs & t);
+    end
+endfunction
+
+function [ACC_W-1:0] decay_next;
+    input [ACC_W-1:0] x;
+    input [ACC_W-1:0] xs;
+    input [ACC_W-1:0] t;
     /* verilator lint_off UNUSEDSIGNAL */  // the top carry leaves the register
-    reg   [ACC_W-1:0] nxs, sm, cy;
+    reg   [ACC_W-1:0] cy;
     /* verilator lint_on UNUSEDSIGNAL */
     begin
-        nxs = ~xs;
-        sm = x ^ nxs ^ t;
-        cy = (x & nxs) | (x & t) | (nxs & t);
-        decay_next = sm + {cy[ACC_W-2:0], 1'b1};
+        cy = decay_cy(x, xs, t);
+        decay_next = decay_sm(x, xs, t) + {cy[ACC_W-2:0], 1'b1};
     end
 endfunction
 
@@ -701,13 +717,49 @@ end
 
 /* ---------------------------------------------------------------- s3: sums done; STATE B */
 reg signed [35:0]       ofi_den_s3 = 0;
-reg signed [ACC_W-1:0]  tfs_s3 = 0, tft_s3 = 0;
 wire signed [ACC_W-1:0] tfs_x_sh = tfs_x_s2 >>> `QG_TF_SHIFT;
 wire signed [ACC_W-1:0] tft_x_sh = tft_x_s2 >>> `QG_TF_SHIFT;
 wire signed [ACC_W-1:0] tdel2_ext = {{(ACC_W-34){tdel_s2[33]}}, tdel_s2};
 wire signed [ACC_W-1:0] ttot2_ext = {{(ACC_W-34){ttot_s2[33]}}, ttot_s2};
 wire signed [ACC_W-1:0] tfs_f = decay_next(tfs_x_s2, tfs_x_sh, tdel2_ext <<< `QG_TF_PRESCALE);   // = tfs_c of the record
 wire signed [ACC_W-1:0] tft_f = decay_next(tft_x_s2, tft_x_sh, ttot2_ext <<< `QG_TF_PRESCALE);   // = tft_c
+
+// The trade-flow feature values at s<3 + TF>: compact, decay_next into s3; deep (TF = 1, the trade-flow
+// ratio has slack) its carry-save level registered at s3 and the chain into s4 (runs d: the carry-save
+// LUT and the 48-bit chain behind the registered state, 6.7-6.8 ns). The trade activity's bitlen follows.
+localparam TF = DEEP;
+wire signed [ACC_W-1:0] tfs_l, tft_l;
+
+generate
+    if (TF != 0) begin : g_tf2
+        /* verilator lint_off UNUSEDSIGNAL */  // the top carry leaves the register (as in decay_next)
+        reg [ACC_W-1:0] tfs_sm_s3 = 0, tfs_cy_s3 = 0, tft_sm_s3 = 0, tft_cy_s3 = 0;
+        /* verilator lint_on UNUSEDSIGNAL */
+        reg [ACC_W-1:0] tfs_s4 = 0, tft_s4 = 0;
+        wire [ACC_W-1:0] tdel_t2 = tdel2_ext <<< `QG_TF_PRESCALE, ttot_t2 = ttot2_ext <<< `QG_TF_PRESCALE;
+        always @(posedge clk) begin     // decay_next in two steps: the same sum
+            tfs_sm_s3 <= decay_sm(tfs_x_s2, tfs_x_sh, tdel_t2);
+            tfs_cy_s3 <= decay_cy(tfs_x_s2, tfs_x_sh, tdel_t2);
+            tft_sm_s3 <= decay_sm(tft_x_s2, tft_x_sh, ttot_t2);
+            tft_cy_s3 <= decay_cy(tft_x_s2, tft_x_sh, ttot_t2);
+            tfs_s4 <= tfs_sm_s3 + {tfs_cy_s3[ACC_W-2:0], 1'b1};
+            tft_s4 <= tft_sm_s3 + {tft_cy_s3[ACC_W-2:0], 1'b1};
+        end
+        assign tfs_l = tfs_s4;
+        assign tft_l = tft_s4;
+        /* verilator lint_off UNUSEDSIGNAL */
+        wire [2*ACC_W-1:0] unused_tf_f = {tfs_f, tft_f};
+        /* verilator lint_on UNUSEDSIGNAL */
+    end else begin : g_tf1
+        reg [ACC_W-1:0] tfs_s3 = 0, tft_s3 = 0;
+        always @(posedge clk) begin
+            tfs_s3 <= tfs_f;
+            tft_s3 <= tft_f;
+        end
+        assign tfs_l = tfs_s3;
+        assign tft_l = tft_s3;
+    end
+endgenerate
 reg        [34:0]       absd_s3 = 0;
 reg                     valid_s3 = 1'b0, rstf_s3 = 1'b0, inv_s3 = 1'b0;
 reg                     upd_s3 = 1'b0;       // valid and not invalid: state C loads
@@ -838,8 +890,6 @@ always @(posedge clk) begin
     ofi_den_s3 <= hp_s2 ? {{2{t0_s2[33]}}, t0_s2} + {{2{pbasz_s2[33]}}, pbasz_s2} : 36'sd0;
     bsz0_s3 <= bsz0_s2;
     asz0_s3 <= asz0_s2;
-    tfs_s3 <= tfs_f;
-    tft_s3 <= tft_f;
     absd_s3 <= dmid2_s2[34] ? -dmid2_s2 : dmid2_s2;
     valid_s3 <= rst ? 1'b0 : valid_s2;
     rstf_s3 <= rstf_s2;
@@ -1010,19 +1060,19 @@ wire [6:0] age_bl_c, gap_bl_c, ta_bl_c;
 // (the features have slack to s<OUT_S>); the trade activity's from s3, delayed AS cycles after its select
 qg_bitlen #(.WIDTH(AGE_W), .OUT_WIDTH(7), .REG(2)) age_bitlen_inst (.clk(clk), .x(age_a), .len(age_bl_c));
 qg_bitlen #(.WIDTH(AGE_W), .OUT_WIDTH(7), .REG(2)) gap_bitlen_inst (.clk(clk), .x(gap_a), .len(gap_bl_c));
-qg_bitlen #(.WIDTH(ACC_W - 1), .OUT_WIDTH(7), .REG(2)) ta_bitlen_inst (.clk(clk), .x(tft_s3[ACC_W-2:0]), .len(ta_bl_c));
+qg_bitlen #(.WIDTH(ACC_W - 1), .OUT_WIDTH(7), .REG(2)) ta_bitlen_inst (.clk(clk), .x(tft_l[ACC_W-2:0]), .len(ta_bl_c));
 
 // the volatility feature likewise recomputed in s4 -> s5 from registers of the state and the term
 reg        [ACC_W-1:0]  vol_x_s4 = 0, vol_s5 = 0;
 reg        [34:0]       absd_s4 = 0;
 wire       [ACC_W-1:0]  vol_x_sh = vol_x_s4 >> `QG_VOL_SHIFT;
 wire       [ACC_W-1:0]  vol_f = decay_next(vol_x_s4, vol_x_sh, {{(ACC_W-35){1'b0}}, absd_s4} << `QG_VOL_PRESCALE);  // = vol_c
-reg        [6:0]        age_bl_r = 0, gap_bl_r = 0, ta_bl_s6 = 0;      // at s<6 + AS>, s6
+reg        [6:0]        age_bl_r = 0, gap_bl_r = 0, ta_bl_s6 = 0;      // at s<6 + AS>, s<6 + TF>
 wire       [6:0]        ta_bl_r;                                        // at s<6 + AS>
 wire                    age_neg_d, gap_neg_d;                           // at s<5 + AS>
 
 qg_delay #(.WIDTH(2), .DEPTH(2)) age_neg_delay_inst (.clk(clk), .in({age_neg_a, gap_neg_a}), .out({age_neg_d, gap_neg_d}));
-qg_delay #(.WIDTH(7), .DEPTH(AS)) ta_bl_delay_inst (.clk(clk), .in(ta_bl_s6), .out(ta_bl_r));
+qg_delay #(.WIDTH(7), .DEPTH(AS - TF)) ta_bl_delay_inst (.clk(clk), .in(ta_bl_s6), .out(ta_bl_r));
 
 always @(posedge clk) begin
     vol_x_s4 <= vol_e;
@@ -1174,11 +1224,11 @@ generate
             );
             qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 3 - OS - R_LAT)) delay_inst (.clk(clk), .in(rq), .out(feat_out[8*j +: 8]));
         end else if (KIND == `QG_KIND_TRADE_FLOW) begin : g_tf
-            wire [7:0] rq;   // at s<3 + R_LAT>
+            wire [7:0] rq;   // at s<3 + TF + R_LAT>
             qg_ratio #(.NUM_WIDTH(ACC_W), .DEN_WIDTH(ACC_W), .LO(LO), .HI(HI), .DEEP(DEEP)) ratio_inst (
-                .clk(clk), .num(tfs_s3), .den(tft_s3), .q(rq)
+                .clk(clk), .num(tfs_l), .den(tft_l), .q(rq)
             );
-            qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 3 - R_LAT)) delay_inst (.clk(clk), .in(rq), .out(feat_out[8*j +: 8]));
+            qg_delay #(.WIDTH(8), .DEPTH(OUT_S - 3 - TF - R_LAT)) delay_inst (.clk(clk), .in(rq), .out(feat_out[8*j +: 8]));
         end else if (KIND == `QG_KIND_TOUCH_SHARE) begin : g_touch
             wire [7:0] rq;   // at s<3 + LS + R_LAT>
             qg_ratio #(.NUM_WIDTH(SUM_W), .DEN_WIDTH(SUM_W), .LO(LO), .HI(HI), .DEEP(DEEP)) ratio_inst (

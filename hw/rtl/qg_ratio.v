@@ -266,19 +266,22 @@ always @* begin
     end
 end
 
-// the fit as FG partial ANDs over 16-bit groups (R6), combined in R7: per group whether the bits that
+// the fit as FG partial ANDs over FGW-bit groups (R6), combined in R7: per group whether the bits that
 // decide the fit are all ones and whether they are all zeros, so the product's sign (a 60-load net when
-// it was XNORed into every bit: 6.4 ns of routing) only selects between the two in R7
-localparam FG = (P_WIDTH + 15) / 16;
-wire [16*FG-1:0]   ones_bits = {{(16*FG-P_WIDTH){1'b1}}, prod | r6_mask_reg};
-wire [16*FG-1:0]   zeros_bits = {{(16*FG-P_WIDTH){1'b1}}, ~prod | r6_mask_reg};
+// it was XNORed into every bit: 6.4 ns of routing) only selects between the two in R7. Deep: 8-bit
+// groups (two LUT levels with the mask; 16-bit groups took three, 7.1-7.5 ns in runs d), so R7 ANDs more
+// of them.
+localparam FGW = DEEP ? 8 : 16;
+localparam FG = (P_WIDTH + FGW - 1) / FGW;
+wire [FGW*FG-1:0]  ones_bits = {{(FGW*FG-P_WIDTH){1'b1}}, prod | r6_mask_reg};
+wire [FGW*FG-1:0]  zeros_bits = {{(FGW*FG-P_WIDTH){1'b1}}, ~prod | r6_mask_reg};
 reg  [FG-1:0]      ones_grp_c, zeros_grp_c;
 integer fg;
 
 always @* begin
     for (fg = 0; fg < FG; fg = fg + 1) begin
-        ones_grp_c[fg] = &ones_bits[16*fg +: 16];
-        zeros_grp_c[fg] = &zeros_bits[16*fg +: 16];
+        ones_grp_c[fg] = &ones_bits[FGW*fg +: FGW];
+        zeros_grp_c[fg] = &zeros_bits[FGW*fg +: FGW];
     end
 end
 
