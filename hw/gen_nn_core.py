@@ -41,11 +41,12 @@ DEFAULT_LATENCY_CUTOFF = 2.0   # in units of DEFAULT_DELAY_MODEL
 DEFAULT_DELAY_MODEL = "da4ml"   # "ecp5" (ECP5_DELAY below) or "da4ml" (da4ml's Xilinx model)
 GEN_DIR = f"{PIPELINE_NN_ROOT['compact']}/gen"
 # Pipeline configurations (hw/boards.yaml `pipeline:` picks one per board): the staging of the core and
-# where its files go. compact: the <= 20-cycle card (10 stages); deep: one carry chain + a LUT level per
-# stage on ECP5 (26 stages), under hw/rtl/deep/gen/ (a QG_NN_GEN_ROOT-style root: hw/rtl/deep).
+# where its files go. compact: the <= 20-cycle card (10 stages); deep: one carry chain (and a ReLU mask)
+# per stage on ECP5 (29 stages; cutoff 1.5, a chain and a mux per stage, made 26 stages whose inputs were
+# 6.8-7.5 ns post-route), under hw/rtl/deep/gen/ (a QG_NN_GEN_ROOT-style root: hw/rtl/deep).
 PIPELINES: dict[str, dict[str, Any]] = {
     "compact": {"latency_cutoff": 2.0, "delay_model": "da4ml", "gen_dir": GEN_DIR},
-    "deep": {"latency_cutoff": 1.5, "delay_model": "ecp5", "gen_dir": f"{PIPELINE_NN_ROOT['deep']}/gen"},
+    "deep": {"latency_cutoff": 1.25, "delay_model": "ecp5", "gen_dir": f"{PIPELINE_NN_ROOT['deep']}/gen"},
 }
 OUT_BITS = 16              # prediction record: outputs sign-extended to i16
 RANDOM_VECTORS = 4096

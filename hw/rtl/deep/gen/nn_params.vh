@@ -2,7 +2,7 @@
 `ifndef QG_NN_PARAMS_VH
 `define QG_NN_PARAMS_VH
 
-`define QG_NN_LATENCY 26            // cycles, model_inp -> logits (latency_cutoff 1.5, ecp5 delays)
+`define QG_NN_LATENCY 29            // cycles, model_inp -> logits (latency_cutoff 1.25, ecp5 delays)
 `define QG_NN_N_INPUTS 16
 `define QG_NN_N_OUTPUTS 4
 `define QG_NN_OUT_FRAC 10          // logit value = integer / 2**OUT_FRAC

@@ -19,6 +19,9 @@ nn/qg_nn_stage22.v
 nn/qg_nn_stage23.v
 nn/qg_nn_stage24.v
 nn/qg_nn_stage25.v
+nn/qg_nn_stage26.v
+nn/qg_nn_stage27.v
+nn/qg_nn_stage28.v
 nn/qg_nn_stage3.v
 nn/qg_nn_stage4.v
 nn/qg_nn_stage5.v

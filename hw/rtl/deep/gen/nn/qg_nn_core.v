@@ -4,7 +4,7 @@
 `default_nettype none
 
 /*
- * Fully pipelined NN core: one inference per clock, LATENCY = 26 cycles (model_inp -> logits).
+ * Fully pipelined NN core: one inference per clock, LATENCY = 29 cycles (model_inp -> logits).
  * logits[16*j +: 16] = output j on the grid value * 2**10, sign-extended.
  */
 module qg_nn_core
@@ -134,8 +134,8 @@ always @(posedge clk) begin
     stage9_reg <= stage9_out;
 end
 
-wire [761:0] stage10_out;
-reg  [761:0] stage10_reg = 762'd0;
+wire [779:0] stage10_out;
+reg  [779:0] stage10_reg = 780'd0;
 
 qg_nn_stage10 stage10_inst (
     .model_inp(stage9_reg),
@@ -146,8 +146,8 @@ always @(posedge clk) begin
     stage10_reg <= stage10_out;
 end
 
-wire [628:0] stage11_out;
-reg  [628:0] stage11_reg = 629'd0;
+wire [622:0] stage11_out;
+reg  [622:0] stage11_reg = 623'd0;
 
 qg_nn_stage11 stage11_inst (
     .model_inp(stage10_reg),
@@ -158,8 +158,8 @@ always @(posedge clk) begin
     stage11_reg <= stage11_out;
 end
 
-wire [462:0] stage12_out;
-reg  [462:0] stage12_reg = 463'd0;
+wire [504:0] stage12_out;
+reg  [504:0] stage12_reg = 505'd0;
 
 qg_nn_stage12 stage12_inst (
     .model_inp(stage11_reg),
@@ -170,8 +170,8 @@ always @(posedge clk) begin
     stage12_reg <= stage12_out;
 end
 
-wire [313:0] stage13_out;
-reg  [313:0] stage13_reg = 314'd0;
+wire [368:0] stage13_out;
+reg  [368:0] stage13_reg = 369'd0;
 
 qg_nn_stage13 stage13_inst (
     .model_inp(stage12_reg),
@@ -182,8 +182,8 @@ always @(posedge clk) begin
     stage13_reg <= stage13_out;
 end
 
-wire [270:0] stage14_out;
-reg  [270:0] stage14_reg = 271'd0;
+wire [311:0] stage14_out;
+reg  [311:0] stage14_reg = 312'd0;
 
 qg_nn_stage14 stage14_inst (
     .model_inp(stage13_reg),
@@ -194,8 +194,8 @@ always @(posedge clk) begin
     stage14_reg <= stage14_out;
 end
 
-wire [276:0] stage15_out;
-reg  [276:0] stage15_reg = 277'd0;
+wire [277:0] stage15_out;
+reg  [277:0] stage15_reg = 278'd0;
 
 qg_nn_stage15 stage15_inst (
     .model_inp(stage14_reg),
@@ -206,8 +206,8 @@ always @(posedge clk) begin
     stage15_reg <= stage15_out;
 end
 
-wire [270:0] stage16_out;
-reg  [270:0] stage16_reg = 271'd0;
+wire [269:0] stage16_out;
+reg  [269:0] stage16_reg = 270'd0;
 
 qg_nn_stage16 stage16_inst (
     .model_inp(stage15_reg),
@@ -218,8 +218,8 @@ always @(posedge clk) begin
     stage16_reg <= stage16_out;
 end
 
-wire [221:0] stage17_out;
-reg  [221:0] stage17_reg = 222'd0;
+wire [228:0] stage17_out;
+reg  [228:0] stage17_reg = 229'd0;
 
 qg_nn_stage17 stage17_inst (
     .model_inp(stage16_reg),
@@ -230,8 +230,8 @@ always @(posedge clk) begin
     stage17_reg <= stage17_out;
 end
 
-wire [138:0] stage18_out;
-reg  [138:0] stage18_reg = 139'd0;
+wire [282:0] stage18_out;
+reg  [282:0] stage18_reg = 283'd0;
 
 qg_nn_stage18 stage18_inst (
     .model_inp(stage17_reg),
@@ -242,8 +242,8 @@ always @(posedge clk) begin
     stage18_reg <= stage18_out;
 end
 
-wire [166:0] stage19_out;
-reg  [166:0] stage19_reg = 167'd0;
+wire [159:0] stage19_out;
+reg  [159:0] stage19_reg = 160'd0;
 
 qg_nn_stage19 stage19_inst (
     .model_inp(stage18_reg),
@@ -254,8 +254,8 @@ always @(posedge clk) begin
     stage19_reg <= stage19_out;
 end
 
-wire [173:0] stage20_out;
-reg  [173:0] stage20_reg = 174'd0;
+wire [194:0] stage20_out;
+reg  [194:0] stage20_reg = 195'd0;
 
 qg_nn_stage20 stage20_inst (
     .model_inp(stage19_reg),
@@ -266,8 +266,8 @@ always @(posedge clk) begin
     stage20_reg <= stage20_out;
 end
 
-wire [145:0] stage21_out;
-reg  [145:0] stage21_reg = 146'd0;
+wire [195:0] stage21_out;
+reg  [195:0] stage21_reg = 196'd0;
 
 qg_nn_stage21 stage21_inst (
     .model_inp(stage20_reg),
@@ -278,8 +278,8 @@ always @(posedge clk) begin
     stage21_reg <= stage21_out;
 end
 
-wire [121:0] stage22_out;
-reg  [121:0] stage22_reg = 122'd0;
+wire [167:0] stage22_out;
+reg  [167:0] stage22_reg = 168'd0;
 
 qg_nn_stage22 stage22_inst (
     .model_inp(stage21_reg),
@@ -290,8 +290,8 @@ always @(posedge clk) begin
     stage22_reg <= stage22_out;
 end
 
-wire [95:0] stage23_out;
-reg  [95:0] stage23_reg = 96'd0;
+wire [145:0] stage23_out;
+reg  [145:0] stage23_reg = 146'd0;
 
 qg_nn_stage23 stage23_inst (
     .model_inp(stage22_reg),
@@ -302,8 +302,8 @@ always @(posedge clk) begin
     stage23_reg <= stage23_out;
 end
 
-wire [79:0] stage24_out;
-reg  [79:0] stage24_reg = 80'd0;
+wire [121:0] stage24_out;
+reg  [121:0] stage24_reg = 122'd0;
 
 qg_nn_stage24 stage24_inst (
     .model_inp(stage23_reg),
@@ -314,8 +314,8 @@ always @(posedge clk) begin
     stage24_reg <= stage24_out;
 end
 
-wire [63:0] stage25_out;
-reg  [63:0] stage25_reg = 64'd0;
+wire [95:0] stage25_out;
+reg  [95:0] stage25_reg = 96'd0;
 
 qg_nn_stage25 stage25_inst (
     .model_inp(stage24_reg),
@@ -326,10 +326,46 @@ always @(posedge clk) begin
     stage25_reg <= stage25_out;
 end
 
-assign logits[0 +: 16] = {stage25_reg[15:0]};  // (k,i,f)=(1,5,10)
-assign logits[16 +: 16] = {stage25_reg[31:16]};  // (k,i,f)=(1,5,10)
-assign logits[32 +: 16] = {stage25_reg[47:32]};  // (k,i,f)=(1,5,10)
-assign logits[48 +: 16] = {stage25_reg[63:48]};  // (k,i,f)=(1,5,10)
+wire [98:0] stage26_out;
+reg  [98:0] stage26_reg = 99'd0;
+
+qg_nn_stage26 stage26_inst (
+    .model_inp(stage25_reg),
+    .model_out(stage26_out)
+);
+
+always @(posedge clk) begin
+    stage26_reg <= stage26_out;
+end
+
+wire [96:0] stage27_out;
+reg  [96:0] stage27_reg = 97'd0;
+
+qg_nn_stage27 stage27_inst (
+    .model_inp(stage26_reg),
+    .model_out(stage27_out)
+);
+
+always @(posedge clk) begin
+    stage27_reg <= stage27_out;
+end
+
+wire [63:0] stage28_out;
+reg  [63:0] stage28_reg = 64'd0;
+
+qg_nn_stage28 stage28_inst (
+    .model_inp(stage27_reg),
+    .model_out(stage28_out)
+);
+
+always @(posedge clk) begin
+    stage28_reg <= stage28_out;
+end
+
+assign logits[0 +: 16] = {stage28_reg[15:0]};  // (k,i,f)=(1,5,10)
+assign logits[16 +: 16] = {stage28_reg[31:16]};  // (k,i,f)=(1,5,10)
+assign logits[32 +: 16] = {stage28_reg[47:32]};  // (k,i,f)=(1,5,10)
+assign logits[48 +: 16] = {stage28_reg[63:48]};  // (k,i,f)=(1,5,10)
 
 endmodule
 

@@ -4,90 +4,101 @@
 `default_nettype none
 
 module qg_nn_stage13 (
-    input [462:0] model_inp,
-    output [313:0] model_out
+    input [504:0] model_inp,
+    output [368:0] model_out
 );
 
     // verilator lint_off UNUSEDSIGNAL
     // Explicit quantization operation will drop bits if exists
 
-    wire [13:0] v0; assign v0[13:0] = model_inp[13:0];
-    wire [13:0] v1; assign v1[13:0] = model_inp[27:14];
-    wire [14:0] v2; qg_nn_shift_adder #(14, 14, 0, 1, 15, 0, 0) op_2 (v0[13:0], v1[13:0], v2[14:0]);
-    wire [14:0] v3; assign v3[14:0] = model_inp[42:28];
-    wire [15:0] v4; assign v4[15:0] = model_inp[58:43];
-    wire [15:0] v5; qg_nn_shift_adder #(15, 16, 1, 1, 16, 0, 0) op_5 (v3[14:0], v4[15:0], v5[15:0]);
-    wire [14:0] v6; assign v6[14:0] = model_inp[73:59];
-    wire [14:0] v7; assign v7[14:0] = model_inp[88:74];
-    wire [15:0] v8; qg_nn_shift_adder #(15, 15, 1, 1, 16, 0, 1) op_8 (v6[14:0], v7[14:0], v8[15:0]);
-    wire [13:0] v9; assign v9[13:0] = model_inp[102:89];
-    wire [15:0] v10; assign v10[15:0] = model_inp[118:103];
-    wire [15:0] v11; qg_nn_shift_adder #(14, 16, 1, 1, 16, 0, 0) op_11 (v9[13:0], v10[15:0], v11[15:0]);
-    wire [14:0] v12; assign v12[14:0] = model_inp[133:119];
-    wire [14:0] v13; assign v13[14:0] = model_inp[148:134];
-    wire [15:0] v14; qg_nn_shift_adder #(15, 15, 1, 1, 16, 0, 1) op_14 (v12[14:0], v13[14:0], v14[15:0]);
-    wire [14:0] v15; assign v15[14:0] = model_inp[163:149];
-    wire [14:0] v16; assign v16[14:0] = model_inp[178:164];
-    wire [15:0] v17; qg_nn_shift_adder #(15, 15, 1, 1, 16, 0, 0) op_17 (v15[14:0], v16[14:0], v17[15:0]);
-    wire [14:0] v18; assign v18[14:0] = model_inp[193:179];
-    wire [11:0] v19; assign v19[11:0] = model_inp[205:194];
-    wire [15:0] v20; qg_nn_shift_adder #(15, 12, 1, 1, 16, 3, 1) op_20 (v18[14:0], v19[11:0], v20[15:0]);
-    wire [15:0] v21; assign v21[15:0] = model_inp[221:206];
-    wire [13:0] v22; assign v22[13:0] = model_inp[235:222];
-    wire [15:0] v23; qg_nn_shift_adder #(16, 14, 1, 1, 16, 0, 1) op_23 (v21[15:0], v22[13:0], v23[15:0]);
-    wire [12:0] v24; assign v24[12:0] = model_inp[248:236];
-    wire [12:0] v25; assign v25[12:0] = model_inp[261:249];
-    wire [13:0] v26; qg_nn_shift_adder #(13, 13, 1, 1, 14, 0, 1) op_26 (v24[12:0], v25[12:0], v26[13:0]);
-    wire [13:0] v27; assign v27[13:0] = model_inp[275:262];
-    wire [14:0] v28; assign v28[14:0] = model_inp[290:276];
-    wire [15:0] v29; qg_nn_shift_adder #(14, 15, 1, 1, 16, 0, 0) op_29 (v27[13:0], v28[14:0], v29[15:0]);
-    wire [14:0] v30; assign v30[14:0] = model_inp[305:291];
-    wire [15:0] v31; assign v31[15:0] = model_inp[321:306];
-    wire [15:0] v32; qg_nn_shift_adder #(15, 16, 1, 1, 16, 0, 0) op_32 (v30[14:0], v31[15:0], v32[15:0]);
-    wire [14:0] v33; assign v33[14:0] = model_inp[336:322];
-    wire [14:0] v34; assign v34[14:0] = model_inp[351:337];
-    wire [14:0] v35; assign v35[14:0] = model_inp[366:352];
-    wire [7:0] v36; assign v36[7:0] = model_inp[374:367];
-    wire [7:0] v37; assign v37[7:0] = model_inp[382:375];
-    wire [7:0] v38; assign v38[7:0] = model_inp[390:383];
-    wire [7:0] v39; assign v39[7:0] = model_inp[398:391];
-    wire [7:0] v40; assign v40[7:0] = model_inp[406:399];
-    wire [7:0] v41; assign v41[7:0] = model_inp[414:407];
-    wire [7:0] v42; assign v42[7:0] = model_inp[422:415];
-    wire [7:0] v43; assign v43[7:0] = model_inp[430:423];
-    wire [7:0] v44; assign v44[7:0] = model_inp[438:431];
-    wire [7:0] v45; assign v45[7:0] = model_inp[446:439];
-    wire [0:0] v46; assign v46[0:0] = model_inp[447:447];
-    wire [14:0] v47; assign v47[14:0] = model_inp[462:448];
+    wire [10:0] v0; assign v0[10:0] = model_inp[10:0];
+    wire [12:0] v1; assign v1[12:0] = model_inp[23:11];
+    wire [13:0] v2; qg_nn_shift_adder #(11, 13, 1, 1, 14, -1, 1) op_2 (v0[10:0], v1[12:0], v2[13:0]);
+    wire [13:0] v3; assign v3[13:0] = model_inp[37:24];
+    wire [12:0] v4; assign v4[12:0] = model_inp[50:38];
+    wire [14:0] v5; qg_nn_shift_adder #(14, 13, 1, 1, 15, 2, 0) op_5 (v3[13:0], v4[12:0], v5[14:0]);
+    wire [14:0] v6; assign v6[14:0] = model_inp[65:51];
+    wire [12:0] v7; assign v7[12:0] = model_inp[78:66];
+    wire [14:0] v8; qg_nn_shift_adder #(15, 13, 1, 1, 15, 0, 0) op_8 (v6[14:0], v7[12:0], v8[14:0]);
+    wire [14:0] v9; assign v9[14:0] = model_inp[93:79];
+    wire [14:0] v10; qg_nn_shift_adder #(14, 15, 1, 1, 15, 0, 0) op_10 (v3[13:0], v9[14:0], v10[14:0]);
+    wire [11:0] v11; assign v11[11:0] = model_inp[105:94];
+    wire [12:0] v12; qg_nn_shift_adder #(13, 12, 1, 1, 13, 0, 1) op_12 (v7[12:0], v11[11:0], v12[12:0]);
+    wire [10:0] v13; assign v13[10:0] = model_inp[116:106];
+    wire [13:0] v14; assign v14[13:0] = model_inp[130:117];
+    wire [14:0] v15; qg_nn_shift_adder #(11, 14, 0, 1, 15, 0, 0) op_15 (v13[10:0], v14[13:0], v15[14:0]);
+    wire [13:0] v16; assign v16[13:0] = model_inp[144:131];
+    wire [15:0] v17; qg_nn_shift_adder #(14, 11, 1, 1, 16, 4, 1) op_17 (v16[13:0], v0[10:0], v17[15:0]);
+    wire [13:0] v18; assign v18[13:0] = model_inp[158:145];
+    wire [15:0] v19; assign v19[15:0] = model_inp[174:159];
+    wire [14:0] v20; assign v20[14:0] = model_inp[189:175];
+    wire [14:0] v21; assign v21[14:0] = model_inp[204:190];
+    wire [15:0] v22; qg_nn_shift_adder #(15, 15, 1, 1, 16, 0, 1) op_22 (v20[14:0], v21[14:0], v22[15:0]);
+    wire [13:0] v23; assign v23[13:0] = model_inp[218:205];
+    wire [15:0] v24; assign v24[15:0] = model_inp[234:219];
+    wire [15:0] v25; qg_nn_shift_adder #(14, 16, 1, 1, 16, 0, 0) op_25 (v23[13:0], v24[15:0], v25[15:0]);
+    wire [14:0] v26; assign v26[14:0] = model_inp[249:235];
+    wire [14:0] v27; assign v27[14:0] = model_inp[264:250];
+    wire [15:0] v28; qg_nn_shift_adder #(15, 15, 1, 1, 16, 0, 1) op_28 (v26[14:0], v27[14:0], v28[15:0]);
+    wire [14:0] v29; assign v29[14:0] = model_inp[279:265];
+    wire [14:0] v30; assign v30[14:0] = model_inp[294:280];
+    wire [15:0] v31; qg_nn_shift_adder #(15, 15, 1, 1, 16, 0, 0) op_31 (v29[14:0], v30[14:0], v31[15:0]);
+    wire [14:0] v32; assign v32[14:0] = model_inp[309:295];
+    wire [11:0] v33; assign v33[11:0] = model_inp[321:310];
+    wire [15:0] v34; qg_nn_shift_adder #(15, 12, 1, 1, 16, 3, 1) op_34 (v32[14:0], v33[11:0], v34[15:0]);
+    wire [15:0] v35; assign v35[15:0] = model_inp[337:322];
+    wire [13:0] v36; assign v36[13:0] = model_inp[351:338];
+    wire [15:0] v37; qg_nn_shift_adder #(16, 14, 1, 1, 16, 0, 1) op_37 (v35[15:0], v36[13:0], v37[15:0]);
+    wire [12:0] v38; assign v38[12:0] = model_inp[364:352];
+    wire [13:0] v39; assign v39[13:0] = model_inp[378:365];
+    wire [14:0] v40; assign v40[14:0] = model_inp[393:379];
+    wire [15:0] v41; qg_nn_shift_adder #(14, 15, 1, 1, 16, 0, 0) op_41 (v39[13:0], v40[14:0], v41[15:0]);
+    wire [14:0] v42; assign v42[14:0] = model_inp[408:394];
+    wire [7:0] v43; assign v43[7:0] = model_inp[416:409];
+    wire [7:0] v44; assign v44[7:0] = model_inp[424:417];
+    wire [7:0] v45; assign v45[7:0] = model_inp[432:425];
+    wire [7:0] v46; assign v46[7:0] = model_inp[440:433];
+    wire [7:0] v47; assign v47[7:0] = model_inp[448:441];
+    wire [7:0] v48; assign v48[7:0] = model_inp[456:449];
+    wire [7:0] v49; assign v49[7:0] = model_inp[464:457];
+    wire [7:0] v50; assign v50[7:0] = model_inp[472:465];
+    wire [7:0] v51; assign v51[7:0] = model_inp[480:473];
+    wire [7:0] v52; assign v52[7:0] = model_inp[488:481];
+    wire [0:0] v53; assign v53[0:0] = model_inp[489:489];
+    wire [14:0] v54; assign v54[14:0] = model_inp[504:490];
 
     // verilator lint_on UNUSEDSIGNAL
 
-    assign model_out[15:0] = v8[15:0];
-    assign model_out[31:16] = v11[15:0];
-    assign model_out[47:32] = v14[15:0];
-    assign model_out[63:48] = v17[15:0];
-    assign model_out[79:64] = v20[15:0];
-    assign model_out[95:80] = v23[15:0];
-    assign model_out[111:96] = v29[15:0];
-    assign model_out[127:112] = v32[15:0];
-    assign model_out[142:128] = v33[14:0];
-    assign model_out[157:143] = v2[14:0];
-    assign model_out[173:158] = v5[15:0];
-    assign model_out[188:174] = v34[14:0];
-    assign model_out[203:189] = v35[14:0];
-    assign model_out[217:204] = v26[13:0];
-    assign model_out[225:218] = v36[7:0];
-    assign model_out[233:226] = v37[7:0];
-    assign model_out[241:234] = v38[7:0];
-    assign model_out[249:242] = v39[7:0];
-    assign model_out[257:250] = v40[7:0];
-    assign model_out[265:258] = v41[7:0];
-    assign model_out[273:266] = v42[7:0];
-    assign model_out[281:274] = v43[7:0];
-    assign model_out[289:282] = v44[7:0];
-    assign model_out[297:290] = v45[7:0];
-    assign model_out[298:298] = v46[0:0];
-    assign model_out[313:299] = v47[14:0];
+    assign model_out[13:0] = v18[13:0];
+    assign model_out[27:14] = v2[13:0];
+    assign model_out[42:28] = v5[14:0];
+    assign model_out[58:43] = v19[15:0];
+    assign model_out[74:59] = v22[15:0];
+    assign model_out[90:75] = v25[15:0];
+    assign model_out[106:91] = v28[15:0];
+    assign model_out[122:107] = v31[15:0];
+    assign model_out[138:123] = v34[15:0];
+    assign model_out[154:139] = v37[15:0];
+    assign model_out[167:155] = v12[12:0];
+    assign model_out[180:168] = v38[12:0];
+    assign model_out[196:181] = v41[15:0];
+    assign model_out[211:197] = v15[14:0];
+    assign model_out[227:212] = v17[15:0];
+    assign model_out[242:228] = v42[14:0];
+    assign model_out[257:243] = v8[14:0];
+    assign model_out[272:258] = v10[14:0];
+    assign model_out[280:273] = v43[7:0];
+    assign model_out[288:281] = v44[7:0];
+    assign model_out[296:289] = v45[7:0];
+    assign model_out[304:297] = v46[7:0];
+    assign model_out[312:305] = v47[7:0];
+    assign model_out[320:313] = v48[7:0];
+    assign model_out[328:321] = v49[7:0];
+    assign model_out[336:329] = v50[7:0];
+    assign model_out[344:337] = v51[7:0];
+    assign model_out[352:345] = v52[7:0];
+    assign model_out[353:353] = v53[0:0];
+    assign model_out[368:354] = v54[14:0];
 
 endmodule
 

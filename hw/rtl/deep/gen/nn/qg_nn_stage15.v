@@ -4,8 +4,8 @@
 `default_nettype none
 
 module qg_nn_stage15 (
-    input [270:0] model_inp,
-    output [276:0] model_out
+    input [311:0] model_inp,
+    output [277:0] model_out
 );
 
     // verilator lint_off UNUSEDSIGNAL
@@ -25,74 +25,72 @@ module qg_nn_stage15 (
     wire [15:0] v11; qg_nn_shift_adder #(15, 1, 0, 0, 16, 0, 1) op_11 (v10[14:0], 1'b1, v11[15:0]);
     wire [14:0] v12; assign v12[14:0] = model_inp[102:88];
     wire [15:0] v13; qg_nn_shift_adder #(15, 1, 0, 0, 16, 0, 1) op_13 (v12[14:0], 1'b1, v13[15:0]);
-    wire [14:0] v14; assign v14[14:0] = model_inp[117:103];
-    wire [15:0] v15; qg_nn_shift_adder #(15, 1, 0, 0, 16, 0, 1) op_15 (v14[14:0], 1'b1, v15[15:0]);
-    wire [0:0] v16; assign v16[0:0] = model_inp[118:118];
-    wire [0:0] v17; assign v17[0:0] = model_inp[119:119];
-    wire [0:0] v18; assign v18[0:0] = model_inp[120:120];
-    wire [0:0] v19; assign v19[0:0] = model_inp[121:121];
-    wire [0:0] v20; assign v20[0:0] = model_inp[122:122];
-    wire [0:0] v21; assign v21[0:0] = model_inp[123:123];
-    wire [15:0] v22; assign v22[15:0] = model_inp[139:124];
-    wire [15:0] v23; qg_nn_shift_adder #(16, 8, 1, 0, 16, 0, 1) op_23 (v22[15:0], 8'b10000000, v23[15:0]);
-    wire [13:0] v24; assign v24[13:0] = v23[13:0] & {14{~v23[15]}};
-    wire [0:0] v25; assign v25[0:0] = v24[5:5];
-    wire [15:0] v26; assign v26[15:0] = model_inp[155:140];
-    wire [15:0] v27; qg_nn_shift_adder #(16, 7, 1, 0, 16, 0, 1) op_27 (v26[15:0], 7'b1100000, v27[15:0]);
-    wire [13:0] v28; assign v28[13:0] = v27[13:0] & {14{~v27[15]}};
-    wire [0:0] v29; assign v29[0:0] = v28[5:5];
-    wire [0:0] v30; assign v30[0:0] = model_inp[156:156];
-    wire [0:0] v31; assign v31[0:0] = model_inp[157:157];
-    wire [16:0] v32; assign v32[16:0] = model_inp[174:158];
-    wire [16:0] v33; qg_nn_shift_adder #(16, 17, 1, 1, 17, 0, 0) op_33 (v22[15:0], v32[16:0], v33[16:0]);
-    wire [7:0] v34; assign v34[7:0] = model_inp[182:175];
-    wire [7:0] v35; assign v35[7:0] = model_inp[190:183];
-    wire [7:0] v36; assign v36[7:0] = model_inp[198:191];
-    wire [7:0] v37; assign v37[7:0] = model_inp[206:199];
-    wire [7:0] v38; assign v38[7:0] = model_inp[214:207];
-    wire [7:0] v39; assign v39[7:0] = model_inp[222:215];
-    wire [7:0] v40; assign v40[7:0] = model_inp[230:223];
-    wire [7:0] v41; assign v41[7:0] = model_inp[238:231];
-    wire [7:0] v42; assign v42[7:0] = model_inp[246:239];
-    wire [7:0] v43; assign v43[7:0] = model_inp[254:247];
-    wire [0:0] v44; assign v44[0:0] = model_inp[255:255];
-    wire [14:0] v45; assign v45[14:0] = model_inp[270:256];
+    wire [15:0] v14; assign v14[15:0] = model_inp[118:103];
+    wire [15:0] v15; qg_nn_shift_adder #(16, 8, 1, 0, 16, 0, 0) op_15 (v14[15:0], 8'b11000000, v15[15:0]);
+    wire [14:0] v16; assign v16[14:0] = v15[14:0] & {15{~v15[15]}};
+    wire [0:0] v17; assign v17[0:0] = v16[5:5];
+    wire [14:0] v18; assign v18[14:0] = model_inp[133:119];
+    wire [14:0] v19; assign v19[14:0] = model_inp[148:134];
+    wire [15:0] v20; qg_nn_shift_adder #(15, 15, 1, 1, 16, 0, 0) op_20 (v18[14:0], v19[14:0], v20[15:0]);
+    wire [15:0] v21; assign v21[15:0] = model_inp[164:149];
+    wire [14:0] v22; assign v22[14:0] = model_inp[179:165];
+    wire [16:0] v23; qg_nn_shift_adder #(16, 15, 1, 1, 17, 0, 1) op_23 (v21[15:0], v22[14:0], v23[16:0]);
+    wire [0:0] v24; assign v24[0:0] = model_inp[180:180];
+    wire [0:0] v25; assign v25[0:0] = model_inp[181:181];
+    wire [0:0] v26; assign v26[0:0] = model_inp[182:182];
+    wire [0:0] v27; assign v27[0:0] = model_inp[183:183];
+    wire [0:0] v28; assign v28[0:0] = model_inp[184:184];
+    wire [0:0] v29; assign v29[0:0] = model_inp[185:185];
+    wire [14:0] v30; assign v30[14:0] = model_inp[200:186];
+    wire [13:0] v31; assign v31[13:0] = model_inp[214:201];
+    wire [15:0] v32; qg_nn_shift_adder #(15, 14, 1, 1, 16, 0, 0) op_32 (v30[14:0], v31[13:0], v32[15:0]);
+    wire [0:0] v33; assign v33[0:0] = model_inp[215:215];
+    wire [7:0] v34; assign v34[7:0] = model_inp[223:216];
+    wire [7:0] v35; assign v35[7:0] = model_inp[231:224];
+    wire [7:0] v36; assign v36[7:0] = model_inp[239:232];
+    wire [7:0] v37; assign v37[7:0] = model_inp[247:240];
+    wire [7:0] v38; assign v38[7:0] = model_inp[255:248];
+    wire [7:0] v39; assign v39[7:0] = model_inp[263:256];
+    wire [7:0] v40; assign v40[7:0] = model_inp[271:264];
+    wire [7:0] v41; assign v41[7:0] = model_inp[279:272];
+    wire [7:0] v42; assign v42[7:0] = model_inp[287:280];
+    wire [7:0] v43; assign v43[7:0] = model_inp[295:288];
+    wire [0:0] v44; assign v44[0:0] = model_inp[296:296];
+    wire [14:0] v45; assign v45[14:0] = model_inp[311:297];
 
     // verilator lint_on UNUSEDSIGNAL
 
-    assign model_out[13:0] = v1[13:0];
-    assign model_out[14:14] = v16[0:0];
-    assign model_out[30:15] = v3[15:0];
-    assign model_out[31:31] = v17[0:0];
-    assign model_out[47:32] = v5[15:0];
-    assign model_out[48:48] = v18[0:0];
-    assign model_out[64:49] = v7[15:0];
-    assign model_out[65:65] = v19[0:0];
-    assign model_out[81:66] = v9[15:0];
-    assign model_out[82:82] = v20[0:0];
-    assign model_out[98:83] = v11[15:0];
-    assign model_out[99:99] = v21[0:0];
-    assign model_out[113:100] = v24[13:0];
-    assign model_out[127:114] = v28[13:0];
-    assign model_out[143:128] = v13[15:0];
-    assign model_out[144:144] = v30[0:0];
-    assign model_out[160:145] = v15[15:0];
-    assign model_out[161:161] = v31[0:0];
-    assign model_out[178:162] = v33[16:0];
-    assign model_out[186:179] = v34[7:0];
-    assign model_out[194:187] = v35[7:0];
-    assign model_out[202:195] = v36[7:0];
-    assign model_out[210:203] = v37[7:0];
-    assign model_out[218:211] = v38[7:0];
-    assign model_out[219:219] = v25[0:0];
-    assign model_out[220:220] = v29[0:0];
-    assign model_out[228:221] = v39[7:0];
-    assign model_out[236:229] = v40[7:0];
-    assign model_out[244:237] = v41[7:0];
-    assign model_out[252:245] = v42[7:0];
-    assign model_out[260:253] = v43[7:0];
-    assign model_out[261:261] = v44[0:0];
-    assign model_out[276:262] = v45[14:0];
+    assign model_out[14:0] = v16[14:0];
+    assign model_out[28:15] = v1[13:0];
+    assign model_out[29:29] = v24[0:0];
+    assign model_out[45:30] = v3[15:0];
+    assign model_out[46:46] = v25[0:0];
+    assign model_out[62:47] = v5[15:0];
+    assign model_out[63:63] = v26[0:0];
+    assign model_out[79:64] = v7[15:0];
+    assign model_out[80:80] = v27[0:0];
+    assign model_out[96:81] = v9[15:0];
+    assign model_out[97:97] = v28[0:0];
+    assign model_out[113:98] = v11[15:0];
+    assign model_out[114:114] = v29[0:0];
+    assign model_out[130:115] = v20[15:0];
+    assign model_out[146:131] = v32[15:0];
+    assign model_out[162:147] = v13[15:0];
+    assign model_out[163:163] = v33[0:0];
+    assign model_out[164:164] = v17[0:0];
+    assign model_out[181:165] = v23[16:0];
+    assign model_out[189:182] = v34[7:0];
+    assign model_out[197:190] = v35[7:0];
+    assign model_out[205:198] = v36[7:0];
+    assign model_out[213:206] = v37[7:0];
+    assign model_out[221:214] = v38[7:0];
+    assign model_out[229:222] = v39[7:0];
+    assign model_out[237:230] = v40[7:0];
+    assign model_out[245:238] = v41[7:0];
+    assign model_out[253:246] = v42[7:0];
+    assign model_out[261:254] = v43[7:0];
+    assign model_out[262:262] = v44[0:0];
+    assign model_out[277:263] = v45[14:0];
 
 endmodule
 

@@ -4,88 +4,88 @@
 `default_nettype none
 
 module qg_nn_stage16 (
-    input [276:0] model_inp,
-    output [270:0] model_out
+    input [277:0] model_inp,
+    output [269:0] model_out
 );
 
     // verilator lint_off UNUSEDSIGNAL
     // Explicit quantization operation will drop bits if exists
 
-    wire [13:0] v0; assign v0[13:0] = model_inp[13:0];
-    wire [0:0] v1; assign v1[0:0] = model_inp[14:14];
-    wire [13:0] v2; qg_nn_shift_adder #(14, 1, 1, 0, 14, 0, 0) op_2 (v0[13:0], v1[0:0], v2[13:0]);
-    wire [15:0] v3; assign v3[15:0] = model_inp[30:15];
-    wire [0:0] v4; assign v4[0:0] = model_inp[31:31];
-    wire [15:0] v5; qg_nn_shift_adder #(16, 1, 1, 0, 16, 0, 0) op_5 (v3[15:0], v4[0:0], v5[15:0]);
-    wire [15:0] v6; assign v6[15:0] = model_inp[47:32];
-    wire [0:0] v7; assign v7[0:0] = model_inp[48:48];
-    wire [15:0] v8; qg_nn_shift_adder #(16, 1, 1, 0, 16, 0, 0) op_8 (v6[15:0], v7[0:0], v8[15:0]);
-    wire [15:0] v9; assign v9[15:0] = model_inp[64:49];
-    wire [0:0] v10; assign v10[0:0] = model_inp[65:65];
-    wire [15:0] v11; qg_nn_shift_adder #(16, 1, 1, 0, 16, 0, 0) op_11 (v9[15:0], v10[0:0], v11[15:0]);
-    wire [15:0] v12; assign v12[15:0] = model_inp[81:66];
-    wire [0:0] v13; assign v13[0:0] = model_inp[82:82];
-    wire [15:0] v14; qg_nn_shift_adder #(16, 1, 1, 0, 16, 0, 0) op_14 (v12[15:0], v13[0:0], v14[15:0]);
-    wire [15:0] v15; assign v15[15:0] = model_inp[98:83];
-    wire [0:0] v16; assign v16[0:0] = model_inp[99:99];
-    wire [15:0] v17; qg_nn_shift_adder #(16, 1, 1, 0, 16, 0, 0) op_17 (v15[15:0], v16[0:0], v17[15:0]);
-    wire [13:0] v18; assign v18[13:0] = model_inp[113:100];
-    wire [14:0] v19; qg_nn_shift_adder #(14, 1, 0, 0, 15, 0, 1) op_19 (v18[13:0], 1'b1, v19[14:0]);
-    wire [13:0] v20; assign v20[13:0] = model_inp[127:114];
-    wire [14:0] v21; qg_nn_shift_adder #(14, 1, 0, 0, 15, 0, 1) op_21 (v20[13:0], 1'b1, v21[14:0]);
-    wire [15:0] v22; assign v22[15:0] = model_inp[143:128];
-    wire [0:0] v23; assign v23[0:0] = model_inp[144:144];
-    wire [15:0] v24; qg_nn_shift_adder #(16, 1, 1, 0, 16, 0, 0) op_24 (v22[15:0], v23[0:0], v24[15:0]);
-    wire [15:0] v25; assign v25[15:0] = model_inp[160:145];
-    wire [0:0] v26; assign v26[0:0] = model_inp[161:161];
-    wire [15:0] v27; qg_nn_shift_adder #(16, 1, 1, 0, 16, 0, 0) op_27 (v25[15:0], v26[0:0], v27[15:0]);
-    wire [16:0] v28; assign v28[16:0] = model_inp[178:162];
-    wire [16:0] v29; qg_nn_shift_adder #(17, 7, 1, 0, 17, 0, 0) op_29 (v28[16:0], 7'b1000000, v29[16:0]);
-    wire [15:0] v30; assign v30[15:0] = v29[15:0] & {16{~v29[16]}};
-    wire [0:0] v31; assign v31[0:0] = v30[5:5];
-    wire [7:0] v32; assign v32[7:0] = model_inp[186:179];
-    wire [7:0] v33; assign v33[7:0] = model_inp[194:187];
-    wire [7:0] v34; assign v34[7:0] = model_inp[202:195];
-    wire [7:0] v35; assign v35[7:0] = model_inp[210:203];
-    wire [7:0] v36; assign v36[7:0] = model_inp[218:211];
-    wire [0:0] v37; assign v37[0:0] = model_inp[219:219];
-    wire [0:0] v38; assign v38[0:0] = model_inp[220:220];
-    wire [7:0] v39; assign v39[7:0] = model_inp[228:221];
-    wire [7:0] v40; assign v40[7:0] = model_inp[236:229];
-    wire [7:0] v41; assign v41[7:0] = model_inp[244:237];
-    wire [7:0] v42; assign v42[7:0] = model_inp[252:245];
-    wire [7:0] v43; assign v43[7:0] = model_inp[260:253];
-    wire [0:0] v44; assign v44[0:0] = model_inp[261:261];
-    wire [14:0] v45; assign v45[14:0] = model_inp[276:262];
+    wire [14:0] v0; assign v0[14:0] = model_inp[14:0];
+    wire [15:0] v1; qg_nn_shift_adder #(15, 1, 0, 0, 16, 0, 1) op_1 (v0[14:0], 1'b1, v1[15:0]);
+    wire [13:0] v2; assign v2[13:0] = model_inp[28:15];
+    wire [0:0] v3; assign v3[0:0] = model_inp[29:29];
+    wire [13:0] v4; qg_nn_shift_adder #(14, 1, 1, 0, 14, 0, 0) op_4 (v2[13:0], v3[0:0], v4[13:0]);
+    wire [15:0] v5; assign v5[15:0] = model_inp[45:30];
+    wire [0:0] v6; assign v6[0:0] = model_inp[46:46];
+    wire [15:0] v7; qg_nn_shift_adder #(16, 1, 1, 0, 16, 0, 0) op_7 (v5[15:0], v6[0:0], v7[15:0]);
+    wire [15:0] v8; assign v8[15:0] = model_inp[62:47];
+    wire [0:0] v9; assign v9[0:0] = model_inp[63:63];
+    wire [15:0] v10; qg_nn_shift_adder #(16, 1, 1, 0, 16, 0, 0) op_10 (v8[15:0], v9[0:0], v10[15:0]);
+    wire [15:0] v11; assign v11[15:0] = model_inp[79:64];
+    wire [0:0] v12; assign v12[0:0] = model_inp[80:80];
+    wire [15:0] v13; qg_nn_shift_adder #(16, 1, 1, 0, 16, 0, 0) op_13 (v11[15:0], v12[0:0], v13[15:0]);
+    wire [15:0] v14; assign v14[15:0] = model_inp[96:81];
+    wire [0:0] v15; assign v15[0:0] = model_inp[97:97];
+    wire [15:0] v16; qg_nn_shift_adder #(16, 1, 1, 0, 16, 0, 0) op_16 (v14[15:0], v15[0:0], v16[15:0]);
+    wire [15:0] v17; assign v17[15:0] = model_inp[113:98];
+    wire [0:0] v18; assign v18[0:0] = model_inp[114:114];
+    wire [15:0] v19; qg_nn_shift_adder #(16, 1, 1, 0, 16, 0, 0) op_19 (v17[15:0], v18[0:0], v19[15:0]);
+    wire [15:0] v20; assign v20[15:0] = model_inp[130:115];
+    wire [15:0] v21; qg_nn_shift_adder #(16, 8, 1, 0, 16, 0, 1) op_21 (v20[15:0], 8'b10000000, v21[15:0]);
+    wire [13:0] v22; assign v22[13:0] = v21[13:0] & {14{~v21[15]}};
+    wire [0:0] v23; assign v23[0:0] = v22[5:5];
+    wire [15:0] v24; assign v24[15:0] = model_inp[146:131];
+    wire [15:0] v25; qg_nn_shift_adder #(16, 7, 1, 0, 16, 0, 1) op_25 (v24[15:0], 7'b1100000, v25[15:0]);
+    wire [13:0] v26; assign v26[13:0] = v25[13:0] & {14{~v25[15]}};
+    wire [0:0] v27; assign v27[0:0] = v26[5:5];
+    wire [15:0] v28; assign v28[15:0] = model_inp[162:147];
+    wire [0:0] v29; assign v29[0:0] = model_inp[163:163];
+    wire [15:0] v30; qg_nn_shift_adder #(16, 1, 1, 0, 16, 0, 0) op_30 (v28[15:0], v29[0:0], v30[15:0]);
+    wire [0:0] v31; assign v31[0:0] = model_inp[164:164];
+    wire [16:0] v32; assign v32[16:0] = model_inp[181:165];
+    wire [16:0] v33; qg_nn_shift_adder #(16, 17, 1, 1, 17, 0, 0) op_33 (v20[15:0], v32[16:0], v33[16:0]);
+    wire [7:0] v34; assign v34[7:0] = model_inp[189:182];
+    wire [7:0] v35; assign v35[7:0] = model_inp[197:190];
+    wire [7:0] v36; assign v36[7:0] = model_inp[205:198];
+    wire [7:0] v37; assign v37[7:0] = model_inp[213:206];
+    wire [7:0] v38; assign v38[7:0] = model_inp[221:214];
+    wire [7:0] v39; assign v39[7:0] = model_inp[229:222];
+    wire [7:0] v40; assign v40[7:0] = model_inp[237:230];
+    wire [7:0] v41; assign v41[7:0] = model_inp[245:238];
+    wire [7:0] v42; assign v42[7:0] = model_inp[253:246];
+    wire [7:0] v43; assign v43[7:0] = model_inp[261:254];
+    wire [0:0] v44; assign v44[0:0] = model_inp[262:262];
+    wire [14:0] v45; assign v45[14:0] = model_inp[277:263];
 
     // verilator lint_on UNUSEDSIGNAL
 
-    assign model_out[13:0] = v2[13:0];
-    assign model_out[29:14] = v5[15:0];
-    assign model_out[45:30] = v8[15:0];
-    assign model_out[61:46] = v11[15:0];
-    assign model_out[77:62] = v14[15:0];
-    assign model_out[93:78] = v17[15:0];
-    assign model_out[109:94] = v24[15:0];
-    assign model_out[125:110] = v27[15:0];
-    assign model_out[141:126] = v30[15:0];
-    assign model_out[149:142] = v32[7:0];
-    assign model_out[157:150] = v33[7:0];
-    assign model_out[165:158] = v34[7:0];
-    assign model_out[173:166] = v35[7:0];
-    assign model_out[181:174] = v36[7:0];
-    assign model_out[196:182] = v19[14:0];
-    assign model_out[197:197] = v37[0:0];
-    assign model_out[212:198] = v21[14:0];
-    assign model_out[213:213] = v38[0:0];
+    assign model_out[13:0] = v4[13:0];
+    assign model_out[29:14] = v7[15:0];
+    assign model_out[45:30] = v10[15:0];
+    assign model_out[61:46] = v13[15:0];
+    assign model_out[77:62] = v16[15:0];
+    assign model_out[93:78] = v19[15:0];
+    assign model_out[107:94] = v22[13:0];
+    assign model_out[121:108] = v26[13:0];
+    assign model_out[137:122] = v30[15:0];
+    assign model_out[153:138] = v1[15:0];
+    assign model_out[154:154] = v31[0:0];
+    assign model_out[171:155] = v33[16:0];
+    assign model_out[179:172] = v34[7:0];
+    assign model_out[187:180] = v35[7:0];
+    assign model_out[195:188] = v36[7:0];
+    assign model_out[203:196] = v37[7:0];
+    assign model_out[211:204] = v38[7:0];
+    assign model_out[212:212] = v23[0:0];
+    assign model_out[213:213] = v27[0:0];
     assign model_out[221:214] = v39[7:0];
     assign model_out[229:222] = v40[7:0];
-    assign model_out[230:230] = v31[0:0];
-    assign model_out[238:231] = v41[7:0];
-    assign model_out[246:239] = v42[7:0];
-    assign model_out[254:247] = v43[7:0];
-    assign model_out[255:255] = v44[0:0];
-    assign model_out[270:256] = v45[14:0];
+    assign model_out[237:230] = v41[7:0];
+    assign model_out[245:238] = v42[7:0];
+    assign model_out[253:246] = v43[7:0];
+    assign model_out[254:254] = v44[0:0];
+    assign model_out[269:255] = v45[14:0];
 
 endmodule
 

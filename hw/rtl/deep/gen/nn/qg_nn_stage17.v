@@ -4,8 +4,8 @@
 `default_nettype none
 
 module qg_nn_stage17 (
-    input [270:0] model_inp,
-    output [221:0] model_out
+    input [269:0] model_inp,
+    output [228:0] model_out
 );
 
     // verilator lint_off UNUSEDSIGNAL
@@ -29,33 +29,34 @@ module qg_nn_stage17 (
     wire [15:0] v15; assign v15[15:0] = model_inp[93:78];
     wire [14:0] v16; qg_nn_shift_adder #(16, 5, 1, 0, 15, 0, 0) op_16 (v15[15:0], 5'b10000, v16[14:0]);
     wire [9:0] v17; assign v17[9:0] = v16[14:5];
-    wire [15:0] v18; assign v18[15:0] = model_inp[109:94];
-    wire [14:0] v19; qg_nn_shift_adder #(16, 5, 1, 0, 15, 0, 0) op_19 (v18[15:0], 5'b10000, v19[14:0]);
-    wire [9:0] v20; assign v20[9:0] = v19[14:5];
-    wire [15:0] v21; assign v21[15:0] = model_inp[125:110];
-    wire [14:0] v22; qg_nn_shift_adder #(16, 5, 1, 0, 15, 0, 0) op_22 (v21[15:0], 5'b10000, v22[14:0]);
-    wire [9:0] v23; assign v23[9:0] = v22[14:5];
-    wire [15:0] v24; assign v24[15:0] = model_inp[141:126];
-    wire [16:0] v25; qg_nn_shift_adder #(16, 1, 0, 0, 17, 0, 1) op_25 (v24[15:0], 1'b1, v25[16:0]);
-    wire [7:0] v26; assign v26[7:0] = model_inp[149:142];
-    wire [7:0] v27; assign v27[7:0] = model_inp[157:150];
-    wire [7:0] v28; assign v28[7:0] = model_inp[165:158];
-    wire [7:0] v29; assign v29[7:0] = model_inp[173:166];
-    wire [7:0] v30; assign v30[7:0] = model_inp[181:174];
-    wire [14:0] v31; assign v31[14:0] = model_inp[196:182];
-    wire [0:0] v32; assign v32[0:0] = model_inp[197:197];
-    wire [14:0] v33; qg_nn_shift_adder #(15, 1, 1, 0, 15, 0, 0) op_33 (v31[14:0], v32[0:0], v33[14:0]);
-    wire [14:0] v34; assign v34[14:0] = model_inp[212:198];
-    wire [0:0] v35; assign v35[0:0] = model_inp[213:213];
-    wire [14:0] v36; qg_nn_shift_adder #(15, 1, 1, 0, 15, 0, 0) op_36 (v34[14:0], v35[0:0], v36[14:0]);
-    wire [7:0] v37; assign v37[7:0] = model_inp[221:214];
-    wire [7:0] v38; assign v38[7:0] = model_inp[229:222];
-    wire [0:0] v39; assign v39[0:0] = model_inp[230:230];
-    wire [7:0] v40; assign v40[7:0] = model_inp[238:231];
-    wire [7:0] v41; assign v41[7:0] = model_inp[246:239];
-    wire [7:0] v42; assign v42[7:0] = model_inp[254:247];
-    wire [0:0] v43; assign v43[0:0] = model_inp[255:255];
-    wire [14:0] v44; assign v44[14:0] = model_inp[270:256];
+    wire [13:0] v18; assign v18[13:0] = model_inp[107:94];
+    wire [14:0] v19; qg_nn_shift_adder #(14, 1, 0, 0, 15, 0, 1) op_19 (v18[13:0], 1'b1, v19[14:0]);
+    wire [13:0] v20; assign v20[13:0] = model_inp[121:108];
+    wire [14:0] v21; qg_nn_shift_adder #(14, 1, 0, 0, 15, 0, 1) op_21 (v20[13:0], 1'b1, v21[14:0]);
+    wire [15:0] v22; assign v22[15:0] = model_inp[137:122];
+    wire [14:0] v23; qg_nn_shift_adder #(16, 5, 1, 0, 15, 0, 0) op_23 (v22[15:0], 5'b10000, v23[14:0]);
+    wire [9:0] v24; assign v24[9:0] = v23[14:5];
+    wire [15:0] v25; assign v25[15:0] = model_inp[153:138];
+    wire [0:0] v26; assign v26[0:0] = model_inp[154:154];
+    wire [15:0] v27; qg_nn_shift_adder #(16, 1, 1, 0, 16, 0, 0) op_27 (v25[15:0], v26[0:0], v27[15:0]);
+    wire [16:0] v28; assign v28[16:0] = model_inp[171:155];
+    wire [16:0] v29; qg_nn_shift_adder #(17, 7, 1, 0, 17, 0, 0) op_29 (v28[16:0], 7'b1000000, v29[16:0]);
+    wire [15:0] v30; assign v30[15:0] = v29[15:0] & {16{~v29[16]}};
+    wire [0:0] v31; assign v31[0:0] = v30[5:5];
+    wire [7:0] v32; assign v32[7:0] = model_inp[179:172];
+    wire [7:0] v33; assign v33[7:0] = model_inp[187:180];
+    wire [7:0] v34; assign v34[7:0] = model_inp[195:188];
+    wire [7:0] v35; assign v35[7:0] = model_inp[203:196];
+    wire [7:0] v36; assign v36[7:0] = model_inp[211:204];
+    wire [0:0] v37; assign v37[0:0] = model_inp[212:212];
+    wire [0:0] v38; assign v38[0:0] = model_inp[213:213];
+    wire [7:0] v39; assign v39[7:0] = model_inp[221:214];
+    wire [7:0] v40; assign v40[7:0] = model_inp[229:222];
+    wire [7:0] v41; assign v41[7:0] = model_inp[237:230];
+    wire [7:0] v42; assign v42[7:0] = model_inp[245:238];
+    wire [7:0] v43; assign v43[7:0] = model_inp[253:246];
+    wire [0:0] v44; assign v44[0:0] = model_inp[254:254];
+    wire [14:0] v45; assign v45[14:0] = model_inp[269:255];
 
     // verilator lint_on UNUSEDSIGNAL
 
@@ -64,25 +65,27 @@ module qg_nn_stage17 (
     assign model_out[29:20] = v11[9:0];
     assign model_out[39:30] = v14[9:0];
     assign model_out[49:40] = v17[9:0];
-    assign model_out[59:50] = v20[9:0];
-    assign model_out[69:60] = v23[9:0];
-    assign model_out[77:70] = v26[7:0];
-    assign model_out[85:78] = v27[7:0];
-    assign model_out[93:86] = v28[7:0];
-    assign model_out[101:94] = v29[7:0];
-    assign model_out[109:102] = v30[7:0];
-    assign model_out[124:110] = v33[14:0];
-    assign model_out[139:125] = v36[14:0];
-    assign model_out[147:140] = v37[7:0];
-    assign model_out[155:148] = v38[7:0];
-    assign model_out[172:156] = v25[16:0];
-    assign model_out[173:173] = v39[0:0];
-    assign model_out[181:174] = v40[7:0];
-    assign model_out[189:182] = v41[7:0];
-    assign model_out[197:190] = v42[7:0];
-    assign model_out[205:198] = v2[7:0];
-    assign model_out[206:206] = v43[0:0];
-    assign model_out[221:207] = v44[14:0];
+    assign model_out[59:50] = v24[9:0];
+    assign model_out[75:60] = v27[15:0];
+    assign model_out[91:76] = v30[15:0];
+    assign model_out[99:92] = v32[7:0];
+    assign model_out[107:100] = v33[7:0];
+    assign model_out[115:108] = v34[7:0];
+    assign model_out[123:116] = v35[7:0];
+    assign model_out[131:124] = v36[7:0];
+    assign model_out[146:132] = v19[14:0];
+    assign model_out[147:147] = v37[0:0];
+    assign model_out[162:148] = v21[14:0];
+    assign model_out[163:163] = v38[0:0];
+    assign model_out[171:164] = v39[7:0];
+    assign model_out[179:172] = v40[7:0];
+    assign model_out[180:180] = v31[0:0];
+    assign model_out[188:181] = v41[7:0];
+    assign model_out[196:189] = v42[7:0];
+    assign model_out[204:197] = v43[7:0];
+    assign model_out[212:205] = v2[7:0];
+    assign model_out[213:213] = v44[0:0];
+    assign model_out[228:214] = v45[14:0];
 
 endmodule
 

@@ -4,8 +4,8 @@
 `default_nettype none
 
 module qg_nn_stage18 (
-    input [221:0] model_inp,
-    output [138:0] model_out
+    input [228:0] model_inp,
+    output [282:0] model_out
 );
 
     // verilator lint_off UNUSEDSIGNAL
@@ -23,56 +23,64 @@ module qg_nn_stage18 (
     wire [9:0] v9; qg_nn_shift_adder #(10, 8, 0, 0, 10, 0, 1) op_9 (v8[9:0], 8'b11111111, v9[9:0]);
     wire [9:0] v10; assign v10[9:0] = model_inp[59:50];
     wire [9:0] v11; qg_nn_shift_adder #(10, 8, 0, 0, 10, 0, 1) op_11 (v10[9:0], 8'b11111111, v11[9:0]);
-    wire [9:0] v12; assign v12[9:0] = model_inp[69:60];
-    wire [10:0] v13; qg_nn_shift_adder #(10, 8, 0, 0, 11, 0, 1) op_13 (v12[9:0], 8'b11111111, v13[10:0]);
-    wire [7:0] v14; assign v14[7:0] = model_inp[77:70];
-    wire [7:0] v15; qg_nn_mux #(10, 8, 0, 0, 8, 0, 0) op_15 (v1[10], v0[9:0], v14[7:0], v15[7:0]);
-    wire [7:0] v16; assign v16[7:0] = model_inp[85:78];
-    wire [7:0] v17; qg_nn_mux #(10, 8, 0, 0, 8, 0, 0) op_17 (v3[9], v2[9:0], v16[7:0], v17[7:0]);
-    wire [7:0] v18; assign v18[7:0] = model_inp[93:86];
-    wire [7:0] v19; qg_nn_mux #(10, 8, 0, 0, 8, 0, 0) op_19 (v5[9], v4[9:0], v18[7:0], v19[7:0]);
-    wire [7:0] v20; assign v20[7:0] = model_inp[101:94];
-    wire [7:0] v21; qg_nn_mux #(10, 8, 0, 0, 8, 0, 0) op_21 (v7[9], v6[9:0], v20[7:0], v21[7:0]);
-    wire [7:0] v22; assign v22[7:0] = model_inp[109:102];
-    wire [7:0] v23; qg_nn_mux #(10, 8, 0, 0, 8, 0, 0) op_23 (v9[9], v8[9:0], v22[7:0], v23[7:0]);
-    wire [14:0] v24; assign v24[14:0] = model_inp[124:110];
-    wire [13:0] v25; qg_nn_shift_adder #(15, 5, 1, 0, 14, 0, 0) op_25 (v24[14:0], 5'b10000, v25[13:0]);
-    wire [8:0] v26; assign v26[8:0] = v25[13:5];
-    wire [14:0] v27; assign v27[14:0] = model_inp[139:125];
-    wire [13:0] v28; qg_nn_shift_adder #(15, 5, 1, 0, 14, 0, 0) op_28 (v27[14:0], 5'b10000, v28[13:0]);
-    wire [8:0] v29; assign v29[8:0] = v28[13:5];
-    wire [7:0] v30; assign v30[7:0] = model_inp[147:140];
-    wire [7:0] v31; qg_nn_mux #(10, 8, 0, 0, 8, 0, 0) op_31 (v11[9], v10[9:0], v30[7:0], v31[7:0]);
-    wire [7:0] v32; assign v32[7:0] = model_inp[155:148];
-    wire [7:0] v33; qg_nn_mux #(10, 8, 0, 0, 8, 0, 0) op_33 (v13[10], v12[9:0], v32[7:0], v33[7:0]);
-    wire [16:0] v34; assign v34[16:0] = model_inp[172:156];
-    wire [0:0] v35; assign v35[0:0] = model_inp[173:173];
-    wire [16:0] v36; qg_nn_shift_adder #(17, 1, 1, 0, 17, 0, 0) op_36 (v34[16:0], v35[0:0], v36[16:0]);
-    wire [7:0] v37; assign v37[7:0] = model_inp[181:174];
-    wire [7:0] v38; assign v38[7:0] = model_inp[189:182];
-    wire [7:0] v39; assign v39[7:0] = model_inp[197:190];
-    wire [7:0] v40; assign v40[7:0] = model_inp[205:198];
-    wire [0:0] v41; assign v41[0:0] = model_inp[206:206];
-    wire [14:0] v42; assign v42[14:0] = model_inp[221:207];
+    wire [15:0] v12; assign v12[15:0] = model_inp[75:60];
+    wire [14:0] v13; qg_nn_shift_adder #(16, 5, 1, 0, 15, 0, 0) op_13 (v12[15:0], 5'b10000, v13[14:0]);
+    wire [9:0] v14; assign v14[9:0] = v13[14:5];
+    wire [15:0] v15; assign v15[15:0] = model_inp[91:76];
+    wire [16:0] v16; qg_nn_shift_adder #(16, 1, 0, 0, 17, 0, 1) op_16 (v15[15:0], 1'b1, v16[16:0]);
+    wire [7:0] v17; assign v17[7:0] = model_inp[99:92];
+    wire [7:0] v18; assign v18[7:0] = model_inp[107:100];
+    wire [7:0] v19; assign v19[7:0] = model_inp[115:108];
+    wire [7:0] v20; assign v20[7:0] = model_inp[123:116];
+    wire [7:0] v21; assign v21[7:0] = model_inp[131:124];
+    wire [14:0] v22; assign v22[14:0] = model_inp[146:132];
+    wire [0:0] v23; assign v23[0:0] = model_inp[147:147];
+    wire [14:0] v24; qg_nn_shift_adder #(15, 1, 1, 0, 15, 0, 0) op_24 (v22[14:0], v23[0:0], v24[14:0]);
+    wire [14:0] v25; assign v25[14:0] = model_inp[162:148];
+    wire [0:0] v26; assign v26[0:0] = model_inp[163:163];
+    wire [14:0] v27; qg_nn_shift_adder #(15, 1, 1, 0, 15, 0, 0) op_27 (v25[14:0], v26[0:0], v27[14:0]);
+    wire [7:0] v28; assign v28[7:0] = model_inp[171:164];
+    wire [7:0] v29; assign v29[7:0] = model_inp[179:172];
+    wire [0:0] v30; assign v30[0:0] = model_inp[180:180];
+    wire [7:0] v31; assign v31[7:0] = model_inp[188:181];
+    wire [7:0] v32; assign v32[7:0] = model_inp[196:189];
+    wire [7:0] v33; assign v33[7:0] = model_inp[204:197];
+    wire [7:0] v34; assign v34[7:0] = model_inp[212:205];
+    wire [0:0] v35; assign v35[0:0] = model_inp[213:213];
+    wire [14:0] v36; assign v36[14:0] = model_inp[228:214];
 
     // verilator lint_on UNUSEDSIGNAL
 
-    assign model_out[8:0] = v26[8:0];
-    assign model_out[17:9] = v29[8:0];
-    assign model_out[34:18] = v36[16:0];
-    assign model_out[42:35] = v15[7:0];
-    assign model_out[50:43] = v17[7:0];
-    assign model_out[58:51] = v19[7:0];
-    assign model_out[66:59] = v21[7:0];
-    assign model_out[74:67] = v23[7:0];
-    assign model_out[82:75] = v37[7:0];
-    assign model_out[90:83] = v38[7:0];
-    assign model_out[98:91] = v31[7:0];
-    assign model_out[106:99] = v33[7:0];
-    assign model_out[114:107] = v39[7:0];
-    assign model_out[122:115] = v40[7:0];
-    assign model_out[123:123] = v41[0:0];
-    assign model_out[138:124] = v42[14:0];
+    assign model_out[9:0] = v14[9:0];
+    assign model_out[19:10] = v0[9:0];
+    assign model_out[27:20] = v17[7:0];
+    assign model_out[38:28] = v1[10:0];
+    assign model_out[48:39] = v2[9:0];
+    assign model_out[56:49] = v18[7:0];
+    assign model_out[66:57] = v3[9:0];
+    assign model_out[76:67] = v4[9:0];
+    assign model_out[84:77] = v19[7:0];
+    assign model_out[94:85] = v5[9:0];
+    assign model_out[104:95] = v6[9:0];
+    assign model_out[112:105] = v20[7:0];
+    assign model_out[122:113] = v7[9:0];
+    assign model_out[132:123] = v8[9:0];
+    assign model_out[140:133] = v21[7:0];
+    assign model_out[150:141] = v9[9:0];
+    assign model_out[165:151] = v24[14:0];
+    assign model_out[180:166] = v27[14:0];
+    assign model_out[190:181] = v10[9:0];
+    assign model_out[198:191] = v28[7:0];
+    assign model_out[208:199] = v11[9:0];
+    assign model_out[216:209] = v29[7:0];
+    assign model_out[233:217] = v16[16:0];
+    assign model_out[234:234] = v30[0:0];
+    assign model_out[242:235] = v31[7:0];
+    assign model_out[250:243] = v32[7:0];
+    assign model_out[258:251] = v33[7:0];
+    assign model_out[266:259] = v34[7:0];
+    assign model_out[267:267] = v35[0:0];
+    assign model_out[282:268] = v36[14:0];
 
 endmodule
 

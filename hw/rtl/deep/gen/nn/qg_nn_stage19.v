@@ -4,65 +4,76 @@
 `default_nettype none
 
 module qg_nn_stage19 (
-    input [138:0] model_inp,
-    output [166:0] model_out
+    input [282:0] model_inp,
+    output [159:0] model_out
 );
 
     // verilator lint_off UNUSEDSIGNAL
     // Explicit quantization operation will drop bits if exists
 
-    wire [8:0] v0; assign v0[8:0] = model_inp[8:0];
-    wire [8:0] v1; qg_nn_shift_adder #(9, 8, 0, 0, 9, 0, 1) op_1 (v0[8:0], 8'b11111111, v1[8:0]);
-    wire [8:0] v2; assign v2[8:0] = model_inp[17:9];
-    wire [8:0] v3; qg_nn_shift_adder #(9, 8, 0, 0, 9, 0, 1) op_3 (v2[8:0], 8'b11111111, v3[8:0]);
-    wire [16:0] v4; assign v4[16:0] = model_inp[34:18];
-    wire [15:0] v5; qg_nn_shift_adder #(17, 5, 1, 0, 16, 0, 0) op_5 (v4[16:0], 5'b10000, v5[15:0]);
-    wire [10:0] v6; assign v6[10:0] = v5[15:5];
-    wire [7:0] v7; assign v7[7:0] = model_inp[42:35];
-    wire [7:0] v8; assign v8[7:0] = model_inp[50:43];
-    wire [8:0] v9; qg_nn_shift_adder #(8, 8, 0, 0, 9, 0, 1) op_9 (v7[7:0], v8[7:0], v9[8:0]);
-    wire [7:0] v10; assign v10[7:0] = model_inp[58:51];
-    wire [7:0] v11; assign v11[7:0] = model_inp[66:59];
-    wire [8:0] v12; qg_nn_shift_adder #(8, 8, 0, 0, 9, 0, 1) op_12 (v10[7:0], v11[7:0], v12[8:0]);
-    wire [7:0] v13; assign v13[7:0] = model_inp[74:67];
-    wire [9:0] v14; qg_nn_shift_adder #(8, 8, 0, 0, 10, 1, 0) op_14 (v7[7:0], v13[7:0], v14[9:0]);
-    wire [7:0] v15; assign v15[7:0] = model_inp[82:75];
-    wire [7:0] v16; qg_nn_mux #(9, 8, 0, 0, 8, 0, 0) op_16 (v1[8], v0[8:0], v15[7:0], v16[7:0]);
-    wire [7:0] v17; assign v17[7:0] = model_inp[90:83];
-    wire [7:0] v18; qg_nn_mux #(9, 8, 0, 0, 8, 0, 0) op_18 (v3[8], v2[8:0], v17[7:0], v18[7:0]);
-    wire [7:0] v19; assign v19[7:0] = model_inp[98:91];
-    wire [10:0] v20; qg_nn_shift_adder #(8, 8, 0, 0, 11, 2, 0) op_20 (v19[7:0], v19[7:0], v20[10:0]);
-    wire [8:0] v21; qg_nn_shift_adder #(8, 8, 0, 0, 9, 0, 0) op_21 (v11[7:0], v19[7:0], v21[8:0]);
-    wire [9:0] v22; qg_nn_shift_adder #(8, 8, 0, 0, 10, -1, 0) op_22 (v8[7:0], v10[7:0], v22[9:0]);
-    wire [7:0] v23; assign v23[7:0] = model_inp[106:99];
-    wire [12:0] v24; qg_nn_shift_adder #(8, 8, 0, 0, 13, 4, 0) op_24 (v23[7:0], v13[7:0], v24[12:0]);
-    wire [9:0] v25; qg_nn_shift_adder #(8, 8, 0, 0, 10, -1, 0) op_25 (v7[7:0], v13[7:0], v25[9:0]);
-    wire [10:0] v26; qg_nn_shift_adder #(8, 8, 0, 0, 11, -2, 0) op_26 (v23[7:0], v7[7:0], v26[10:0]);
-    wire [7:0] v27; assign v27[7:0] = model_inp[114:107];
-    wire [7:0] v28; assign v28[7:0] = model_inp[122:115];
-    wire [0:0] v29; assign v29[0:0] = model_inp[123:123];
-    wire [14:0] v30; assign v30[14:0] = model_inp[138:124];
+    wire [9:0] v0; assign v0[9:0] = model_inp[9:0];
+    wire [10:0] v1; qg_nn_shift_adder #(10, 8, 0, 0, 11, 0, 1) op_1 (v0[9:0], 8'b11111111, v1[10:0]);
+    wire [9:0] v2; assign v2[9:0] = model_inp[19:10];
+    wire [7:0] v3; assign v3[7:0] = model_inp[27:20];
+    wire [10:0] v4; assign v4[10:0] = model_inp[38:28];
+    wire [7:0] v5; qg_nn_mux #(10, 8, 0, 0, 8, 0, 0) op_5 (v4[10], v2[9:0], v3[7:0], v5[7:0]);
+    wire [9:0] v6; assign v6[9:0] = model_inp[48:39];
+    wire [7:0] v7; assign v7[7:0] = model_inp[56:49];
+    wire [9:0] v8; assign v8[9:0] = model_inp[66:57];
+    wire [7:0] v9; qg_nn_mux #(10, 8, 0, 0, 8, 0, 0) op_9 (v8[9], v6[9:0], v7[7:0], v9[7:0]);
+    wire [9:0] v10; assign v10[9:0] = model_inp[76:67];
+    wire [7:0] v11; assign v11[7:0] = model_inp[84:77];
+    wire [9:0] v12; assign v12[9:0] = model_inp[94:85];
+    wire [7:0] v13; qg_nn_mux #(10, 8, 0, 0, 8, 0, 0) op_13 (v12[9], v10[9:0], v11[7:0], v13[7:0]);
+    wire [9:0] v14; assign v14[9:0] = model_inp[104:95];
+    wire [7:0] v15; assign v15[7:0] = model_inp[112:105];
+    wire [9:0] v16; assign v16[9:0] = model_inp[122:113];
+    wire [7:0] v17; qg_nn_mux #(10, 8, 0, 0, 8, 0, 0) op_17 (v16[9], v14[9:0], v15[7:0], v17[7:0]);
+    wire [9:0] v18; assign v18[9:0] = model_inp[132:123];
+    wire [7:0] v19; assign v19[7:0] = model_inp[140:133];
+    wire [9:0] v20; assign v20[9:0] = model_inp[150:141];
+    wire [7:0] v21; qg_nn_mux #(10, 8, 0, 0, 8, 0, 0) op_21 (v20[9], v18[9:0], v19[7:0], v21[7:0]);
+    wire [14:0] v22; assign v22[14:0] = model_inp[165:151];
+    wire [13:0] v23; qg_nn_shift_adder #(15, 5, 1, 0, 14, 0, 0) op_23 (v22[14:0], 5'b10000, v23[13:0]);
+    wire [8:0] v24; assign v24[8:0] = v23[13:5];
+    wire [14:0] v25; assign v25[14:0] = model_inp[180:166];
+    wire [13:0] v26; qg_nn_shift_adder #(15, 5, 1, 0, 14, 0, 0) op_26 (v25[14:0], 5'b10000, v26[13:0]);
+    wire [8:0] v27; assign v27[8:0] = v26[13:5];
+    wire [9:0] v28; assign v28[9:0] = model_inp[190:181];
+    wire [7:0] v29; assign v29[7:0] = model_inp[198:191];
+    wire [9:0] v30; assign v30[9:0] = model_inp[208:199];
+    wire [7:0] v31; qg_nn_mux #(10, 8, 0, 0, 8, 0, 0) op_31 (v30[9], v28[9:0], v29[7:0], v31[7:0]);
+    wire [7:0] v32; assign v32[7:0] = model_inp[216:209];
+    wire [16:0] v33; assign v33[16:0] = model_inp[233:217];
+    wire [0:0] v34; assign v34[0:0] = model_inp[234:234];
+    wire [16:0] v35; qg_nn_shift_adder #(17, 1, 1, 0, 17, 0, 0) op_35 (v33[16:0], v34[0:0], v35[16:0]);
+    wire [7:0] v36; assign v36[7:0] = model_inp[242:235];
+    wire [7:0] v37; assign v37[7:0] = model_inp[250:243];
+    wire [7:0] v38; assign v38[7:0] = model_inp[258:251];
+    wire [7:0] v39; assign v39[7:0] = model_inp[266:259];
+    wire [0:0] v40; assign v40[0:0] = model_inp[267:267];
+    wire [14:0] v41; assign v41[14:0] = model_inp[282:268];
 
     // verilator lint_on UNUSEDSIGNAL
 
-    assign model_out[10:0] = v6[10:0];
-    assign model_out[18:11] = v27[7:0];
-    assign model_out[27:19] = v9[8:0];
-    assign model_out[35:28] = v8[7:0];
-    assign model_out[44:36] = v12[8:0];
-    assign model_out[52:45] = v7[7:0];
-    assign model_out[62:53] = v14[9:0];
-    assign model_out[70:63] = v18[7:0];
-    assign model_out[78:71] = v28[7:0];
-    assign model_out[86:79] = v16[7:0];
-    assign model_out[97:87] = v20[10:0];
-    assign model_out[106:98] = v21[8:0];
-    assign model_out[116:107] = v22[9:0];
-    assign model_out[129:117] = v24[12:0];
-    assign model_out[139:130] = v25[9:0];
-    assign model_out[150:140] = v26[10:0];
-    assign model_out[151:151] = v29[0:0];
-    assign model_out[166:152] = v30[14:0];
+    assign model_out[8:0] = v24[8:0];
+    assign model_out[17:9] = v27[8:0];
+    assign model_out[27:18] = v0[9:0];
+    assign model_out[35:28] = v32[7:0];
+    assign model_out[46:36] = v1[10:0];
+    assign model_out[63:47] = v35[16:0];
+    assign model_out[71:64] = v5[7:0];
+    assign model_out[79:72] = v9[7:0];
+    assign model_out[87:80] = v13[7:0];
+    assign model_out[95:88] = v17[7:0];
+    assign model_out[103:96] = v21[7:0];
+    assign model_out[111:104] = v36[7:0];
+    assign model_out[119:112] = v37[7:0];
+    assign model_out[127:120] = v31[7:0];
+    assign model_out[135:128] = v38[7:0];
+    assign model_out[143:136] = v39[7:0];
+    assign model_out[144:144] = v40[0:0];
+    assign model_out[159:145] = v41[14:0];
 
 endmodule
 

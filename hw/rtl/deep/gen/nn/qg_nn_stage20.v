@@ -4,61 +4,68 @@
 `default_nettype none
 
 module qg_nn_stage20 (
-    input [166:0] model_inp,
-    output [173:0] model_out
+    input [159:0] model_inp,
+    output [194:0] model_out
 );
 
     // verilator lint_off UNUSEDSIGNAL
     // Explicit quantization operation will drop bits if exists
 
-    wire [10:0] v0; assign v0[10:0] = model_inp[10:0];
-    wire [11:0] v1; qg_nn_shift_adder #(11, 8, 0, 0, 12, 0, 1) op_1 (v0[10:0], 8'b11111111, v1[11:0]);
-    wire [7:0] v2; assign v2[7:0] = model_inp[18:11];
-    wire [7:0] v3; qg_nn_mux #(11, 8, 0, 0, 8, 0, 0) op_3 (v1[11], v0[10:0], v2[7:0], v3[7:0]);
-    wire [8:0] v4; assign v4[8:0] = model_inp[27:19];
+    wire [8:0] v0; assign v0[8:0] = model_inp[8:0];
+    wire [8:0] v1; qg_nn_shift_adder #(9, 8, 0, 0, 9, 0, 1) op_1 (v0[8:0], 8'b11111111, v1[8:0]);
+    wire [8:0] v2; assign v2[8:0] = model_inp[17:9];
+    wire [8:0] v3; qg_nn_shift_adder #(9, 8, 0, 0, 9, 0, 1) op_3 (v2[8:0], 8'b11111111, v3[8:0]);
+    wire [9:0] v4; assign v4[9:0] = model_inp[27:18];
     wire [7:0] v5; assign v5[7:0] = model_inp[35:28];
-    wire [14:0] v6; qg_nn_shift_adder #(9, 8, 1, 0, 15, -5, 0) op_6 (v4[8:0], v5[7:0], v6[14:0]);
-    wire [8:0] v7; assign v7[8:0] = model_inp[44:36];
-    wire [7:0] v8; assign v8[7:0] = model_inp[52:45];
-    wire [11:0] v9; qg_nn_shift_adder #(9, 8, 1, 0, 12, 2, 1) op_9 (v7[8:0], v8[7:0], v9[11:0]);
-    wire [9:0] v10; assign v10[9:0] = model_inp[62:53];
-    wire [14:0] v11; qg_nn_shift_adder #(10, 10, 0, 0, 15, -4, 1) op_11 (v10[9:0], v10[9:0], v11[14:0]);
-    wire [7:0] v12; assign v12[7:0] = model_inp[70:63];
-    wire [7:0] v13; assign v13[7:0] = model_inp[78:71];
-    wire [8:0] v14; qg_nn_shift_adder #(8, 8, 0, 0, 9, 0, 0) op_14 (v12[7:0], v13[7:0], v14[8:0]);
-    wire [7:0] v15; assign v15[7:0] = model_inp[86:79];
-    wire [11:0] v16; qg_nn_shift_adder #(8, 8, 0, 0, 12, -3, 0) op_16 (v15[7:0], v5[7:0], v16[11:0]);
-    wire [10:0] v17; assign v17[10:0] = model_inp[97:87];
-    wire [10:0] v18; qg_nn_shift_adder #(8, 11, 0, 0, 11, -1, 0) op_18 (v12[7:0], v17[10:0], v18[10:0]);
-    wire [8:0] v19; assign v19[8:0] = model_inp[106:98];
-    wire [9:0] v20; assign v20[9:0] = model_inp[116:107];
-    wire [11:0] v21; qg_nn_shift_adder #(9, 10, 0, 0, 12, -2, 0) op_21 (v19[8:0], v20[9:0], v21[11:0]);
-    wire [12:0] v22; qg_nn_shift_adder #(8, 9, 0, 1, 13, 3, 0) op_22 (v12[7:0], v4[8:0], v22[12:0]);
-    wire [12:0] v23; assign v23[12:0] = model_inp[129:117];
-    wire [9:0] v24; assign v24[9:0] = model_inp[139:130];
-    wire [14:0] v25; qg_nn_shift_adder #(13, 10, 0, 0, 15, -1, 1) op_25 (v23[12:0], v24[9:0], v25[14:0]);
-    wire [10:0] v26; assign v26[10:0] = model_inp[150:140];
-    wire [0:0] v27; assign v27[0:0] = model_inp[151:151];
-    wire [14:0] v28; assign v28[14:0] = model_inp[166:152];
+    wire [10:0] v6; assign v6[10:0] = model_inp[46:36];
+    wire [7:0] v7; qg_nn_mux #(10, 8, 0, 0, 8, 0, 0) op_7 (v6[10], v4[9:0], v5[7:0], v7[7:0]);
+    wire [16:0] v8; assign v8[16:0] = model_inp[63:47];
+    wire [15:0] v9; qg_nn_shift_adder #(17, 5, 1, 0, 16, 0, 0) op_9 (v8[16:0], 5'b10000, v9[15:0]);
+    wire [10:0] v10; assign v10[10:0] = v9[15:5];
+    wire [7:0] v11; assign v11[7:0] = model_inp[71:64];
+    wire [7:0] v12; assign v12[7:0] = model_inp[79:72];
+    wire [8:0] v13; qg_nn_shift_adder #(8, 8, 0, 0, 9, 0, 1) op_13 (v11[7:0], v12[7:0], v13[8:0]);
+    wire [7:0] v14; assign v14[7:0] = model_inp[87:80];
+    wire [7:0] v15; assign v15[7:0] = model_inp[95:88];
+    wire [8:0] v16; qg_nn_shift_adder #(8, 8, 0, 0, 9, 0, 1) op_16 (v14[7:0], v15[7:0], v16[8:0]);
+    wire [7:0] v17; assign v17[7:0] = model_inp[103:96];
+    wire [9:0] v18; qg_nn_shift_adder #(8, 8, 0, 0, 10, 1, 0) op_18 (v11[7:0], v17[7:0], v18[9:0]);
+    wire [7:0] v19; assign v19[7:0] = model_inp[111:104];
+    wire [7:0] v20; assign v20[7:0] = model_inp[119:112];
+    wire [7:0] v21; assign v21[7:0] = model_inp[127:120];
+    wire [10:0] v22; qg_nn_shift_adder #(8, 8, 0, 0, 11, 2, 0) op_22 (v21[7:0], v21[7:0], v22[10:0]);
+    wire [8:0] v23; qg_nn_shift_adder #(8, 8, 0, 0, 9, 0, 0) op_23 (v15[7:0], v21[7:0], v23[8:0]);
+    wire [9:0] v24; qg_nn_shift_adder #(8, 8, 0, 0, 10, -1, 0) op_24 (v12[7:0], v14[7:0], v24[9:0]);
+    wire [9:0] v25; qg_nn_shift_adder #(8, 8, 0, 0, 10, -1, 0) op_25 (v11[7:0], v17[7:0], v25[9:0]);
+    wire [7:0] v26; assign v26[7:0] = model_inp[135:128];
+    wire [7:0] v27; assign v27[7:0] = model_inp[143:136];
+    wire [0:0] v28; assign v28[0:0] = model_inp[144:144];
+    wire [14:0] v29; assign v29[14:0] = model_inp[159:145];
 
     // verilator lint_on UNUSEDSIGNAL
 
-    assign model_out[7:0] = v3[7:0];
-    assign model_out[15:8] = v13[7:0];
-    assign model_out[27:16] = v9[11:0];
-    assign model_out[36:28] = v7[8:0];
-    assign model_out[51:37] = v11[14:0];
-    assign model_out[60:52] = v14[8:0];
-    assign model_out[72:61] = v16[11:0];
-    assign model_out[83:73] = v18[10:0];
-    assign model_out[95:84] = v21[11:0];
-    assign model_out[108:96] = v22[12:0];
-    assign model_out[123:109] = v25[14:0];
-    assign model_out[134:124] = v26[10:0];
-    assign model_out[149:135] = v6[14:0];
-    assign model_out[157:150] = v15[7:0];
-    assign model_out[158:158] = v27[0:0];
-    assign model_out[173:159] = v28[14:0];
+    assign model_out[10:0] = v10[10:0];
+    assign model_out[19:11] = v0[8:0];
+    assign model_out[27:20] = v19[7:0];
+    assign model_out[36:28] = v1[8:0];
+    assign model_out[45:37] = v2[8:0];
+    assign model_out[53:46] = v20[7:0];
+    assign model_out[62:54] = v3[8:0];
+    assign model_out[70:63] = v7[7:0];
+    assign model_out[78:71] = v17[7:0];
+    assign model_out[86:79] = v11[7:0];
+    assign model_out[94:87] = v26[7:0];
+    assign model_out[103:95] = v13[8:0];
+    assign model_out[111:104] = v12[7:0];
+    assign model_out[120:112] = v16[8:0];
+    assign model_out[130:121] = v18[9:0];
+    assign model_out[138:131] = v27[7:0];
+    assign model_out[149:139] = v22[10:0];
+    assign model_out[158:150] = v23[8:0];
+    assign model_out[168:159] = v24[9:0];
+    assign model_out[178:169] = v25[9:0];
+    assign model_out[179:179] = v28[0:0];
+    assign model_out[194:180] = v29[14:0];
 
 endmodule
 

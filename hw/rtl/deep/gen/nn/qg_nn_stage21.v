@@ -4,52 +4,66 @@
 `default_nettype none
 
 module qg_nn_stage21 (
-    input [173:0] model_inp,
-    output [145:0] model_out
+    input [194:0] model_inp,
+    output [195:0] model_out
 );
 
     // verilator lint_off UNUSEDSIGNAL
     // Explicit quantization operation will drop bits if exists
 
-    wire [7:0] v0; assign v0[7:0] = model_inp[7:0];
-    wire [7:0] v1; assign v1[7:0] = model_inp[15:8];
-    wire [8:0] v2; qg_nn_shift_adder #(8, 8, 0, 0, 9, 0, 1) op_2 (v0[7:0], v1[7:0], v2[8:0]);
-    wire [11:0] v3; assign v3[11:0] = model_inp[27:16];
+    wire [10:0] v0; assign v0[10:0] = model_inp[10:0];
+    wire [11:0] v1; qg_nn_shift_adder #(11, 8, 0, 0, 12, 0, 1) op_1 (v0[10:0], 8'b11111111, v1[11:0]);
+    wire [8:0] v2; assign v2[8:0] = model_inp[19:11];
+    wire [7:0] v3; assign v3[7:0] = model_inp[27:20];
     wire [8:0] v4; assign v4[8:0] = model_inp[36:28];
-    wire [14:0] v5; qg_nn_shift_adder #(12, 9, 1, 1, 15, 5, 1) op_5 (v3[11:0], v4[8:0], v5[14:0]);
-    wire [14:0] v6; assign v6[14:0] = model_inp[51:37];
-    wire [14:0] v7; qg_nn_shift_adder #(15, 8, 1, 0, 15, 5, 1) op_7 (v6[14:0], v0[7:0], v7[14:0]);
-    wire [8:0] v8; assign v8[8:0] = model_inp[60:52];
-    wire [11:0] v9; assign v9[11:0] = model_inp[72:61];
-    wire [11:0] v10; qg_nn_shift_adder #(9, 12, 0, 0, 12, -2, 0) op_10 (v8[8:0], v9[11:0], v10[11:0]);
-    wire [10:0] v11; assign v11[10:0] = model_inp[83:73];
-    wire [12:0] v12; qg_nn_shift_adder #(12, 11, 0, 0, 13, 1, 0) op_12 (v9[11:0], v11[10:0], v12[12:0]);
-    wire [11:0] v13; assign v13[11:0] = model_inp[95:84];
-    wire [14:0] v14; qg_nn_shift_adder #(12, 9, 0, 0, 15, -3, 0) op_14 (v13[11:0], v8[8:0], v14[14:0]);
-    wire [12:0] v15; assign v15[12:0] = model_inp[108:96];
-    wire [14:0] v16; assign v16[14:0] = model_inp[123:109];
-    wire [15:0] v17; qg_nn_shift_adder #(13, 15, 1, 1, 16, -2, 0) op_17 (v15[12:0], v16[14:0], v17[15:0]);
-    wire [10:0] v18; assign v18[10:0] = model_inp[134:124];
-    wire [11:0] v19; qg_nn_shift_adder #(8, 11, 0, 0, 12, -1, 1) op_19 (v0[7:0], v18[10:0], v19[11:0]);
-    wire [14:0] v20; assign v20[14:0] = model_inp[149:135];
-    wire [7:0] v21; assign v21[7:0] = model_inp[157:150];
-    wire [0:0] v22; assign v22[0:0] = model_inp[158:158];
-    wire [14:0] v23; assign v23[14:0] = model_inp[173:159];
+    wire [7:0] v5; qg_nn_mux #(9, 8, 0, 0, 8, 0, 0) op_5 (v4[8], v2[8:0], v3[7:0], v5[7:0]);
+    wire [8:0] v6; assign v6[8:0] = model_inp[45:37];
+    wire [7:0] v7; assign v7[7:0] = model_inp[53:46];
+    wire [8:0] v8; assign v8[8:0] = model_inp[62:54];
+    wire [7:0] v9; qg_nn_mux #(9, 8, 0, 0, 8, 0, 0) op_9 (v8[8], v6[8:0], v7[7:0], v9[7:0]);
+    wire [7:0] v10; assign v10[7:0] = model_inp[70:63];
+    wire [7:0] v11; assign v11[7:0] = model_inp[78:71];
+    wire [12:0] v12; qg_nn_shift_adder #(8, 8, 0, 0, 13, 4, 0) op_12 (v10[7:0], v11[7:0], v12[12:0]);
+    wire [7:0] v13; assign v13[7:0] = model_inp[86:79];
+    wire [10:0] v14; qg_nn_shift_adder #(8, 8, 0, 0, 11, -2, 0) op_14 (v10[7:0], v13[7:0], v14[10:0]);
+    wire [7:0] v15; assign v15[7:0] = model_inp[94:87];
+    wire [8:0] v16; assign v16[8:0] = model_inp[103:95];
+    wire [7:0] v17; assign v17[7:0] = model_inp[111:104];
+    wire [14:0] v18; qg_nn_shift_adder #(9, 8, 1, 0, 15, -5, 0) op_18 (v16[8:0], v17[7:0], v18[14:0]);
+    wire [8:0] v19; assign v19[8:0] = model_inp[120:112];
+    wire [11:0] v20; qg_nn_shift_adder #(9, 8, 1, 0, 12, 2, 1) op_20 (v19[8:0], v13[7:0], v20[11:0]);
+    wire [9:0] v21; assign v21[9:0] = model_inp[130:121];
+    wire [14:0] v22; qg_nn_shift_adder #(10, 10, 0, 0, 15, -4, 1) op_22 (v21[9:0], v21[9:0], v22[14:0]);
+    wire [7:0] v23; assign v23[7:0] = model_inp[138:131];
+    wire [10:0] v24; assign v24[10:0] = model_inp[149:139];
+    wire [8:0] v25; assign v25[8:0] = model_inp[158:150];
+    wire [9:0] v26; assign v26[9:0] = model_inp[168:159];
+    wire [11:0] v27; qg_nn_shift_adder #(9, 10, 0, 0, 12, -2, 0) op_27 (v25[8:0], v26[9:0], v27[11:0]);
+    wire [9:0] v28; assign v28[9:0] = model_inp[178:169];
+    wire [0:0] v29; assign v29[0:0] = model_inp[179:179];
+    wire [14:0] v30; assign v30[14:0] = model_inp[194:180];
 
     // verilator lint_on UNUSEDSIGNAL
 
-    assign model_out[8:0] = v2[8:0];
-    assign model_out[23:9] = v20[14:0];
-    assign model_out[38:24] = v5[14:0];
-    assign model_out[53:39] = v7[14:0];
-    assign model_out[61:54] = v21[7:0];
-    assign model_out[73:62] = v10[11:0];
-    assign model_out[86:74] = v12[12:0];
-    assign model_out[101:87] = v14[14:0];
-    assign model_out[113:102] = v19[11:0];
-    assign model_out[129:114] = v17[15:0];
-    assign model_out[130:130] = v22[0:0];
-    assign model_out[145:131] = v23[14:0];
+    assign model_out[10:0] = v0[10:0];
+    assign model_out[18:11] = v15[7:0];
+    assign model_out[30:19] = v1[11:0];
+    assign model_out[38:31] = v9[7:0];
+    assign model_out[46:39] = v23[7:0];
+    assign model_out[54:47] = v5[7:0];
+    assign model_out[62:55] = v17[7:0];
+    assign model_out[73:63] = v24[10:0];
+    assign model_out[82:74] = v16[8:0];
+    assign model_out[95:83] = v12[12:0];
+    assign model_out[105:96] = v28[9:0];
+    assign model_out[117:106] = v20[11:0];
+    assign model_out[126:118] = v19[8:0];
+    assign model_out[141:127] = v22[14:0];
+    assign model_out[153:142] = v27[11:0];
+    assign model_out[164:154] = v14[10:0];
+    assign model_out[179:165] = v18[14:0];
+    assign model_out[180:180] = v29[0:0];
+    assign model_out[195:181] = v30[14:0];
 
 endmodule
 

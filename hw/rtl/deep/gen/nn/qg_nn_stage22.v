@@ -4,43 +4,57 @@
 `default_nettype none
 
 module qg_nn_stage22 (
-    input [145:0] model_inp,
-    output [121:0] model_out
+    input [195:0] model_inp,
+    output [167:0] model_out
 );
 
     // verilator lint_off UNUSEDSIGNAL
     // Explicit quantization operation will drop bits if exists
 
-    wire [8:0] v0; assign v0[8:0] = model_inp[8:0];
-    wire [14:0] v1; assign v1[14:0] = model_inp[23:9];
-    wire [14:0] v2; qg_nn_shift_adder #(9, 15, 1, 1, 15, -3, 1) op_2 (v0[8:0], v1[14:0], v2[14:0]);
-    wire [14:0] v3; qg_nn_shift_adder #(9, 9, 1, 1, 15, -5, 0) op_3 (v0[8:0], v0[8:0], v3[14:0]);
-    wire [14:0] v4; assign v4[14:0] = model_inp[38:24];
-    wire [14:0] v5; assign v5[14:0] = model_inp[53:39];
-    wire [15:0] v6; qg_nn_shift_adder #(15, 15, 1, 1, 16, 0, 0) op_6 (v4[14:0], v5[14:0], v6[15:0]);
-    wire [7:0] v7; assign v7[7:0] = model_inp[61:54];
-    wire [11:0] v8; assign v8[11:0] = model_inp[73:62];
-    wire [14:0] v9; qg_nn_shift_adder #(8, 12, 0, 0, 15, 2, 1) op_9 (v7[7:0], v8[11:0], v9[14:0]);
-    wire [12:0] v10; assign v10[12:0] = model_inp[86:74];
-    wire [14:0] v11; assign v11[14:0] = model_inp[101:87];
-    wire [15:0] v12; qg_nn_shift_adder #(13, 15, 0, 0, 16, 0, 1) op_12 (v10[12:0], v11[14:0], v12[15:0]);
-    wire [11:0] v13; assign v13[11:0] = model_inp[113:102];
-    wire [12:0] v14; qg_nn_shift_adder #(9, 12, 1, 1, 13, 1, 0) op_14 (v0[8:0], v13[11:0], v14[12:0]);
-    wire [15:0] v15; assign v15[15:0] = model_inp[129:114];
-    wire [0:0] v16; assign v16[0:0] = model_inp[130:130];
-    wire [14:0] v17; assign v17[14:0] = model_inp[145:131];
+    wire [10:0] v0; assign v0[10:0] = model_inp[10:0];
+    wire [7:0] v1; assign v1[7:0] = model_inp[18:11];
+    wire [11:0] v2; assign v2[11:0] = model_inp[30:19];
+    wire [7:0] v3; qg_nn_mux #(11, 8, 0, 0, 8, 0, 0) op_3 (v2[11], v0[10:0], v1[7:0], v3[7:0]);
+    wire [7:0] v4; assign v4[7:0] = model_inp[38:31];
+    wire [7:0] v5; assign v5[7:0] = model_inp[46:39];
+    wire [8:0] v6; qg_nn_shift_adder #(8, 8, 0, 0, 9, 0, 0) op_6 (v4[7:0], v5[7:0], v6[8:0]);
+    wire [7:0] v7; assign v7[7:0] = model_inp[54:47];
+    wire [7:0] v8; assign v8[7:0] = model_inp[62:55];
+    wire [11:0] v9; qg_nn_shift_adder #(8, 8, 0, 0, 12, -3, 0) op_9 (v7[7:0], v8[7:0], v9[11:0]);
+    wire [10:0] v10; assign v10[10:0] = model_inp[73:63];
+    wire [10:0] v11; qg_nn_shift_adder #(8, 11, 0, 0, 11, -1, 0) op_11 (v4[7:0], v10[10:0], v11[10:0]);
+    wire [8:0] v12; assign v12[8:0] = model_inp[82:74];
+    wire [12:0] v13; qg_nn_shift_adder #(8, 9, 0, 1, 13, 3, 0) op_13 (v4[7:0], v12[8:0], v13[12:0]);
+    wire [12:0] v14; assign v14[12:0] = model_inp[95:83];
+    wire [9:0] v15; assign v15[9:0] = model_inp[105:96];
+    wire [14:0] v16; qg_nn_shift_adder #(13, 10, 0, 0, 15, -1, 1) op_16 (v14[12:0], v15[9:0], v16[14:0]);
+    wire [11:0] v17; assign v17[11:0] = model_inp[117:106];
+    wire [8:0] v18; assign v18[8:0] = model_inp[126:118];
+    wire [14:0] v19; qg_nn_shift_adder #(12, 9, 1, 1, 15, 5, 1) op_19 (v17[11:0], v18[8:0], v19[14:0]);
+    wire [14:0] v20; assign v20[14:0] = model_inp[141:127];
+    wire [11:0] v21; assign v21[11:0] = model_inp[153:142];
+    wire [10:0] v22; assign v22[10:0] = model_inp[164:154];
+    wire [14:0] v23; assign v23[14:0] = model_inp[179:165];
+    wire [0:0] v24; assign v24[0:0] = model_inp[180:180];
+    wire [14:0] v25; assign v25[14:0] = model_inp[195:181];
 
     // verilator lint_on UNUSEDSIGNAL
 
-    assign model_out[15:0] = v6[15:0];
-    assign model_out[30:16] = v2[14:0];
-    assign model_out[45:31] = v3[14:0];
-    assign model_out[60:46] = v9[14:0];
-    assign model_out[76:61] = v12[15:0];
-    assign model_out[92:77] = v15[15:0];
-    assign model_out[105:93] = v14[12:0];
-    assign model_out[106:106] = v16[0:0];
-    assign model_out[121:107] = v17[14:0];
+    assign model_out[7:0] = v3[7:0];
+    assign model_out[15:8] = v5[7:0];
+    assign model_out[30:16] = v20[14:0];
+    assign model_out[39:31] = v6[8:0];
+    assign model_out[51:40] = v9[11:0];
+    assign model_out[62:52] = v11[10:0];
+    assign model_out[74:63] = v21[11:0];
+    assign model_out[87:75] = v13[12:0];
+    assign model_out[102:88] = v16[14:0];
+    assign model_out[113:103] = v22[10:0];
+    assign model_out[128:114] = v23[14:0];
+    assign model_out[143:129] = v19[14:0];
+    assign model_out[151:144] = v7[7:0];
+    assign model_out[152:152] = v24[0:0];
+    assign model_out[167:153] = v25[14:0];
 
 endmodule
 

@@ -4,36 +4,50 @@
 `default_nettype none
 
 module qg_nn_stage23 (
-    input [121:0] model_inp,
-    output [95:0] model_out
+    input [167:0] model_inp,
+    output [145:0] model_out
 );
 
     // verilator lint_off UNUSEDSIGNAL
     // Explicit quantization operation will drop bits if exists
 
-    wire [15:0] v0; assign v0[15:0] = model_inp[15:0];
-    wire [15:0] v1; qg_nn_shift_adder #(16, 8, 1, 0, 16, 0, 1) op_1 (v0[15:0], 8'b11000000, v1[15:0]);
-    wire [14:0] v2; assign v2[14:0] = model_inp[30:16];
-    wire [14:0] v3; assign v3[14:0] = model_inp[45:31];
-    wire [15:0] v4; qg_nn_shift_adder #(15, 15, 1, 1, 16, 0, 1) op_4 (v2[14:0], v3[14:0], v4[15:0]);
-    wire [14:0] v5; assign v5[14:0] = model_inp[60:46];
-    wire [15:0] v6; assign v6[15:0] = model_inp[76:61];
-    wire [16:0] v7; qg_nn_shift_adder #(15, 16, 1, 1, 17, 0, 0) op_7 (v5[14:0], v6[15:0], v7[16:0]);
-    wire [15:0] v8; assign v8[15:0] = model_inp[92:77];
-    wire [12:0] v9; assign v9[12:0] = model_inp[105:93];
-    wire [15:0] v10; qg_nn_shift_adder #(16, 13, 1, 1, 16, 2, 0) op_10 (v8[15:0], v9[12:0], v10[15:0]);
-    wire [0:0] v11; assign v11[0:0] = model_inp[106:106];
-    wire [14:0] v12; assign v12[14:0] = model_inp[121:107];
+    wire [7:0] v0; assign v0[7:0] = model_inp[7:0];
+    wire [7:0] v1; assign v1[7:0] = model_inp[15:8];
+    wire [8:0] v2; qg_nn_shift_adder #(8, 8, 0, 0, 9, 0, 1) op_2 (v0[7:0], v1[7:0], v2[8:0]);
+    wire [14:0] v3; assign v3[14:0] = model_inp[30:16];
+    wire [14:0] v4; qg_nn_shift_adder #(15, 8, 1, 0, 15, 5, 1) op_4 (v3[14:0], v0[7:0], v4[14:0]);
+    wire [8:0] v5; assign v5[8:0] = model_inp[39:31];
+    wire [11:0] v6; assign v6[11:0] = model_inp[51:40];
+    wire [11:0] v7; qg_nn_shift_adder #(9, 12, 0, 0, 12, -2, 0) op_7 (v5[8:0], v6[11:0], v7[11:0]);
+    wire [10:0] v8; assign v8[10:0] = model_inp[62:52];
+    wire [12:0] v9; qg_nn_shift_adder #(12, 11, 0, 0, 13, 1, 0) op_9 (v6[11:0], v8[10:0], v9[12:0]);
+    wire [11:0] v10; assign v10[11:0] = model_inp[74:63];
+    wire [14:0] v11; qg_nn_shift_adder #(12, 9, 0, 0, 15, -3, 0) op_11 (v10[11:0], v5[8:0], v11[14:0]);
+    wire [12:0] v12; assign v12[12:0] = model_inp[87:75];
+    wire [14:0] v13; assign v13[14:0] = model_inp[102:88];
+    wire [15:0] v14; qg_nn_shift_adder #(13, 15, 1, 1, 16, -2, 0) op_14 (v12[12:0], v13[14:0], v14[15:0]);
+    wire [10:0] v15; assign v15[10:0] = model_inp[113:103];
+    wire [11:0] v16; qg_nn_shift_adder #(8, 11, 0, 0, 12, -1, 1) op_16 (v0[7:0], v15[10:0], v16[11:0]);
+    wire [14:0] v17; assign v17[14:0] = model_inp[128:114];
+    wire [14:0] v18; assign v18[14:0] = model_inp[143:129];
+    wire [7:0] v19; assign v19[7:0] = model_inp[151:144];
+    wire [0:0] v20; assign v20[0:0] = model_inp[152:152];
+    wire [14:0] v21; assign v21[14:0] = model_inp[167:153];
 
     // verilator lint_on UNUSEDSIGNAL
 
-    assign model_out[15:0] = v4[15:0];
-    assign model_out[32:16] = v7[16:0];
-    assign model_out[33:33] = v11[0:0];
-    assign model_out[49:34] = v10[15:0];
-    assign model_out[64:50] = v5[14:0];
-    assign model_out[79:65] = v12[14:0];
-    assign model_out[95:80] = v1[15:0];
+    assign model_out[8:0] = v2[8:0];
+    assign model_out[23:9] = v17[14:0];
+    assign model_out[38:24] = v18[14:0];
+    assign model_out[53:39] = v4[14:0];
+    assign model_out[61:54] = v19[7:0];
+    assign model_out[73:62] = v7[11:0];
+    assign model_out[86:74] = v9[12:0];
+    assign model_out[101:87] = v11[14:0];
+    assign model_out[113:102] = v16[11:0];
+    assign model_out[129:114] = v14[15:0];
+    assign model_out[130:130] = v20[0:0];
+    assign model_out[145:131] = v21[14:0];
 
 endmodule
 

@@ -4,33 +4,43 @@
 `default_nettype none
 
 module qg_nn_stage24 (
-    input [95:0] model_inp,
-    output [79:0] model_out
+    input [145:0] model_inp,
+    output [121:0] model_out
 );
 
     // verilator lint_off UNUSEDSIGNAL
     // Explicit quantization operation will drop bits if exists
 
-    wire [15:0] v0; assign v0[15:0] = model_inp[15:0];
-    wire [15:0] v1; qg_nn_shift_adder #(16, 9, 1, 0, 16, 0, 1) op_1 (v0[15:0], 9'b100000000, v1[15:0]);
-    wire [16:0] v2; assign v2[16:0] = model_inp[32:16];
-    wire [16:0] v3; qg_nn_shift_adder #(17, 16, 1, 0, 17, 0, 0) op_3 (v2[16:0], 16'b1000000110100000, v3[16:0]);
-    wire [16:0] v4; qg_nn_shift_adder #(17, 9, 1, 0, 17, 0, 0) op_4 (v2[16:0], 9'b110100000, v4[16:0]);
-    wire [0:0] v5; assign v5[0:0] = model_inp[33:33];
-    wire [15:0] v6; qg_nn_mux #(1, 17, 1, 1, 16, -15, 0) op_6 (v3[16], v5[0:0], v4[16:0], v6[15:0]);
-    wire [15:0] v7; assign v7[15:0] = model_inp[49:34];
-    wire [14:0] v8; assign v8[14:0] = model_inp[64:50];
-    wire [16:0] v9; qg_nn_shift_adder #(16, 15, 1, 1, 17, 0, 1) op_9 (v7[15:0], v8[14:0], v9[16:0]);
-    wire [14:0] v10; assign v10[14:0] = model_inp[79:65];
-    wire [15:0] v11; assign v11[15:0] = model_inp[95:80];
+    wire [8:0] v0; assign v0[8:0] = model_inp[8:0];
+    wire [14:0] v1; assign v1[14:0] = model_inp[23:9];
+    wire [14:0] v2; qg_nn_shift_adder #(9, 15, 1, 1, 15, -3, 1) op_2 (v0[8:0], v1[14:0], v2[14:0]);
+    wire [14:0] v3; qg_nn_shift_adder #(9, 9, 1, 1, 15, -5, 0) op_3 (v0[8:0], v0[8:0], v3[14:0]);
+    wire [14:0] v4; assign v4[14:0] = model_inp[38:24];
+    wire [14:0] v5; assign v5[14:0] = model_inp[53:39];
+    wire [15:0] v6; qg_nn_shift_adder #(15, 15, 1, 1, 16, 0, 0) op_6 (v4[14:0], v5[14:0], v6[15:0]);
+    wire [7:0] v7; assign v7[7:0] = model_inp[61:54];
+    wire [11:0] v8; assign v8[11:0] = model_inp[73:62];
+    wire [14:0] v9; qg_nn_shift_adder #(8, 12, 0, 0, 15, 2, 1) op_9 (v7[7:0], v8[11:0], v9[14:0]);
+    wire [12:0] v10; assign v10[12:0] = model_inp[86:74];
+    wire [14:0] v11; assign v11[14:0] = model_inp[101:87];
+    wire [15:0] v12; qg_nn_shift_adder #(13, 15, 0, 0, 16, 0, 1) op_12 (v10[12:0], v11[14:0], v12[15:0]);
+    wire [11:0] v13; assign v13[11:0] = model_inp[113:102];
+    wire [12:0] v14; qg_nn_shift_adder #(9, 12, 1, 1, 13, 1, 0) op_14 (v0[8:0], v13[11:0], v14[12:0]);
+    wire [15:0] v15; assign v15[15:0] = model_inp[129:114];
+    wire [0:0] v16; assign v16[0:0] = model_inp[130:130];
+    wire [14:0] v17; assign v17[14:0] = model_inp[145:131];
 
     // verilator lint_on UNUSEDSIGNAL
 
-    assign model_out[16:0] = v9[16:0];
-    assign model_out[31:17] = v10[14:0];
-    assign model_out[47:32] = v1[15:0];
-    assign model_out[63:48] = v11[15:0];
-    assign model_out[79:64] = v6[15:0];
+    assign model_out[15:0] = v6[15:0];
+    assign model_out[30:16] = v2[14:0];
+    assign model_out[45:31] = v3[14:0];
+    assign model_out[60:46] = v9[14:0];
+    assign model_out[76:61] = v12[15:0];
+    assign model_out[92:77] = v15[15:0];
+    assign model_out[105:93] = v14[12:0];
+    assign model_out[106:106] = v16[0:0];
+    assign model_out[121:107] = v17[14:0];
 
 endmodule
 

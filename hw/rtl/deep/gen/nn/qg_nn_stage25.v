@@ -4,28 +4,36 @@
 `default_nettype none
 
 module qg_nn_stage25 (
-    input [79:0] model_inp,
-    output [63:0] model_out
+    input [121:0] model_inp,
+    output [95:0] model_out
 );
 
     // verilator lint_off UNUSEDSIGNAL
     // Explicit quantization operation will drop bits if exists
 
-    wire [16:0] v0; assign v0[16:0] = model_inp[16:0];
-    wire [16:0] v1; qg_nn_shift_adder #(17, 16, 1, 0, 17, 0, 1) op_1 (v0[16:0], 16'b1000000101011111, v1[16:0]);
-    wire [16:0] v2; qg_nn_shift_adder #(17, 9, 1, 0, 17, 0, 1) op_2 (v0[16:0], 9'b101100000, v2[16:0]);
-    wire [14:0] v3; assign v3[14:0] = model_inp[31:17];
-    wire [15:0] v4; qg_nn_mux #(17, 15, 1, 0, 16, 0, 0) op_4 (v1[16], v2[16:0], v3[14:0], v4[15:0]);
-    wire [15:0] v5; assign v5[15:0] = model_inp[47:32];
-    wire [15:0] v6; assign v6[15:0] = model_inp[63:48];
-    wire [15:0] v7; assign v7[15:0] = model_inp[79:64];
+    wire [15:0] v0; assign v0[15:0] = model_inp[15:0];
+    wire [15:0] v1; qg_nn_shift_adder #(16, 8, 1, 0, 16, 0, 1) op_1 (v0[15:0], 8'b11000000, v1[15:0]);
+    wire [14:0] v2; assign v2[14:0] = model_inp[30:16];
+    wire [14:0] v3; assign v3[14:0] = model_inp[45:31];
+    wire [15:0] v4; qg_nn_shift_adder #(15, 15, 1, 1, 16, 0, 1) op_4 (v2[14:0], v3[14:0], v4[15:0]);
+    wire [14:0] v5; assign v5[14:0] = model_inp[60:46];
+    wire [15:0] v6; assign v6[15:0] = model_inp[76:61];
+    wire [16:0] v7; qg_nn_shift_adder #(15, 16, 1, 1, 17, 0, 0) op_7 (v5[14:0], v6[15:0], v7[16:0]);
+    wire [15:0] v8; assign v8[15:0] = model_inp[92:77];
+    wire [12:0] v9; assign v9[12:0] = model_inp[105:93];
+    wire [15:0] v10; qg_nn_shift_adder #(16, 13, 1, 1, 16, 2, 0) op_10 (v8[15:0], v9[12:0], v10[15:0]);
+    wire [0:0] v11; assign v11[0:0] = model_inp[106:106];
+    wire [14:0] v12; assign v12[14:0] = model_inp[121:107];
 
     // verilator lint_on UNUSEDSIGNAL
 
-    assign model_out[15:0] = v5[15:0];
-    assign model_out[31:16] = v6[15:0];
-    assign model_out[47:32] = v7[15:0];
-    assign model_out[63:48] = v4[15:0];
+    assign model_out[15:0] = v4[15:0];
+    assign model_out[32:16] = v7[16:0];
+    assign model_out[33:33] = v11[0:0];
+    assign model_out[49:34] = v10[15:0];
+    assign model_out[64:50] = v5[14:0];
+    assign model_out[79:65] = v12[14:0];
+    assign model_out[95:80] = v1[15:0];
 
 endmodule
 
