@@ -20,7 +20,8 @@
  *   s2  level partial sums; STATE A (have_prev, touch prices/sizes, trade-flow accumulators):
  *       dmid2, OFI terms, updated trade-flow accumulators; spread bound compares (select in s3)
  *   s3  level sums complete (ratio inputs); STATE B (previous ts, last mid change ts): ages; |dmid2|
- *       (deep: the ages in 32-bit halves, done at s4, and their bitlens one stage later than below)
+ *       (deep: the last mid change is state at s3; the ages in 32-bit halves, done at s5, and their
+ *       bitlens two stages later than below)
  *   s4  STATE C (volatility accumulator); bitlen of ages and of the trade total, per-byte step
  *   s5  bitlen leading byte; volatility value   s6  bitlen select; volatility bound compares
  *   s7  scale/saturate the bitlen features; volatility select

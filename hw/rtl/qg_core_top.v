@@ -78,12 +78,12 @@ localparam DEEP = 0;
 `endif
 localparam FEAT_LATENCY = 8 + 8 * DEEP;                 // feature_pipeline (its LATENCY; sim/qg_core_top checks the sum)
 localparam NN_LATENCY = `QG_NN_LATENCY;                 // qg_nn_core
-localparam LATENCY = FEAT_LATENCY + NN_LATENCY + 1;     // + output FIFO register
+localparam LATENCY = 1 + FEAT_LATENCY + NN_LATENCY + 1; // input register + ... + output FIFO register
 localparam CREDITS = 1 << FIFO_ADDR_WIDTH;             // the FIFO's capacity (memory never full, see qg_pred_fifo)
 localparam FIFO_SLICES = 16;                            // 16-bit column slices, each with its own pointers
 localparam CREDIT_WIDTH = FIFO_ADDR_WIDTH + 2;
 localparam USER_WIDTH = 32 + 2;                         // {seq, seq_gap, not_in_sync}
-localparam DP_LATENCY = FEAT_LATENCY + NN_LATENCY;      // accepted beat -> prediction at the FIFO write
+localparam DP_LATENCY = 1 + FEAT_LATENCY + NN_LATENCY;  // accepted beat -> prediction at the FIFO write
 
 initial begin
     if (`QG_NN_N_INPUTS != F || N_OUT * `QG_PREDICTION_LOGITS_WIDTH != 64 || N_OUT != `QG_PREDICTION_LOGITS_COUNT) begin
@@ -182,8 +182,19 @@ regs_inst (
 /* ---------------------------------------------------------------- input, credits, sequence check */
 wire        in_accept = s_axis_tvalid && s_axis_tready;
 wire        out_accept = m_axis_tvalid && m_axis_tready;
-wire [31:0] in_seq = s_axis_tdata[`QG_BOOK_RECORD_SEQ_LSB +: 32];
-wire [1:0]  in_flags = s_axis_tdata[`QG_BOOK_RECORD_FLAGS_LSB +: 2];   // IN_SYNC, RESET
+// The accepted beat is registered at the core's input (one cycle) before anything computes on it: the
+// feature pipeline's capture logic and the sequence check read flip-flops placed beside them instead of
+// the upstream register, wherever that sits (run g seed 1: the record's RESET flag from the board
+// wrapper's register, 4.3 ns + LUT + 4.1 ns into the state-clear copies, 97.7 MHz).
+reg  [`QG_BOOK_RECORD_WIDTH-1:0] in_tdata_reg = 0;
+reg         in_valid_reg = 1'b0;
+wire [31:0] in_seq = in_tdata_reg[`QG_BOOK_RECORD_SEQ_LSB +: 32];
+wire [1:0]  in_flags = in_tdata_reg[`QG_BOOK_RECORD_FLAGS_LSB +: 2];   // IN_SYNC, RESET
+
+always @(posedge clk) begin
+    in_tdata_reg <= s_axis_tdata;
+    in_valid_reg <= in_accept;
+end
 reg  [31:0] next_seq_reg = 0;     // last accepted seq + 1 (the increment is off the input path)
 reg         seq_known_reg = 1'b0;
 // sequence check in two steps: half-word compares registered with the record (s0), combined a cycle
@@ -193,7 +204,7 @@ wire        seq_gap_s1 = seq_chk_s0 && (seq_ne_hi_s0 || seq_ne_lo_s0);   // acce
 wire        pred_seq_gap;
 
 always @(posedge clk) begin
-    seq_chk_s0 <= in_accept && seq_known_reg && !in_flags[`QG_BOOK_RECORD_FLAG_RESET] && !dp_rst_reg;
+    seq_chk_s0 <= in_valid_reg && seq_known_reg && !in_flags[`QG_BOOK_RECORD_FLAG_RESET] && !dp_rst_reg;
     seq_ne_hi_s0 <= in_seq[31:16] != next_seq_reg[31:16];
     seq_ne_lo_s0 <= in_seq[15:0] != next_seq_reg[15:0];
 end
@@ -229,7 +240,7 @@ always @(posedge clk) begin
         seq_known_reg <= 1'b0;
     end else begin
         credit_reg <= credit_next;
-        if (in_accept) begin
+        if (in_valid_reg) begin
             next_seq_reg <= in_seq + 32'd1;
             seq_known_reg <= 1'b1;
         end
@@ -261,8 +272,8 @@ feature_pipeline #(
 feature_pipeline_inst (
     .clk(clk),
     .rst(dp_rst_dup[0]),
-    .s_axis_tdata(s_axis_tdata),
-    .s_axis_tvalid(in_accept),
+    .s_axis_tdata(in_tdata_reg),
+    .s_axis_tvalid(in_valid_reg),
     .s_axis_tready(feat_tready_unused),
     .s_axis_tuser({in_seq, 1'b0, !in_flags[`QG_BOOK_RECORD_FLAG_IN_SYNC]}),   // seq gap: see above
     .m_axis_tdata(feat_tdata),
