@@ -163,19 +163,22 @@ qg_recip_rom recip_inst (
 );
 `endif
 
+// the thermometer code therm[c] = (pos > c) of the leading-one position (a shifted constant: a LUT
+// function of pos per bit), for R4's fit mask and decode: formed beside the ROM (from r2_pos_reg) and
+// carried through R3b (runs g: formed from r3b_pos_reg, its ~70 loads and two LUT levels, 7.2-7.7 ns)
 wire [9:0]                  r3b_recip_reg;
 wire signed [NUM_WIDTH-1:0] r3b_num_reg;
 wire [BL_WIDTH-1:0]         r3b_pos_reg;
 wire                        r3b_zero_reg;
+wire [63:0]                 r3b_therm_reg;
 
-qg_pipe #(.WIDTH(10 + NUM_WIDTH + BL_WIDTH + 1), .EN(DEEP)) r3b_pipe_inst (
+qg_pipe #(.WIDTH(10 + NUM_WIDTH + BL_WIDTH + 1 + 64), .EN(DEEP)) r3b_pipe_inst (
     .clk(clk),
-    .d({recip_c, r2_num_reg, r2_pos_reg, r2_zero_reg}),
-    .q({r3b_recip_reg, r3b_num_reg, r3b_pos_reg, r3b_zero_reg})
+    .d({recip_c, r2_num_reg, r2_pos_reg, r2_zero_reg, ~(64'hffff_ffff_ffff_ffff << r2_pos_reg)}),
+    .q({r3b_recip_reg, r3b_num_reg, r3b_pos_reg, r3b_zero_reg, r3b_therm_reg})
 );
 
-// shift sh = s + 9 = bitlen(den) + 1 = pos + 2, and the thermometer code therm[c] = (pos > c) of the
-// leading-one position (a shifted constant: a LUT function of pos per bit), for R4's fit mask and decode
+// shift sh = s + 9 = bitlen(den) + 1 = pos + 2
 /* verilator lint_off UNUSEDSIGNAL */  // sh >> 3 comes from the thermometer code
 wire [BL_WIDTH-1:0]  r3_sh_reg;
 /* verilator lint_on UNUSEDSIGNAL */
@@ -184,7 +187,7 @@ wire [63:0]          r3_therm_reg;
 
 qg_pipe #(.WIDTH(BL_WIDTH + 1 + 64), .EN(DEEP)) r3_pipe_inst (
     .clk(clk),
-    .d({r3b_pos_reg + 7'd2, r3b_zero_reg, ~(64'hffff_ffff_ffff_ffff << r3b_pos_reg)}),
+    .d({r3b_pos_reg + 7'd2, r3b_zero_reg, r3b_therm_reg}),
     .q({r3_sh_reg, r3_zero_reg, r3_therm_reg})
 );
 
