@@ -219,9 +219,13 @@ wire                    credit_dec = in_accept && !out_accept;
 wire                    credit_inc = out_accept && !in_accept;
 wire [CREDIT_WIDTH-1:0] credit_m1 = credit_reg - 1'b1;
 wire [CREDIT_WIDTH-1:0] credit_p1 = credit_reg + 1'b1;
-wire                    credit_is0 = (credit_reg == 0), credit_is1 = (credit_reg == 1);
+// credit == 0 and credit == 1 as flags updated with the count (run h seed 2: the compares of credit_reg
+// in front of the select were on s_axis_tready_reg's path): after a decrement they are the old == 1 and
+// == 2, after an increment 0 and the old == 0
+reg                     credit_is0_reg = (CREDITS == 0), credit_is1_reg = (CREDITS == 1);
+wire                    credit_is2 = (credit_reg == 2);
 wire [CREDIT_WIDTH-1:0] credit_next = credit_dec ? credit_m1 : (credit_inc ? credit_p1 : credit_reg);
-wire                    credit_next_nz = credit_dec ? !credit_is1 : (credit_inc || !credit_is0);
+wire                    credit_next_nz = credit_dec ? !credit_is1_reg : (credit_inc || !credit_is0_reg);
 assign s_axis_tready = s_axis_tready_reg;
 
 always @(posedge clk) begin
@@ -237,9 +241,13 @@ always @(posedge clk) begin
     t_in_reg <= rst ? 64'd0 - DP_LATENCY : t_in_reg + 64'd1;
     if (dp_rst_reg) begin
         credit_reg <= CREDITS[CREDIT_WIDTH-1:0];
+        credit_is0_reg <= (CREDITS == 0);
+        credit_is1_reg <= (CREDITS == 1);
         seq_known_reg <= 1'b0;
     end else begin
         credit_reg <= credit_next;
+        credit_is0_reg <= credit_dec ? credit_is1_reg : (!credit_inc && credit_is0_reg);
+        credit_is1_reg <= credit_dec ? credit_is2 : (credit_inc ? credit_is0_reg : credit_is1_reg);
         if (in_valid_reg) begin
             next_seq_reg <= in_seq + 32'd1;
             seq_known_reg <= 1'b1;

@@ -39,6 +39,9 @@ from sim.common.golden import artifacts_dir, config, golden, reference_outputs, 
 # qg_ratio's R1b stage: hw/README.md "Timing status")
 LATENCY_BUDGET_CYCLES = {"compact": 20, "deep": 47}
 DEEP_VECTORS = 64            # the deep configuration's run is a bit-exactness check, kept short
+# simulated time per test (a few us at 4 ns per cycle): a record lost or a wedged handshake fails the
+# test instead of hanging the suite
+TEST_TIMEOUT_US = 1000
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +111,7 @@ def check(records: np.ndarray, preds: np.ndarray, latency: int) -> None:
     assert (pipe == latency).all(), f"datapath latency not constant: {sorted(set(pipe.tolist()))} vs {latency}"
 
 
-@cocotb.test()
+@cocotb.test(timeout_time=TEST_TIMEOUT_US, timeout_unit="us")
 async def registers_by_name(dut):
     """Read every register of the generated map by name; identity against the artifacts; control bits."""
     tb = TB(dut)
@@ -147,7 +150,7 @@ async def registers_by_name(dut):
                   values[regmap.ID_REGISTER], values[regmap.VERSION_REGISTER], card_hash[:16], values["ID_GIT_HASH"])
 
 
-@cocotb.test()
+@cocotb.test(timeout_time=TEST_TIMEOUT_US, timeout_unit="us")
 async def golden_stream_idle_and_backpressure(dut):
     """Real records, random source idle and sink backpressure: every prediction equals the reference;
     invalid records are flagged and counted, never dropped; counters add up."""
@@ -191,7 +194,7 @@ async def golden_stream_idle_and_backpressure(dut):
                   len(recs), n_inv, g.source)
 
 
-@cocotb.test()
+@cocotb.test(timeout_time=TEST_TIMEOUT_US, timeout_unit="us")
 async def latency_and_throughput(dut):
     """No idle, no backpressure: record-in to prediction-out latency and the sustained II, in cycles."""
     tb = TB(dut)
@@ -230,7 +233,7 @@ async def latency_and_throughput(dut):
     assert lat <= budget, f"latency {lat} cycles above the {budget}-cycle budget"
 
 
-@cocotb.test()
+@cocotb.test(timeout_time=TEST_TIMEOUT_US, timeout_unit="us")
 async def long_backpressure_never_drops(dut):
     """m_axis_tready held low: s_axis_tready must fall once the FIFO is committed; nothing is lost."""
     tb = TB(dut)
@@ -250,7 +253,7 @@ async def long_backpressure_never_drops(dut):
                   taken, len(preds))
 
 
-@cocotb.test()
+@cocotb.test(timeout_time=TEST_TIMEOUT_US, timeout_unit="us")
 async def soft_reset_restarts_state(dut):
     """CONTROL.SOFT_RESET: the next record starts a fresh stream (features as for a new stream)."""
     tb = TB(dut)
