@@ -9,7 +9,8 @@ board's `seeds` in order, a few at a time (--jobs), and keeps the first that mee
 seed's files in <build>/seed-<n>/; --seed N picks one). The report (Fmax, utilization, critical path,
 latency in ns, step times) goes to <build>/report.json + report.txt and to the console.
 $QG_NEXTPNR_ARGS (shell words) is appended to the nextpnr command line, for placer/router experiments
-(e.g. "--tmg-ripup" or "--detailed-timing-report"); the logged command line shows it.
+(e.g. "--tmg-ripup" or "--detailed-timing-report", whose endpoints `python -m hw.syn.worst_endpoints
+<build>/seed-<n>/nextpnr_report.json` lists by register); the logged command line shows it.
 The yowasp tools compile themselves once per machine into $YOWASP_CACHE_DIR (~30 s - 3 min); the
 Makefile exports it so every build reuses the cache.
 """
