@@ -81,8 +81,6 @@ localparam NN_LATENCY = `QG_NN_LATENCY;                 // qg_nn_core
 localparam LATENCY = 1 + FEAT_LATENCY + NN_LATENCY + 1; // input register + ... + output FIFO register
 localparam CREDITS = 1 << FIFO_ADDR_WIDTH;             // the FIFO's capacity (memory never full, see qg_pred_fifo)
 localparam FIFO_SLICES = 16;                            // 16-bit column slices, each with its own pointers
-localparam FIFO_CTRL_GROUPS = 4;                        // output-stage control copies (m_axis_tready: 12 loads;
-                                                        // one per slice, 48 loads, was 6.71 ns in the best sweep seed)
 localparam CREDIT_WIDTH = FIFO_ADDR_WIDTH + 2;
 localparam USER_WIDTH = 32 + 2;                         // {seq, seq_gap, not_in_sync}
 localparam DP_LATENCY = 1 + FEAT_LATENCY + NN_LATENCY;  // accepted beat -> prediction at the FIFO write
@@ -348,8 +346,7 @@ end
 qg_pred_fifo #(
     .DATA_WIDTH(`QG_PREDICTION_WIDTH),
     .ADDR_WIDTH(FIFO_ADDR_WIDTH),
-    .SLICES(FIFO_SLICES),
-    .CTRL_GROUPS(FIFO_CTRL_GROUPS)
+    .SLICES(FIFO_SLICES)
 )
 fifo_inst (
     .clk(clk),

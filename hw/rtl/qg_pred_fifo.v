@@ -24,10 +24,7 @@ module qg_pred_fifo #
 (
     parameter DATA_WIDTH = 256,   // bits per entry
     parameter ADDR_WIDTH = 5,     // memory depth 2**ADDR_WIDTH
-    parameter SLICES = 1,         // column slices with their own control copies (divides DATA_WIDTH)
-    parameter CTRL_GROUPS = SLICES   // copies of the output stage's control (divides SLICES): the slices of a
-                                     // group read its first slice's, so m_axis_tready drives 3 * CTRL_GROUPS
-                                     // flip-flops
+    parameter SLICES = 1          // column slices with their own control copies (divides DATA_WIDTH)
 )
 (
     input  wire                  clk,
@@ -53,17 +50,13 @@ localparam NB = 1 << (ADDR_WIDTH - BW);                // banks
 localparam NCOL = (SW + 3) / 4;                        // 4-bit LUT-RAM columns per bank
 
 initial begin
-    if (ADDR_WIDTH < 1 || ADDR_WIDTH > 12 || DATA_WIDTH < 1 || SLICES < 1 || DATA_WIDTH % SLICES != 0
-            || CTRL_GROUPS < 1 || SLICES % CTRL_GROUPS != 0) begin
+    if (ADDR_WIDTH < 1 || ADDR_WIDTH > 12 || DATA_WIDTH < 1 || SLICES < 1 || DATA_WIDTH % SLICES != 0) begin
         $error("Error: bad ADDR_WIDTH/DATA_WIDTH/SLICES (instance %m)");
         $finish;
     end
 end
 
-localparam GS = SLICES / CTRL_GROUPS;                  // slices per control group
-
 wire [SLICES-1:0]              valid_s, overflow_s;
-wire [SLICES-1:0]              rd_sel_v, out_valid_v, out_two_v;   // each slice's output-stage control
 wire [(ADDR_WIDTH+2)*SLICES-1:0] level_s;
 
 genvar k;
@@ -83,11 +76,6 @@ generate
 
         wire wr_valid = s_axis_tvalid[k];
         wire rst_k = rst[k];
-        // the output stage's control as its group's first slice holds it (the slices are in lockstep; the
-        // other slices' copies have no loads and are removed)
-        wire rd_sel_g = rd_sel_v[(k / GS) * GS];
-        wire out_valid_g = out_valid_v[(k / GS) * GS];
-        wire out_two_g = out_two_v[(k / GS) * GS];
         // bank of the read and of the write pointer (0 with one bank); the read pointer's low bits address
         // the banks through their own copies (g_bank)
         wire [ADDR_WIDTH-BW:0] rd_bank, wr_bank;
@@ -101,9 +89,9 @@ generate
         // The output stage has two slots (out_cnt = out_valid_reg + out_two_reg entries): it takes an entry
         // whenever it holds at most one (a registered flag), so m_axis_tready never reaches the memory,
         // the pointers, the count or the slots' enables, only the stage's three control flip-flops.
-        wire push = !out_two_g && (!empty_reg || wr_valid);     // an entry moves into a slot
-        wire mem_rd = !out_two_g && !empty_reg;
-        wire bypass = !out_two_g && empty_reg && wr_valid;
+        wire push = !out_two_reg && (!empty_reg || wr_valid);     // an entry moves into a slot
+        wire mem_rd = !out_two_reg && !empty_reg;
+        wire bypass = !out_two_reg && empty_reg && wr_valid;
         wire mem_wr = wr_valid && !bypass && !full_reg;
         // next count and flags from registers only (inc and dec exclusive: empty and full are)
         wire inc = mem_wr && !mem_rd;
@@ -119,9 +107,9 @@ generate
         // not fold them back), then one 2:1 select: the external ready is one LUT away from the flip-flops
         //   tready = 1: a valid slot leaves; 2 -> 1, 1 -> push, 0 -> push
         //   tready = 0: 0 -> push, 1 -> 1 + push, 2 -> 2
-        (* keep *) wire valid_t1 = out_two_g || push;
-        (* keep *) wire valid_t0 = out_valid_g || push;
-        (* keep *) wire two_t0 = out_two_g || (out_valid_g && push);
+        (* keep *) wire valid_t1 = out_two_reg || push;
+        (* keep *) wire valid_t0 = out_valid_reg || push;
+        (* keep *) wire two_t0 = out_two_reg || (out_valid_reg && push);
 
         // The memory in NB banks of 2**BW entries (LUT-RAM), each column with its own copy of the read
         // pointer's low bits (same reset and increments as rd_ptr_reg, its own feedback, so synthesis keeps
@@ -189,19 +177,16 @@ generate
                 if (push) begin
                     wr_sel_reg <= !wr_sel_reg;
                 end
-                rd_sel_reg <= rd_sel_g ^ (out_valid_g && m_axis_tready);
+                rd_sel_reg <= rd_sel_reg ^ (out_valid_reg && m_axis_tready);
                 out_valid_reg <= m_axis_tready ? valid_t1 : valid_t0;
                 out_two_reg <= !m_axis_tready && two_t0;
             end
         end
 
-        assign rd_sel_v[k] = rd_sel_reg;
-        assign out_valid_v[k] = out_valid_reg;
-        assign out_two_v[k] = out_two_reg;
-        assign m_axis_tdata[SW*k +: SW] = rd_sel_g ? slot1_reg : slot0_reg;
-        assign valid_s[k] = out_valid_g;
+        assign m_axis_tdata[SW*k +: SW] = rd_sel_reg ? slot1_reg : slot0_reg;
+        assign valid_s[k] = out_valid_reg;
         assign overflow_s[k] = overflow_reg;
-        assign level_s[(ADDR_WIDTH+2)*k +: ADDR_WIDTH+2] = {1'b0, count_reg} + {{ADDR_WIDTH{1'b0}}, out_two_g, out_valid_g && !out_two_g};
+        assign level_s[(ADDR_WIDTH+2)*k +: ADDR_WIDTH+2] = {1'b0, count_reg} + {{ADDR_WIDTH{1'b0}}, out_two_reg, out_valid_reg && !out_two_reg};
     end
 endgenerate
 
@@ -211,7 +196,7 @@ assign status_level = level_s[0 +: ADDR_WIDTH+2];
 assign status_overflow = overflow_s[0];
 
 /* verilator lint_off UNUSEDSIGNAL */
-wire unused_slices = &{1'b0, valid_s, overflow_s, level_s, rd_sel_v, out_valid_v, out_two_v};
+wire unused_slices = &{1'b0, valid_s, overflow_s, level_s};
 /* verilator lint_on UNUSEDSIGNAL */
 
 endmodule
