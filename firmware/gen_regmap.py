@@ -194,7 +194,8 @@ def gen_regs(spec: dict[str, Any], regs: list[Reg]) -> str:
     rd_decode = [f"        rd_sel_reg[{i}] <= (s_axil_araddr[{aw - 1}:2] == {aw - 2}'h{idx:03x});  // {name}"
                  for i, (idx, _, name) in enumerate(reads)]
     # the read data as an AND-OR in two registered steps: groups of RD_GROUP registers, then their OR
-    groups = [list(enumerate(reads))[g:g + RD_GROUP] for g in range(0, len(reads), RD_GROUP)]
+    indexed = list(enumerate(reads))
+    groups = [indexed[g:g + RD_GROUP] for g in range(0, len(indexed), RD_GROUP)]
     rd_part = [f"            rd_part_reg[{32 * g} +: 32] <=\n" + " |\n".join(
         f"                ({{32{{rd_sel_reg[{i}]}}}} & {word})" for i, (_, word, _) in grp) + ";"
         for g, grp in enumerate(groups)]
@@ -246,7 +247,7 @@ reg bvalid_reg = 1'b0;
 reg rvalid_reg = 1'b0;
 reg rd_pend_reg = 1'b0;                 // a read address was accepted: its data is selected next cycle
 reg rd_part_pend_reg = 1'b0;            // ... and the cycle after: the partial selects are combined
-reg [{32 * ((len(reads) + RD_GROUP - 1) // RD_GROUP) - 1}:0] rd_part_reg = 0;   // per group of {RD_GROUP} registers, the selected one (or 0)
+reg [{32 * len(groups) - 1}:0] rd_part_reg = 0;   // per group of {RD_GROUP} registers, the selected one (or 0)
 reg [{len(reads) - 1}:0] rd_sel_reg = {len(reads)}'d0;   // which register, one-hot, decoded at the handshake
 reg [31:0] rd_data_reg = 32'd0;
 

