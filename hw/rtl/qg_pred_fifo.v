@@ -111,14 +111,16 @@ generate
         (* keep *) wire valid_t0 = out_valid_reg || push;
         (* keep *) wire two_t0 = out_two_reg || (out_valid_reg && push);
 
-        // The memory in NB banks of 2**BW entries, each bank NCOL columns of at most 4 bits (one 16 x 4
-        // LUT-RAM each). Each column reads at its own copy of the read pointer's low bits (same reset and
-        // increments as rd_ptr_reg, its own feedback, so synthesis keeps the copies), placed by its LUT-RAM
-        // (run f-s2: one read pointer to a slice's 16 LUT-RAMs was a 5.2 ns net; run h seed 1: one copy
-        // per bank, a 3.35 ns net to its four, 7.7 ns to the output slots). rd_ptr_reg's high bits select
-        // the bank. Written every cycle: the slot at wr_ptr is free (a bypassed or idle cycle writes a
-        // value nobody reads). With the caller's credits the memory never fills; a write into a full
-        // memory (status_overflow) would overwrite the oldest entry.
+        // The memory in NB banks of 2**BW entries (LUT-RAM), each column with its own copy of the read
+        // pointer's low bits (same reset and increments as rd_ptr_reg, its own feedback, so synthesis keeps
+        // the copies): an address net drives one LUT-RAM (run f-s2: one read pointer to a slice's 16
+        // LUT-RAMs was a 5.2 ns net). rd_ptr_reg's high bits select the bank.
+        // Written every cycle: the slot at wr_ptr is free (a bypassed or idle cycle writes a value nobody
+        // reads). With the caller's credits the memory never fills; a write into a full memory
+        // (status_overflow) would overwrite the oldest entry.
+        // Each bank is NCOL columns of at most 4 bits (one 16 x 4 LUT-RAM each), and each column reads at its
+        // own copy of the read pointer's low bits, placed by it (run h seed 1: one copy per bank drove its
+        // four LUT-RAMs over a 3.35 ns net, 7.7 ns to the output slots).
         wire [SW*NB-1:0] bank_rd;
         genvar bk, col;
         for (bk = 0; bk < NB; bk = bk + 1) begin : g_bank
