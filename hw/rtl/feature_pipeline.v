@@ -27,7 +27,7 @@
  *   s7  scale/saturate the bitlen features; volatility select
  *   imb_l1 ratio (qg_ratio, R_LAT stages from s1), microprice product (MP_LAT), microprice at s<OUT_S>;
  *   ratio features (qg_ratio from s3); every feature registered at s<OUT_S>
- *   (deep: R_LAT 10, MP_LAT 3, OUT_S = s15; compact: R_LAT 4, MP_LAT 1, OUT_S = s7)
+ *   (deep: R_LAT 11, MP_LAT 3, OUT_S = s16; compact: R_LAT 4, MP_LAT 1, OUT_S = s7)
  * Each state register sits at the one stage that reads it, so its feedback loop is one cycle long
  * (mux, or mux + two adders for the decaying accumulators) at one record per clock. A record updates
  * state only when valid (FEATURES.md, "Invalid records"); RESET (or the first record after rst)
@@ -39,7 +39,7 @@ module feature_pipeline #
 (
     parameter USER_WIDTH = 1,   // sideband bits carried alongside each record (seq, timestamps, ...)
     parameter DEEP = 0          // pipeline configuration (hw/boards.yaml `pipeline:`): 0 compact, LATENCY 8;
-                                // 1 deep (qg_ratio 10 stages, microprice product 3), LATENCY 16
+                                // 1 deep (qg_ratio 11 stages, microprice product 3), LATENCY 17
 )
 (
     input  wire                                  clk,
@@ -64,7 +64,7 @@ localparam L = `QG_FEAT_LEVELS;
 localparam SUM_W = 42;               // level sums: 34-bit terms x 4-bit weights x up to 8 levels
 localparam ACC_W = 48;               // decaying accumulators (FEATURES.md: 48 bits in the RTL)
 localparam AGE_W = 54;               // (ts difference) >> 10
-localparam R_LAT = DEEP ? 10 : 4;    // qg_ratio
+localparam R_LAT = DEEP ? 11 : 4;    // qg_ratio
 localparam MP_LAT = DEEP ? 3 : 1;    // microprice product (deep: qg_mult18 + a fabric register; compact: qg_mul_lut, 10 x 8 bits)
 localparam OUT_S = 1 + R_LAT + MP_LAT + 1;   // output stage: imb_l1 ratio from s1, product, saturation
 localparam LATENCY = OUT_S + 1;      // s_axis beat to m_axis beat, cycles (s0 .. s<OUT_S>)
@@ -287,6 +287,29 @@ localparam NSG = (L + 1) / 2;        // even levels
 localparam PR_W = 35;               // pair sums: |x0 + x1| < 2**34
 localparam PF_W = 37;               // prefix sums of up to 8 levels: < 2**36
 
+function [PR_W-1:0] pr_bits;        // a pair sum's PR_W bits (the upper SUM_W - PR_W are its sign)
+    /* verilator lint_off UNUSEDSIGNAL */
+    input [SUM_W-1:0] v;
+    /* verilator lint_on UNUSEDSIGNAL */
+    begin
+        pr_bits = v[PR_W-1:0];
+    end
+endfunction
+
+function [SUM_W-1:0] sx_pr;         // a PR_W-bit pair sum sign-extended to SUM_W
+    input [PR_W-1:0] v;
+    begin
+        sx_pr = {{(SUM_W-PR_W){v[PR_W-1]}}, v};
+    end
+endfunction
+
+function [SUM_W-1:0] sx_pf;         // a PF_W-bit prefix sum sign-extended to SUM_W
+    input [PF_W-1:0] v;
+    begin
+        sx_pf = {{(SUM_W-PF_W){v[PF_W-1]}}, v};
+    end
+endfunction
+
 function signed [SUM_W-1:0] prefix;     // levels 0..nl-1 from the pair sums pr and the even levels sg
     input [SUM_W*NPR1-1:0] pr;
     input [SUM_W*NSG-1:0] sg;
@@ -343,7 +366,7 @@ function [PF_W-1:0] pterm2;
     end
 endfunction
 
-wire [SUM_W*NPR1-1:0] dpr_c, tpr_c, bspr_c, aspr_c;
+wire [PR_W*NPR1-1:0]  dpr_c, tpr_c, bspr_c, aspr_c;     // level pair sums, PR_W bits each
 wire [SUM_W*NSG-1:0] dsg_c, tsg_c, bssg_c, assg_c;
 wire [SUM_W*NPR1-1:0] dpr_s2, tpr_s2, bspr_s2, aspr_s2;    // level pair sums (s2), sign-extended from:
 reg  [PR_W*NPR1-1:0]  dpr_n_s2 = 0, tpr_n_s2 = 0, bspr_n_s2 = 0, aspr_n_s2 = 0;
@@ -351,10 +374,10 @@ reg  [PR_W*NPR1-1:0]  dpr_n_s2 = 0, tpr_n_s2 = 0, bspr_n_s2 = 0, aspr_n_s2 = 0;
 genvar g;
 generate
     for (g = 0; g < NPR1; g = g + 1) begin : g_pr_sx
-        assign dpr_s2[SUM_W*g +: SUM_W] = {{(SUM_W-PR_W){dpr_n_s2[PR_W*g+PR_W-1]}}, dpr_n_s2[PR_W*g +: PR_W]};
-        assign tpr_s2[SUM_W*g +: SUM_W] = {{(SUM_W-PR_W){tpr_n_s2[PR_W*g+PR_W-1]}}, tpr_n_s2[PR_W*g +: PR_W]};
-        assign bspr_s2[SUM_W*g +: SUM_W] = {{(SUM_W-PR_W){bspr_n_s2[PR_W*g+PR_W-1]}}, bspr_n_s2[PR_W*g +: PR_W]};
-        assign aspr_s2[SUM_W*g +: SUM_W] = {{(SUM_W-PR_W){aspr_n_s2[PR_W*g+PR_W-1]}}, aspr_n_s2[PR_W*g +: PR_W]};
+        assign dpr_s2[SUM_W*g +: SUM_W] = sx_pr(dpr_n_s2[PR_W*g +: PR_W]);
+        assign tpr_s2[SUM_W*g +: SUM_W] = sx_pr(tpr_n_s2[PR_W*g +: PR_W]);
+        assign bspr_s2[SUM_W*g +: SUM_W] = sx_pr(bspr_n_s2[PR_W*g +: PR_W]);
+        assign aspr_s2[SUM_W*g +: SUM_W] = sx_pr(aspr_n_s2[PR_W*g +: PR_W]);
     end
 endgenerate
 
@@ -366,10 +389,10 @@ generate
         assign aspr_c = 0;
     end
     for (g = 0; g < NPR; g = g + 1) begin : g_pair
-        assign dpr_c[SUM_W*g +: SUM_W] = lsum(d_s1, 2 * g, 2 * g + 2);
-        assign tpr_c[SUM_W*g +: SUM_W] = lsum(t_s1, 2 * g, 2 * g + 2);
-        assign bspr_c[SUM_W*g +: SUM_W] = lsum(bs_s1, 2 * g, 2 * g + 2);
-        assign aspr_c[SUM_W*g +: SUM_W] = lsum(as_s1, 2 * g, 2 * g + 2);
+        assign dpr_c[PR_W*g +: PR_W] = pr_bits(lsum(d_s1, 2 * g, 2 * g + 2));
+        assign tpr_c[PR_W*g +: PR_W] = pr_bits(lsum(t_s1, 2 * g, 2 * g + 2));
+        assign bspr_c[PR_W*g +: PR_W] = pr_bits(lsum(bs_s1, 2 * g, 2 * g + 2));
+        assign aspr_c[PR_W*g +: PR_W] = pr_bits(lsum(as_s1, 2 * g, 2 * g + 2));
     end
     for (g = 0; g < NSG; g = g + 1) begin : g_single
         assign dsg_c[SUM_W*g +: SUM_W] = lvl(d_s1, 2 * g);
@@ -478,16 +501,14 @@ wire [SUM_W*NPR1-1:0] dpr_w, tpr_w;
 
 generate
     if (WS) begin : g_pr_w
-        wire [PR_W*NPR1-1:0] dpr_c_n, tpr_c_n, dpr_w_n, tpr_w_n;   // PR_W bits, as dpr_n_s2
-        for (g = 0; g < NPR1; g = g + 1) begin : g_pr_w_sx
-            assign dpr_c_n[PR_W*g +: PR_W] = dpr_c[SUM_W*g +: PR_W];
-            assign tpr_c_n[PR_W*g +: PR_W] = tpr_c[SUM_W*g +: PR_W];
-            assign dpr_w[SUM_W*g +: SUM_W] = {{(SUM_W-PR_W){dpr_w_n[PR_W*g+PR_W-1]}}, dpr_w_n[PR_W*g +: PR_W]};
-            assign tpr_w[SUM_W*g +: SUM_W] = {{(SUM_W-PR_W){tpr_w_n[PR_W*g+PR_W-1]}}, tpr_w_n[PR_W*g +: PR_W]};
-        end
+        wire [PR_W*NPR1-1:0] dpr_w_n, tpr_w_n;   // PR_W bits, as dpr_n_s2
         qg_dup_reg #(.WIDTH(2 * PR_W * NPR1), .COPIES(1)) pr_w_copy_inst (
-            .clk(clk), .rst(1'b0), .d({dpr_c_n, tpr_c_n}), .q({dpr_w_n, tpr_w_n})
+            .clk(clk), .rst(1'b0), .d({dpr_c, tpr_c}), .q({dpr_w_n, tpr_w_n})
         );
+        for (g = 0; g < NPR1; g = g + 1) begin : g_pr_w_sx
+            assign dpr_w[SUM_W*g +: SUM_W] = sx_pr(dpr_w_n[PR_W*g +: PR_W]);
+            assign tpr_w[SUM_W*g +: SUM_W] = sx_pr(tpr_w_n[PR_W*g +: PR_W]);
+        end
     end else begin : g_no_pr_w
         assign dpr_w = dpr_s2;     // unused (the compact pairs read d_s1 / t_s1)
         assign tpr_w = tpr_s2;
@@ -688,12 +709,10 @@ always @(posedge clk) begin
     inv_s2 <= inv_s1;
     hp_s2 <= hp_e;
     nz_s2 <= nz_c;
-    for (i = 0; i < NPR1; i = i + 1) begin
-        dpr_n_s2[PR_W*i +: PR_W] <= dpr_c[SUM_W*i +: PR_W];
-        tpr_n_s2[PR_W*i +: PR_W] <= tpr_c[SUM_W*i +: PR_W];
-        bspr_n_s2[PR_W*i +: PR_W] <= bspr_c[SUM_W*i +: PR_W];
-        aspr_n_s2[PR_W*i +: PR_W] <= aspr_c[SUM_W*i +: PR_W];
-    end
+    dpr_n_s2 <= dpr_c;
+    tpr_n_s2 <= tpr_c;
+    bspr_n_s2 <= bspr_c;
+    aspr_n_s2 <= aspr_c;
     dsg_s2 <= dsg_c;
     tsg_s2 <= tsg_c;
     bssg_s2 <= bssg_c;
@@ -722,8 +741,8 @@ wire signed [ACC_W-1:0] tfs_x_sh = tfs_x_s2 >>> `QG_TF_SHIFT;
 wire signed [ACC_W-1:0] tft_x_sh = tft_x_s2 >>> `QG_TF_SHIFT;
 wire signed [ACC_W-1:0] tdel2_ext = {{(ACC_W-34){tdel_s2[33]}}, tdel_s2};
 wire signed [ACC_W-1:0] ttot2_ext = {{(ACC_W-34){ttot_s2[33]}}, ttot_s2};
-wire signed [ACC_W-1:0] tfs_f = decay_next(tfs_x_s2, tfs_x_sh, tdel2_ext <<< `QG_TF_PRESCALE);   // = tfs_c of the record
-wire signed [ACC_W-1:0] tft_f = decay_next(tft_x_s2, tft_x_sh, ttot2_ext <<< `QG_TF_PRESCALE);   // = tft_c
+wire signed [ACC_W-1:0] tdel2_t = tdel2_ext <<< `QG_TF_PRESCALE;     // the record's terms, as tdel_t / ttot_t
+wire signed [ACC_W-1:0] ttot2_t = ttot2_ext <<< `QG_TF_PRESCALE;
 
 // The trade-flow feature values at s<3 + TF>: compact, decay_next into s3; deep (TF = 1, the trade-flow
 // ratio has slack) its carry-save level registered at s3 and the chain into s4 (runs d: the carry-save
@@ -737,25 +756,21 @@ generate
         reg [ACC_W-1:0] tfs_sm_s3 = 0, tfs_cy_s3 = 0, tft_sm_s3 = 0, tft_cy_s3 = 0;
         /* verilator lint_on UNUSEDSIGNAL */
         reg [ACC_W-1:0] tfs_s4 = 0, tft_s4 = 0;
-        wire [ACC_W-1:0] tdel_t2 = tdel2_ext <<< `QG_TF_PRESCALE, ttot_t2 = ttot2_ext <<< `QG_TF_PRESCALE;
-        always @(posedge clk) begin     // decay_next in two steps: the same sum
-            tfs_sm_s3 <= decay_sm(tfs_x_s2, tfs_x_sh, tdel_t2);
-            tfs_cy_s3 <= decay_cy(tfs_x_s2, tfs_x_sh, tdel_t2);
-            tft_sm_s3 <= decay_sm(tft_x_s2, tft_x_sh, ttot_t2);
-            tft_cy_s3 <= decay_cy(tft_x_s2, tft_x_sh, ttot_t2);
+        always @(posedge clk) begin     // decay_next in two steps: the same sum (= tfs_c / tft_c of the record)
+            tfs_sm_s3 <= decay_sm(tfs_x_s2, tfs_x_sh, tdel2_t);
+            tfs_cy_s3 <= decay_cy(tfs_x_s2, tfs_x_sh, tdel2_t);
+            tft_sm_s3 <= decay_sm(tft_x_s2, tft_x_sh, ttot2_t);
+            tft_cy_s3 <= decay_cy(tft_x_s2, tft_x_sh, ttot2_t);
             tfs_s4 <= tfs_sm_s3 + {tfs_cy_s3[ACC_W-2:0], 1'b1};
             tft_s4 <= tft_sm_s3 + {tft_cy_s3[ACC_W-2:0], 1'b1};
         end
         assign tfs_l = tfs_s4;
         assign tft_l = tft_s4;
-        /* verilator lint_off UNUSEDSIGNAL */
-        wire [2*ACC_W-1:0] unused_tf_f = {tfs_f, tft_f};
-        /* verilator lint_on UNUSEDSIGNAL */
     end else begin : g_tf1
         reg [ACC_W-1:0] tfs_s3 = 0, tft_s3 = 0;
-        always @(posedge clk) begin
-            tfs_s3 <= tfs_f;
-            tft_s3 <= tft_f;
+        always @(posedge clk) begin     // = tfs_c / tft_c of the record
+            tfs_s3 <= decay_next(tfs_x_s2, tfs_x_sh, tdel2_t);
+            tft_s3 <= decay_next(tft_x_s2, tft_x_sh, ttot2_t);
         end
         assign tfs_l = tfs_s3;
         assign tft_l = tft_s3;
@@ -857,11 +872,11 @@ generate
             asz0_s4 <= asz0_s3;
         end
         for (g = 0; g < L; g = g + 1) begin : g_pf_sx
-            assign pd_l[SUM_W*g +: SUM_W] = {{(SUM_W-PF_W){pd_s4[PF_W*g+PF_W-1]}}, pd_s4[PF_W*g +: PF_W]};
-            assign pt_l[SUM_W*g +: SUM_W] = {{(SUM_W-PF_W){pt_s4[PF_W*g+PF_W-1]}}, pt_s4[PF_W*g +: PF_W]};
+            assign pd_l[SUM_W*g +: SUM_W] = sx_pf(pd_s4[PF_W*g +: PF_W]);
+            assign pt_l[SUM_W*g +: SUM_W] = sx_pf(pt_s4[PF_W*g +: PF_W]);
         end
-        assign bsum_l = {{(SUM_W-PF_W){bsum_s4[PF_W-1]}}, bsum_s4};
-        assign asum_l = {{(SUM_W-PF_W){asum_s4[PF_W-1]}}, asum_s4};
+        assign bsum_l = sx_pf(bsum_s4);
+        assign asum_l = sx_pf(asum_s4);
         assign bsz0_l = bsz0_s4;
         assign asz0_l = asz0_s4;
     end else begin : g_lsum1
@@ -1118,6 +1133,8 @@ imb1_ratio_inst (
 // clamp(a - b, -512, 511) at s2 (compact) or as registered bound compares at s2 and the select at s3
 // (deep: it has R_LAT - 2 cycles of slack; run base-s4: the 34-bit compares and the select in one stage,
 // 7.2 ns)
+wire        ab_gt_c = $signed(ab_s1) > 34'sd511;
+wire        ab_lt_c = $signed(ab_s1) < -34'sd512;
 wire [9:0]  ab_q;
 /* verilator lint_off UNUSEDSIGNAL */  // deep: unused
 wire [9:0]  ab_cl;      // compact: clamp(a - b) at s2, for 3 * ab (g_mp_lut)
@@ -1129,8 +1146,8 @@ generate
         reg        [9:0]  ab_lo_s2 = 10'd0;
         reg signed [9:0]  ab_cl_s3 = 10'sd0;
         always @(posedge clk) begin
-            ab_gt_s2 <= $signed(ab_s1) > 34'sd511;
-            ab_lt_s2 <= $signed(ab_s1) < -34'sd512;
+            ab_gt_s2 <= ab_gt_c;
+            ab_lt_s2 <= ab_lt_c;
             ab_lo_s2 <= ab_s1[9:0];
             ab_cl_s3 <= ab_gt_s2 ? 10'sd511 : (ab_lt_s2 ? -10'sd512 : ab_lo_s2);
         end
@@ -1139,7 +1156,7 @@ generate
     end else begin : g_ab_compact
         reg signed [9:0]  ab_cl_s2 = 10'sd0;
         always @(posedge clk) begin
-            ab_cl_s2 <= ($signed(ab_s1) > 34'sd511) ? 10'sd511 : (($signed(ab_s1) < -34'sd512) ? -10'sd512 : ab_s1[9:0]);
+            ab_cl_s2 <= ab_gt_c ? 10'sd511 : (ab_lt_c ? -10'sd512 : ab_s1[9:0]);
         end
         qg_delay #(.WIDTH(10), .DEPTH(R_LAT - 1)) ab_delay_inst (.clk(clk), .in(ab_cl_s2), .out(ab_q));
         assign ab_cl = ab_cl_s2;

@@ -66,6 +66,7 @@ generate
         reg [ADDR_WIDTH-1:0] rd_ptr_reg = 0;
         reg [ADDR_WIDTH:0]   count_reg = 0;      // entries in the memory (not counting the output slots)
         reg                  empty_reg = 1'b1;   // registered flags: no compare on the slots' enable path
+        reg                  empty_c_reg = 1'b1; // empty_reg's copy for the count, flags and pointers (below)
         reg                  full_reg = 1'b0;
         reg [SW-1:0]         slot0_reg = 0, slot1_reg = 0;   // output stage: two slots
         reg                  wr_sel_reg = 1'b0;   // slot the next push writes
@@ -93,16 +94,26 @@ generate
         wire mem_rd = !out_two_reg && !empty_reg;
         wire bypass = !out_two_reg && empty_reg && wr_valid;
         wire mem_wr = wr_valid && !bypass && !full_reg;
+        // The same from empty_c_reg, for the count, full, the pointers and empty_c_reg itself: empty_reg
+        // and mem_rd drive the slots' data selects and every LUT-RAM column's read address, so they sit
+        // by those; the count's next value behind them was the worst endpoint of eleven in sixteen
+        // placements (runs 62-77: 6.9-7.5 ns, three LUTs apart). Each copy has its own feedback, so
+        // synthesis keeps both.
+        wire mem_rd_c = !out_two_reg && !empty_c_reg;
+        wire mem_wr_c = wr_valid && !(!out_two_reg && empty_c_reg && wr_valid) && !full_reg;
         // next count and flags from registers only (inc and dec exclusive: empty and full are)
         wire inc = mem_wr && !mem_rd;
         wire dec = mem_rd && !mem_wr;
+        wire inc_c = mem_wr_c && !mem_rd_c;
+        wire dec_c = mem_rd_c && !mem_wr_c;
         wire [ADDR_WIDTH:0] count_p1 = count_reg + 1'b1;
         wire [ADDR_WIDTH:0] count_m1 = count_reg - 1'b1;
         wire                is0 = (count_reg == 0), is1 = (count_reg == 1);
         wire                is_max = (count_reg == (1 << ADDR_WIDTH) - 1), is_max1 = (count_reg == (1 << ADDR_WIDTH) - 2);
-        wire [ADDR_WIDTH:0] count_next = inc ? count_p1 : (dec ? count_m1 : count_reg);
+        wire [ADDR_WIDTH:0] count_next = inc_c ? count_p1 : (dec_c ? count_m1 : count_reg);
         wire                empty_next = inc ? 1'b0 : (dec ? is1 : is0);
-        wire                full_next = inc ? is_max1 : (dec ? 1'b0 : is_max);
+        wire                empty_c_next = inc_c ? 1'b0 : (dec_c ? is1 : is0);
+        wire                full_next = inc_c ? is_max1 : (dec_c ? 1'b0 : is_max);
         // the output stage's next flags for either value of m_axis_tready (kept as nets, so synthesis does
         // not fold them back), then one 2:1 select: the external ready is one LUT away from the flip-flops
         //   tready = 1: a valid slot leaves; 2 -> 1, 1 -> push, 0 -> push
@@ -111,16 +122,14 @@ generate
         (* keep *) wire valid_t0 = out_valid_reg || push;
         (* keep *) wire two_t0 = out_two_reg || (out_valid_reg && push);
 
-        // The memory in NB banks of 2**BW entries (LUT-RAM), each column with its own copy of the read
-        // pointer's low bits (same reset and increments as rd_ptr_reg, its own feedback, so synthesis keeps
-        // the copies): an address net drives one LUT-RAM (run f-s2: one read pointer to a slice's 16
-        // LUT-RAMs was a 5.2 ns net). rd_ptr_reg's high bits select the bank.
-        // Written every cycle: the slot at wr_ptr is free (a bypassed or idle cycle writes a value nobody
-        // reads). With the caller's credits the memory never fills; a write into a full memory
-        // (status_overflow) would overwrite the oldest entry.
-        // Each bank is NCOL columns of at most 4 bits (one 16 x 4 LUT-RAM each), and each column reads at its
-        // own copy of the read pointer's low bits, placed by it (run h seed 1: one copy per bank drove its
-        // four LUT-RAMs over a 3.35 ns net, 7.7 ns to the output slots).
+        // The memory in NB banks of 2**BW entries, each bank NCOL columns of at most 4 bits (one 16 x 4
+        // LUT-RAM each). Each column reads at its own copy of the read pointer's low bits (same reset and
+        // increments as rd_ptr_reg, its own feedback, so synthesis keeps the copies), placed by its LUT-RAM
+        // (run f-s2: one read pointer to a slice's 16 LUT-RAMs was a 5.2 ns net; run h seed 1: one copy
+        // per bank, a 3.35 ns net to its four, 7.7 ns to the output slots). rd_ptr_reg's high bits select
+        // the bank. Written every cycle: the slot at wr_ptr is free (a bypassed or idle cycle writes a
+        // value nobody reads). With the caller's credits the memory never fills; a write into a full
+        // memory (status_overflow) would overwrite the oldest entry.
         wire [SW*NB-1:0] bank_rd;
         genvar bk, col;
         for (bk = 0; bk < NB; bk = bk + 1) begin : g_bank
@@ -157,6 +166,7 @@ generate
                 rd_ptr_reg <= 0;
                 count_reg <= 0;
                 empty_reg <= 1'b1;
+                empty_c_reg <= 1'b1;
                 full_reg <= 1'b0;
                 wr_sel_reg <= 1'b0;
                 rd_sel_reg <= 1'b0;
@@ -165,14 +175,15 @@ generate
                 overflow_reg <= 1'b0;
             end else begin
                 overflow_reg <= wr_valid && !bypass && full_reg;
-                if (mem_wr) begin
+                if (mem_wr_c) begin
                     wr_ptr_reg <= wr_ptr_reg + 1'b1;
                 end
-                if (mem_rd) begin
+                if (mem_rd_c) begin
                     rd_ptr_reg <= rd_ptr_reg + 1'b1;
                 end
                 count_reg <= count_next;
                 empty_reg <= empty_next;
+                empty_c_reg <= empty_c_next;
                 full_reg <= full_next;
                 if (push) begin
                     wr_sel_reg <= !wr_sel_reg;

@@ -6,13 +6,14 @@
  * ratio(num, den) of models/FEATURES.md, then saturation to [LO, HI]:
  *     0 if den <= 0, else sat(num * RECIP[m - 128] >> (s + 9)) with s = bitlen(den) - 8,
  *     m = den normalized to 128..255. No division.
- * Free-running pipeline (inputs registered by the caller), LATENCY = 10 cycles with DEEP = 1:
+ * Free-running pipeline (inputs registered by the caller), LATENCY = 11 cycles with DEEP = 1:
  *     R1 per-byte leading one of den   R1b leading byte, per-byte windows   R2 select (ROM index)
  *     R3 RECIP ROM   R3b into the multipliers' input registers
  *     R4, R4b, R5 multiply (qg_mul_dsp: 17-bit chunks of num times recip in registered 18 x 18
  *     multipliers, the products registered again in the fabric (R4b), their sum)
- *     R6 shift + fit   R7 saturate
- * DEEP = 0 (LATENCY = 4) drops the R1b, R2, R3, R3b, R4b and R5 registers: the same logic in R1, R4, R6, R7.
+ *     R6 shift + fit   R7 bit offset, saturate to int8   R8 saturate to [LO, HI]
+ * DEEP = 0 (LATENCY = 4) drops the R1b, R2, R3, R3b, R4b, R5 and R8 registers: the same logic in R1, R4,
+ * R6, R7.
  */
 module qg_ratio #
 (
@@ -20,7 +21,7 @@ module qg_ratio #
     parameter DEN_WIDTH = 40,   // bits of den (signed; <= 0 gives 0)
     parameter LO = -128,        // saturation bounds within int8
     parameter HI = 127,
-    parameter DEEP = 0          // pipeline configuration: 0 compact (4 cycles), 1 deep (10 cycles)
+    parameter DEEP = 0          // pipeline configuration: 0 compact (4 cycles), 1 deep (11 cycles)
 )
 (
     input  wire                        clk,
@@ -302,19 +303,24 @@ always @(posedge clk) begin
     r7_zero_reg <= r6_zero_reg;
 end
 
-/* R7: the bit offset, saturation to int8, then to [LO, HI] with 8-bit compares */
+/* R7: the bit offset and the saturation to int8; then (R8 when DEEP) to [LO, HI] with 8-bit compares. The
+ * 8:1 shift, the fit AND and the two selects were five LUT levels before the bound compares, the worst
+ * endpoint of four in sixteen placements (runs 62-77: 7.0-8.5 ns, mostly routing between the levels) */
 /* verilator lint_off UNUSEDSIGNAL */  // the window's top bits are above the 8 that are kept
 wire [15:0]        w_sh = r7_w16_reg >> r7_fine_reg;
 /* verilator lint_on UNUSEDSIGNAL */
 wire signed [7:0]  r7_s8 = w_sh[7:0];
 wire               r7_fits = r7_neg_reg ? (&r7_ones_reg) : (&r7_zeros_reg);
-wire signed [7:0]  s8 = r7_fits ? r7_s8 : (r7_neg_reg ? 8'sh80 : 8'sh7f);
+wire signed [7:0]  s8_c = r7_fits ? r7_s8 : (r7_neg_reg ? 8'sh80 : 8'sh7f);
+wire signed [7:0]  s8;
+wire               r8_zero;
+qg_pipe #(.WIDTH(9), .EN(DEEP)) r8_pipe_inst (.clk(clk), .d({r7_zero_reg, s8_c}), .q({r8_zero, s8}));
 localparam [7:0] LO_B = LO[7:0];
 localparam [7:0] HI_B = HI[7:0];
 wire signed [7:0]  lo8 = LO_B;
 wire signed [7:0]  hi8 = HI_B;
 wire signed [7:0]  zero_sat = (lo8 > 8'sd0) ? lo8 : ((hi8 < 8'sd0) ? hi8 : 8'sd0);
-wire signed [7:0]  sat = r7_zero_reg ? zero_sat : ((s8 < lo8) ? lo8 : ((s8 > hi8) ? hi8 : s8));
+wire signed [7:0]  sat = r8_zero ? zero_sat : ((s8 < lo8) ? lo8 : ((s8 > hi8) ? hi8 : s8));
 
 reg [7:0] q_reg = 8'd0;
 

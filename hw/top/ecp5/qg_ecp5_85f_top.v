@@ -62,12 +62,12 @@ always @(posedge clk) begin
     for (w = 0; w < NW; w = w + 1)
         lfsr_reg[32*w +: 32] <= {1'b0, lfsr_reg[32*w+1 +: 31]} ^ (lfsr_reg[32*w] ? 32'h8020_0003 : 32'd0);
 end
-wire [STIM_WIDTH-1:0] stim_reg = lfsr_reg[STIM_WIDTH-1:0];
+wire [STIM_WIDTH-1:0] stim = lfsr_reg[STIM_WIDTH-1:0];
 
-wire [S_AXIS_DATA_WIDTH-1:0] s_axis_tdata   = stim_reg[S_AXIS_DATA_WIDTH-1:0];
-wire [AXIL_ADDR_WIDTH-1:0]   axil_addr      = stim_reg[S_AXIS_DATA_WIDTH +: AXIL_ADDR_WIDTH];
-wire [AXIL_DATA_WIDTH-1:0]   axil_wdata     = stim_reg[S_AXIS_DATA_WIDTH + AXIL_ADDR_WIDTH +: AXIL_DATA_WIDTH];
-wire [7:0]                   ctl            = stim_reg[STIM_WIDTH-8 +: 8];
+wire [S_AXIS_DATA_WIDTH-1:0] s_axis_tdata   = stim[S_AXIS_DATA_WIDTH-1:0];
+wire [AXIL_ADDR_WIDTH-1:0]   axil_addr      = stim[S_AXIS_DATA_WIDTH +: AXIL_ADDR_WIDTH];
+wire [AXIL_DATA_WIDTH-1:0]   axil_wdata     = stim[S_AXIS_DATA_WIDTH + AXIL_ADDR_WIDTH +: AXIL_DATA_WIDTH];
+wire [7:0]                   ctl            = stim[STIM_WIDTH-8 +: 8];
 
 // the stream handshakes from flip-flops (as from a DMA engine), not from a LUT behind the stimulus: the
 // core's tready / tvalid inputs fan out to hundreds of loads
