@@ -118,12 +118,21 @@ def record_layout(rec: dict[str, Any]) -> list[tuple[str, str, int, int, int]]:
     return out
 
 
+def _held(spec: dict[str, Any], name: str) -> bool:
+    """A `held` parameter is read from qg_const_reg flip-flops (its <name>_q wire), not as a constant."""
+    held = spec["params"][name].get("held", False)
+    if not isinstance(held, bool):
+        raise RegmapError(f"param {name}: held must be true or false, got {held!r}")
+    return held
+
+
 def _param_expr(spec: dict[str, Any], r: Reg, f: Field) -> str:
     pw = int(spec["params"][f.param]["width"])
+    src = f"{f.param.lower()}_q" if _held(spec, f.param) else f.param
     if r.word >= 0:  # word 0 = most significant
         hi = pw - 1 - 32 * r.word
-        return f"{f.param}[{hi}:{hi - 31}]"
-    return f.param if pw == f.width else f"{f.param}[{f.width - 1}:0]"
+        return f"{src}[{hi}:{hi - 31}]"
+    return src if pw == f.width else f"{src}[{f.width - 1}:0]"
 
 
 def gen_vh(spec: dict[str, Any], regs: list[Reg]) -> str:
@@ -199,6 +208,9 @@ def gen_regs(spec: dict[str, Any], regs: list[Reg]) -> str:
     rd_part = [f"            rd_part_reg[{32 * g} +: 32] <=\n" + " |\n".join(
         f"                ({{32{{rd_sel_reg[{i}]}}}} & {word})" for i, (_, word, _) in grp) + ";"
         for g, grp in enumerate(groups)]
+    held = [f"wire [{int(p['width']) - 1}:0] {n.lower()}_q;\n"
+            f"qg_const_reg #(.WIDTH({p['width']}), .VALUE({n})) {n.lower()}_inst (.clk(clk), .q({n.lower()}_q));"
+            for n, p in spec["params"].items() if _held(spec, n)]
     rd_final = " |\n".join(f"                rd_part_reg[{32 * g} +: 32]" for g in range(len(groups)))
     nl = "\n"
     return f"""// {HEADER}
@@ -278,6 +290,10 @@ assign s_axil_arready = rd_en;
 assign s_axil_rdata   = rd_data_reg;
 assign s_axil_rresp   = 2'b00;
 assign s_axil_rvalid  = rvalid_reg;
+
+// held parameters (regmap.yaml `held`) come from flip-flops whose netlist does not depend on the value
+// (qg_const_reg), so the same RTL synthesizes to the same netlist for every value (every commit's GIT_HASH)
+{nl.join(held)}
 
 {nl.join(logic)}
 

@@ -99,6 +99,11 @@ assign s_axil_rdata   = rd_data_reg;
 assign s_axil_rresp   = 2'b00;
 assign s_axil_rvalid  = rvalid_reg;
 
+// held parameters (regmap.yaml `held`) come from flip-flops whose netlist does not depend on the value
+// (qg_const_reg), so the same RTL synthesizes to the same netlist for every value (every commit's GIT_HASH)
+wire [31:0] git_hash_q;
+qg_const_reg #(.WIDTH(32), .VALUE(GIT_HASH)) git_hash_inst (.clk(clk), .q(git_hash_q));
+
 reg ctrl_control_enable_reg = 1'd1;
 assign ctrl_control_enable = ctrl_control_enable_reg;
 reg ctrl_control_soft_reset_reg = 1'd0;
@@ -139,7 +144,7 @@ always @(posedge clk) begin
                 ({32{rd_sel_reg[2]}} & {32'h100}) |
                 ({32{rd_sel_reg[3]}} & {32'h51475244}) |
                 ({32{rd_sel_reg[4]}} & {32'h1}) |
-                ({32{rd_sel_reg[5]}} & {GIT_HASH}) |
+                ({32{rd_sel_reg[5]}} & {git_hash_q}) |
                 ({32{rd_sel_reg[6]}} & {LATENCY, OUT_FRAC, N_OUTPUTS, N_FEATURES}) |
                 ({32{rd_sel_reg[7]}} & {MODEL_HASH[255:224]});
             rd_part_reg[32 +: 32] <=
