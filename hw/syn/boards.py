@@ -75,6 +75,9 @@ def load_boards(path: Path = BOARDS_YAML) -> dict[str, Board]:
             raise BoardError(f"{path}: board {name!r} clock_mhz must be positive")
         if board.flow == "open" and not board.nextpnr:
             raise BoardError(f"{path}: open-flow board {name!r} needs 'nextpnr' arguments")
+        options = board.nextpnr.get("options", [])
+        if not isinstance(options, list) or not all(isinstance(o, str) for o in options):
+            raise BoardError(f"{path}: board {name!r} nextpnr options must be a list of strings, got {options!r}")
         if (not isinstance(board.seeds, list) or not board.seeds or len(set(board.seeds)) != len(board.seeds)
                 or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in board.seeds)):
             raise BoardError(f"{path}: board {name!r} seeds must be a non-empty list of distinct positive "

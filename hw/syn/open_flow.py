@@ -413,7 +413,8 @@ def place_route(board: Board, *, netlist: Path, out_dir: Path, seed: int, router
         "--speed", str(np_args["speed"]), "--freq", f"{target:g}", "--seed", str(seed),
         "--router", router, "--json", os.path.relpath(netlist, REPO), "--lpf", board.constraints,
         "--textcfg", f"{rel}/{netlist.stem}.config", "--report", f"{rel}/{report.name}", "--timing-allow-fail",
-        "--log", f"{rel}/nextpnr.log", "-q", *shlex.split(os.environ.get("QG_NEXTPNR_ARGS", ""))],
+        "--log", f"{rel}/nextpnr.log", "-q", *np_args.get("options", []),
+        *shlex.split(os.environ.get("QG_NEXTPNR_ARGS", ""))],
         log_path=out_dir / "nextpnr.stdout", timeout_s=timeout_s, steps=[],   # the sweep is timed as one step
         progress_log=out_dir / "nextpnr.log")
     fmax, dev_util, crit = parse_pnr_report(report)

@@ -22,6 +22,7 @@ import click
 # LUT-RAM halves) and bit / generate indices
 _SUFFIX = re.compile(r"(_TRELLIS_FF.*|_TRELLIS_COMB.*|_CCU2C.*|_LUT4.*|\$.*|_DPR16X4.*)$")
 _INDEX = re.compile(r"\[\d+\]")
+_IO_SUFFIX = "$tr_io"     # nextpnr-ecp5's IO buffer cells (`led[0]$tr_io`)
 _MEM = re.compile(r"\.mem\.\d+\.\d+")
 
 
@@ -40,6 +41,8 @@ def worst_endpoints(report: dict, period_ns: float) -> list[tuple[str, float, in
     arrival: dict[tuple[str, str], float] = {}
     for net in nets:
         for ep in net.get("endpoints", []):
+            if ep["cell"].endswith(_IO_SUFFIX):
+                continue    # a flip-flop -> pad path: not register to register, outside the clock's Fmax
             delay = ep["delay"]
             value = float(delay[-1] if isinstance(delay, list) else delay)
             key = (ep["cell"], ep["port"])

@@ -33,8 +33,8 @@ from hw.syn.boards import REPO as REPO_ROOT
 from sim.common.golden import artifacts_dir, config, golden, reference_outputs, vectors, with_invalid
 
 # record-in to prediction-out, per pipeline configuration (hw/boards.yaml `pipeline:`): the compact card
-# keeps issue 4's 20 cycles (with the input register); the deep one (ECP5, 150 MHz target) 47 cycles = 313 ns
-# at 150 MHz (46 before the input register, 43 until the NN core's stages were cut to one carry chain each,
+# keeps issue 4's 20 cycles (with the input register); the deep one (ECP5, 150 MHz target) 48 cycles = 320 ns
+# at 150 MHz (47 before qg_ratio's R8 stage, 46 before the input register, 43 until the NN core's stages were cut to one carry chain each,
 # 41 until the DSP products and the microprice product got fabric registers after the multipliers, 40 until
 # qg_ratio's R1b stage: hw/README.md "Timing status")
 LATENCY_BUDGET_CYCLES = {"compact": 20, "deep": 48}

@@ -14,7 +14,8 @@ def test_boards_load_and_default() -> None:
     assert {"ecp5-85f", "pynq-z2", "zcu104"} <= set(boards)
     ecp5 = boards["ecp5-85f"]
     assert ecp5.flow == "open" and ecp5.clock_mhz >= 150
-    assert ecp5.nextpnr == {"device": "--85k", "package": "CABGA381", "speed": 6}
+    assert {k: ecp5.nextpnr[k] for k in ("device", "package", "speed")} == {"device": "--85k", "package": "CABGA381",
+                                                                             "speed": 6}
 
 
 def test_open_flow_files_exist_and_lpf_pins_the_clock() -> None:
@@ -66,6 +67,23 @@ def test_bad_seeds_are_rejected(tmp_path: Path, seeds: str) -> None:
         load_boards(bad)
 
 
+@pytest.mark.parametrize("options", ["--x", "[1]", "[--x, 2]"])
+def test_bad_nextpnr_options_are_rejected(tmp_path: Path, options: str) -> None:
+    bad = tmp_path / "boards.yaml"
+    bad.write_text("default: x\nboards:\n  x: {flow: open, vendor: v, family: f, clock_mhz: 1, top: t, bitstream: b,"
+                   f" nextpnr: {{device: --85k, options: {options}}}}}\n")
+    with pytest.raises(BoardError, match="nextpnr options must be a list of strings"):
+        load_boards(bad)
+
+
 def test_ecp5_sweeps_several_seeds() -> None:
     assert len(load_boards()["ecp5-85f"].seeds) > 1
+
+
+def test_committed_image_seed_is_tried_first() -> None:
+    """`make` places the seeds in boards.yaml order: the committed image's seed first, so `make` on any commit
+    of the image's RTL rebuilds that placement in its first batch (the netlist does not depend on the commit:
+    hw/rtl/qg_const_reg.v) and the others only when the RTL changed."""
+    manifest = json.loads((REPO / "firmware" / "ecp5-85f" / "manifest.json").read_text())
+    assert load_boards()["ecp5-85f"].seeds[0] == manifest["timing"]["seed"]
     assert load_boards()["pynq-z2"].seeds == [1], "default for boards that do not set it"

@@ -170,6 +170,19 @@ def test_synth_check_xilinx(tmp_path: Path) -> None:
     assert report["fits"] and report["used"]["LUT"] > 0
 
 
+def test_board_nextpnr_options_reach_every_placement(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """hw/boards.yaml `nextpnr.options` go on each seed's nextpnr command line (before QG_NEXTPNR_ARGS)."""
+    argvs: list[list[str]] = []
+    monkeypatch.setattr(open_flow, "run_step", lambda name, argv, **kw: argvs.append(argv))
+    monkeypatch.setattr(open_flow, "parse_pnr_report", lambda path: (151.0, {}, []))
+    monkeypatch.setenv("QG_NEXTPNR_ARGS", "--detailed-timing-report")
+    board = get_board("ecp5-85f")
+    open_flow.place_route(board, netlist=open_flow.REPO / "build" / "n.json", out_dir=tmp_path / "s1", seed=1,
+                          router="router2", target=150.0, timeout_s=1.0)
+    options = board.nextpnr["options"]
+    assert options and argvs[0][-len(options) - 1:] == [*options, "--detailed-timing-report"]
+
+
 def _regs_netlist(tmp_path: Path, git_hash: int) -> dict[str, tuple[str, str, str]]:
     """qg_core_regs through synth_ecp5 with the open flow's define, GIT_HASH = git_hash: its cells as
     name -> (type, parameters without REGSET, connections)."""

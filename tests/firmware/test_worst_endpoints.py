@@ -20,6 +20,9 @@ REPORT = {
             {"cell": "core.fp.pda_s3_TRELLIS_FF_Q_45_DI_CCU2C_S0$CCU2_COMB1", "port": "B", "delay": 6.75},
             {"cell": "core.fifo.g_slice[6].slot0_reg_TRELLIS_FF_Q_12", "port": "M", "delay": [7.0, 7.1]},
         ]},
+        {"net": "led", "driver": "led_TRELLIS_FF_Q", "port": "Q", "endpoints": [   # flip-flop -> pad: not counted
+            {"cell": "led[0]$tr_io", "port": "I", "delay": [6.7, 6.8]},
+        ]},
     ],
 }
 
