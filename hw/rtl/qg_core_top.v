@@ -76,7 +76,7 @@ localparam DEEP = 1;
 `else
 localparam DEEP = 0;
 `endif
-localparam FEAT_LATENCY = DEEP ? 17 : 8;                // feature_pipeline (its LATENCY; sim/qg_core_top checks the sum)
+localparam FEAT_LATENCY = 8 + 9 * DEEP;                 // feature_pipeline (its LATENCY; sim/qg_core_top checks the sum; arithmetic only: hw/syn/open_flow.py latency_cycles evaluates it)
 localparam NN_LATENCY = `QG_NN_LATENCY;                 // qg_nn_core
 localparam LATENCY = 1 + FEAT_LATENCY + NN_LATENCY + 1; // input register + ... + output FIFO register
 localparam CREDITS = 1 << FIFO_ADDR_WIDTH;             // the FIFO's capacity (memory never full, see qg_pred_fifo)

@@ -148,6 +148,15 @@ def test_core_sources_in_manifest_cover_the_filelist() -> None:
     assert all(p.exists() for p in srcs)
 
 
+def test_core_latency_is_read_from_the_rtl() -> None:
+    """The report's and manifest's latency: qg_core_top's LATENCY in the board's (deep) configuration, 48
+    cycles as sim/qg_core_top measures it (the evaluator takes + - * / only: a `?:` in the chain left the
+    deep manifest without a latency)."""
+    board = get_board("ecp5-85f")
+    srcs = open_flow.source_files(smoke=False, board=board)
+    assert open_flow.latency_cycles(srcs, defined=set(open_flow.defines(smoke=False, pipeline=board.pipeline))) == 48
+
+
 @requires_yowasp
 @slow_opt_in
 @pytest.mark.slow
