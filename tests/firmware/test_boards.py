@@ -58,22 +58,24 @@ def test_bad_yaml_is_rejected(tmp_path: Path) -> None:
         load_boards(bad)
 
 
+def _one_open_board(tmp_path: Path, entries: str) -> Path:
+    """A boards.yaml with one open-flow board x: the required keys plus `entries`."""
+    path = tmp_path / "boards.yaml"
+    path.write_text("default: x\nboards:\n  x: {flow: open, vendor: v, family: f, clock_mhz: 1, top: t, bitstream: b, "
+                    f"{entries}}}\n")
+    return path
+
+
 @pytest.mark.parametrize("seeds", ["[]", "[1, 1]", "[0]", "[1.5]", "7", "[true]"])
 def test_bad_seeds_are_rejected(tmp_path: Path, seeds: str) -> None:
-    bad = tmp_path / "boards.yaml"
-    bad.write_text("default: x\nboards:\n  x: {flow: open, vendor: v, family: f, clock_mhz: 1, top: t, bitstream: b,"
-                   f" nextpnr: {{device: --85k}}, seeds: {seeds}}}\n")
     with pytest.raises(BoardError, match="seeds must be a non-empty list of distinct positive integers"):
-        load_boards(bad)
+        load_boards(_one_open_board(tmp_path, f"nextpnr: {{device: --85k}}, seeds: {seeds}"))
 
 
 @pytest.mark.parametrize("options", ["--x", "[1]", "[--x, 2]"])
 def test_bad_nextpnr_options_are_rejected(tmp_path: Path, options: str) -> None:
-    bad = tmp_path / "boards.yaml"
-    bad.write_text("default: x\nboards:\n  x: {flow: open, vendor: v, family: f, clock_mhz: 1, top: t, bitstream: b,"
-                   f" nextpnr: {{device: --85k, options: {options}}}}}\n")
     with pytest.raises(BoardError, match="nextpnr options must be a list of strings"):
-        load_boards(bad)
+        load_boards(_one_open_board(tmp_path, f"nextpnr: {{device: --85k, options: {options}}}"))
 
 
 def test_ecp5_sweeps_several_seeds() -> None:
