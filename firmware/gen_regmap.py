@@ -69,7 +69,10 @@ def _int(v: Any, top: dict[str, Any]) -> int:
 
 
 def parse(spec: dict[str, Any]) -> tuple[list[dict[str, Any]], list[Reg]]:
-    """Flatten blocks into registers (header registers included); check offsets and accesses."""
+    """Flatten blocks into registers (header registers included); check offsets, accesses and params."""
+    for pname, p in spec["params"].items():
+        if not isinstance(p.get("held", False), bool):
+            raise RegmapError(f"param {pname}: held must be true or false, got {p['held']!r}")
     blocks = sorted(spec["blocks"], key=lambda b: int(b["offset"]))
     regs: list[Reg] = []
     for i, b in enumerate(blocks):
@@ -120,10 +123,7 @@ def record_layout(rec: dict[str, Any]) -> list[tuple[str, str, int, int, int]]:
 
 def _held(spec: dict[str, Any], name: str) -> bool:
     """A `held` parameter is read from qg_const_reg flip-flops (its <name>_q wire), not as a constant."""
-    held = spec["params"][name].get("held", False)
-    if not isinstance(held, bool):
-        raise RegmapError(f"param {name}: held must be true or false, got {held!r}")
-    return held
+    return bool(spec["params"][name].get("held", False))
 
 
 def _param_expr(spec: dict[str, Any], r: Reg, f: Field) -> str:

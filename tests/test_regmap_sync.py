@@ -58,3 +58,12 @@ def test_pack_roundtrip_and_range_check() -> None:
     assert len(rm.unpack(raw)) == 2
     with pytest.raises(ValueError):
         rm.unpack(raw[:-1])
+
+
+def test_a_held_param_must_be_a_boolean() -> None:
+    import yaml
+
+    spec = yaml.safe_load((ROOT / "firmware" / "regmap.yaml").read_text())
+    spec["params"]["GIT_HASH"]["held"] = "yes"
+    with pytest.raises(gen_regmap.RegmapError, match="param GIT_HASH: held must be true or false"):
+        gen_regmap.parse(spec)
