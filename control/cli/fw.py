@@ -33,6 +33,9 @@ def _summary_rows(manifest: dict[str, Any]) -> list[tuple[str, str]]:
         rows.append(("Fmax", f"{timing.get('fmax_mhz')} MHz (target {timing.get('target_mhz')} MHz, {met})"))
         if timing.get("latency_ns") is not None:
             rows.append(("latency", f"{timing.get('latency_cycles')} cycles = {timing.get('latency_ns')} ns"))
+        if timing.get("seed") is not None:     # open flow: what reproduces the placement
+            rows.append(("place+route", f"seed {timing['seed']}" + (f", --router {timing['router']}" if timing.get("router")
+                         else "") + "".join(f" {o}" for o in timing.get("nextpnr_options", []))))
     if isinstance(util, dict) and util:
         rows.append(("utilization", ", ".join(f"{k} {v}" for k, v in util.items() if not isinstance(v, dict))))
     for tool, version in manifest.get("tools", {}).items():

@@ -100,7 +100,8 @@ generate
         // placements (runs 62-77: 6.9-7.5 ns, three LUTs apart). Each copy has its own feedback, so
         // synthesis keeps both.
         wire mem_rd_c = !out_two_reg && !empty_c_reg;
-        wire mem_wr_c = wr_valid && !(!out_two_reg && empty_c_reg && wr_valid) && !full_reg;
+        wire bypass_c = !out_two_reg && empty_c_reg && wr_valid;
+        wire mem_wr_c = wr_valid && !bypass_c && !full_reg;
         // next count and flags from registers only (inc and dec exclusive: empty and full are)
         wire inc = mem_wr && !mem_rd;
         wire dec = mem_rd && !mem_wr;

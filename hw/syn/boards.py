@@ -18,6 +18,9 @@ FLOWS = ("open", "vivado", "vitis")
 # Verilog define QG_PIPELINE_DEEP plus the deep NN core under PIPELINE_NN_ROOT (hw/gen_nn_core.py PIPELINES).
 PIPELINES = ("compact", "deep")
 PIPELINE_NN_ROOT = {"compact": "hw/rtl", "deep": "hw/rtl/deep"}     # <root>/gen/qg_nn_core.f, nn_params.vh
+# nextpnr-ecp5's routers (hw/boards.yaml `nextpnr.router`); router1 is nextpnr-ecp5's own default
+ROUTERS = ("router1", "router2")
+DEFAULT_ROUTER = "router1"
 
 
 class BoardError(ValueError):
@@ -45,6 +48,11 @@ class Board:
     pipeline: str = "compact"
     seeds: list[int] = field(default_factory=lambda: [1])    # open flow: placement seeds `make` tries, in order
     notes: str = ""
+
+    @property
+    def router(self) -> str:
+        """(open flow) the nextpnr router: `nextpnr.router`, else nextpnr's own default."""
+        return str(self.nextpnr.get("router", DEFAULT_ROUTER))
 
     @property
     def clock_period_ns(self) -> float:
@@ -78,6 +86,8 @@ def load_boards(path: Path = BOARDS_YAML) -> dict[str, Board]:
         options = board.nextpnr.get("options", [])
         if not isinstance(options, list) or not all(isinstance(o, str) for o in options):
             raise BoardError(f"{path}: board {name!r} nextpnr options must be a list of strings, got {options!r}")
+        if board.nextpnr.get("router", DEFAULT_ROUTER) not in ROUTERS:
+            raise BoardError(f"{path}: board {name!r} nextpnr router {board.nextpnr['router']!r} not in {ROUTERS}")
         if (not isinstance(board.seeds, list) or not board.seeds or len(set(board.seeds)) != len(board.seeds)
                 or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in board.seeds)):
             raise BoardError(f"{path}: board {name!r} seeds must be a non-empty list of distinct positive "

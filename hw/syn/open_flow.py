@@ -31,7 +31,7 @@ from pathlib import Path
 
 import click
 
-from hw.syn.boards import PIPELINE_NN_ROOT, REPO, Board, BoardError, get_board
+from hw.syn.boards import PIPELINE_NN_ROOT, REPO, ROUTERS, Board, BoardError, get_board
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +73,8 @@ class FlowReport:
     latency_cycles: int | None
     latency_ns: float | None
     seed: int = 1                            # the placement seed of this build
+    router: str = ""                         # nextpnr --router of this build
+    nextpnr_options: list[str] = field(default_factory=list)   # the board's extra nextpnr arguments
     seed_fmax_mhz: dict[str, float] = field(default_factory=dict)   # every seed tried -> its Fmax
     steps: list[StepTime] = field(default_factory=list)
     tools: dict[str, str] = field(default_factory=dict)
@@ -94,6 +96,7 @@ class FlowReport:
                 f"{k} {v:.2f}" for k, v in self.seed_fmax_mhz.items()) + " MHz)")
         else:
             lines.append(f"seed         {self.seed}")
+        lines.append(f"nextpnr      --router {self.router}" + "".join(f" {o}" for o in self.nextpnr_options))
         if self.latency_cycles is not None and self.latency_ns is not None:
             lines.append(f"latency      {self.latency_cycles} cycles = {self.latency_ns:.1f} ns at Fmax")
         lines.append("utilization  " + ", ".join(f"{k} {v}" for k, v in self.utilization.items()))
@@ -451,20 +454,22 @@ def sweep_seeds(board: Board, *, netlist: Path, build_dir: Path, seeds: list[int
 
 
 def run_flow(board_name: str, *, smoke: bool, build_dir: Path, seeds: list[int] | None = None, jobs: int | None = None,
-             router: str = "router2", timeout_s: float = 3600.0, allow_timing_fail: bool = False,
+             router: str | None = None, timeout_s: float = 3600.0, allow_timing_fail: bool = False,
              target_mhz: float | None = None, git_hash: int = 0) -> FlowReport:
     """Build one bitstream; raise TimingError (after writing the report) when Fmax < target.
 
     The target is the board's `clock_mhz` (hw/boards.yaml) unless `target_mhz` overrides it. `seeds`: the
     placement seeds to try (default: the board's `seeds`; the smoke core: [1]), `jobs` at a time
-    (sweep_seeds; default: the CPU count, at most the number of seeds). `git_hash` (first 32 bits of the commit) becomes the core's GIT_HASH parameter (ID
-    register).
+    (sweep_seeds; default: the CPU count, at most the number of seeds). `router`: nextpnr's router (default:
+    the board's `nextpnr.router`). `git_hash` (first 32 bits of the commit) becomes the core's GIT_HASH
+    parameter (ID register).
     """
     board = get_board(board_name)
     target = float(target_mhz if target_mhz is not None else board.clock_mhz)
     if board.flow != "open":
         raise FlowError(f"board {board.name!r} uses the {board.flow} flow, not the open ECP5 flow")
     seeds = list(seeds) if seeds else ([1] if smoke else list(board.seeds))
+    router = router or board.router
     jobs = jobs or max(1, min(os.cpu_count() or 1, len(seeds)))
     sources = source_files(smoke=smoke, board=board)
     source_hashes = hash_sources(sources)        # before synthesis: the tree may change during a long build
@@ -503,6 +508,7 @@ def run_flow(board_name: str, *, smoke: bool, build_dir: Path, seeds: list[int] 
         device_utilization=chosen.device_utilization, critical_path=chosen.critical_path, latency_cycles=cycles,
         latency_ns=round(cycles * 1000.0 / chosen.fmax, 1) if cycles is not None else None,
         seed=chosen.seed, seed_fmax_mhz={str(k): v for k, v in seed_fmax.items()},
+        router=router, nextpnr_options=list(board.nextpnr.get("options", [])),
         steps=steps, tools=tool_versions(),
         outputs={"netlist_sha256": sha256(netlist), "bit_sha256": sha256(bit)},
         model_hash=model_hash, sources=source_hashes,
@@ -526,13 +532,14 @@ def run_flow(board_name: str, *, smoke: bool, build_dir: Path, seeds: list[int] 
                    "the first that meets the target wins).")
 @click.option("--jobs", "-j", type=int, default=None,
               help="Seeds placed at once (default: the CPU count, at most the number of seeds).")
-@click.option("--router", type=click.Choice(["router1", "router2"]), default="router2", show_default=True)
+@click.option("--router", type=click.Choice(ROUTERS), default=None,
+              help="nextpnr router (default: the board's `nextpnr.router` in hw/boards.yaml).")
 @click.option("--timeout", "timeout_s", default=3600.0, show_default=True, help="Per-step timeout in seconds.")
 @click.option("--allow-timing-fail", is_flag=True, help="Report a timing miss but exit 0.")
 @click.option("--package/--no-package", "package", default=True, show_default=True,
               help="Copy the bitstream to firmware/<board>/ and write manifest.json (full build only).")
 def main(*, board_name: str, smoke: bool, build_dir: Path | None, seeds: tuple[int, ...], jobs: int | None,
-         router: str, timeout_s: float, allow_timing_fail: bool, package: bool) -> None:
+         router: str | None, timeout_s: float, allow_timing_fail: bool, package: bool) -> None:
     """Build the ECP5 bitstream with the open flow and report Fmax, utilization and latency.
 
     \b

@@ -78,6 +78,13 @@ def test_bad_nextpnr_options_are_rejected(tmp_path: Path, options: str) -> None:
         load_boards(_one_open_board(tmp_path, f"nextpnr: {{device: --85k, options: {options}}}"))
 
 
+def test_bad_nextpnr_router_is_rejected(tmp_path: Path) -> None:
+    with pytest.raises(BoardError, match="nextpnr router 'router3' not in"):
+        load_boards(_one_open_board(tmp_path, "nextpnr: {device: --85k, router: router3}"))
+    assert load_boards(_one_open_board(tmp_path, "nextpnr: {device: --85k}"))["x"].router == "router1", \
+        "nextpnr-ecp5's own default"
+
+
 def test_ecp5_sweeps_several_seeds() -> None:
     assert len(load_boards()["ecp5-85f"].seeds) > 1
 
@@ -88,4 +95,5 @@ def test_committed_image_seed_is_tried_first() -> None:
     hw/rtl/qg_const_reg.v) and the others only when the RTL changed."""
     manifest = json.loads((REPO / "firmware" / "ecp5-85f" / "manifest.json").read_text())
     assert load_boards()["ecp5-85f"].seeds[0] == manifest["timing"]["seed"]
+    assert load_boards()["ecp5-85f"].router == manifest["timing"]["router"], "and places it with the same router"
     assert load_boards()["pynq-z2"].seeds == [1], "default for boards that do not set it"

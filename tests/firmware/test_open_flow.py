@@ -5,6 +5,7 @@ the yowasp tools are compiled (first run on a machine: ~30 s - 3 min, cached in 
 The full qg_core build is opt-in (RUN_SLOW=1)."""
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -71,6 +72,11 @@ def test_timing_miss_fails_the_build(tmp_path: Path) -> None:
     for seed in (1, 2):
         assert (tmp_path / "fast" / f"seed-{seed}" / "nextpnr_report.json").is_file()
     assert (tmp_path / "fast" / "qg_core.bit").is_file(), "the best placement is still packed, for inspection"
+    # the board's router (hw/boards.yaml nextpnr.router) placed it, and the report says so
+    board = get_board("ecp5-85f")
+    assert saved["router"] == board.router == "router1" and saved["nextpnr_options"] == board.nextpnr.get("options", [])
+    log = (tmp_path / "fast" / "seed-1" / "nextpnr.log").read_text()
+    assert "Router1 time" in log and "Router2" not in log
 
 
 @pytest.mark.parametrize("jobs", [1, 2, 4])
@@ -163,8 +169,11 @@ def test_core_latency_is_read_from_the_rtl() -> None:
 def test_full_core_bitstream(tmp_path: Path) -> None:
     if not open_flow.CORE_FILELIST.exists():
         pytest.skip("hw/rtl/qg_core_top.f not there yet")
-    report = run_flow("ecp5-85f", smoke=False, build_dir=tmp_path / "core", seeds=[1], allow_timing_fail=True)
-    assert report.fmax_mhz > 0 and report.utilization["LUT4"] > 0 and report.latency_cycles
+    # the board's first seed: the committed image's placement, which meets the target (TimingError if not)
+    report = run_flow("ecp5-85f", smoke=False, build_dir=tmp_path / "core", seeds=get_board("ecp5-85f").seeds[:1])
+    assert report.timing_met and report.utilization["LUT4"] > 0 and report.latency_cycles == 48
+    committed = json.loads((open_flow.REPO / "firmware" / "ecp5-85f" / "manifest.json").read_text())
+    assert report.fmax_mhz == committed["timing"]["fmax_mhz"], "the same netlist and seed place identically"
 
 
 @requires_yowasp
@@ -186,10 +195,12 @@ def test_board_nextpnr_options_reach_every_placement(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(open_flow, "parse_pnr_report", lambda path: (151.0, {}, []))
     monkeypatch.setenv("QG_NEXTPNR_ARGS", "--detailed-timing-report")
     board = get_board("ecp5-85f")
+    options = ["--placer-heap-timingweight", "30"]
+    board = dataclasses.replace(board, nextpnr={**board.nextpnr, "options": options})
     open_flow.place_route(board, netlist=open_flow.REPO / "build" / "n.json", out_dir=tmp_path / "s1", seed=1,
                           router="router2", target=150.0, timeout_s=1.0)
-    options = board.nextpnr["options"]
-    assert options and argvs[0][-len(options) - 1:] == [*options, "--detailed-timing-report"]
+    assert argvs[0][-len(options) - 1:] == [*options, "--detailed-timing-report"]
+    assert argvs[0][argvs[0].index("--router") + 1] == "router2"
 
 
 def _regs_netlist(tmp_path: Path, git_hash: int) -> dict[str, tuple[str, str, str]]:
