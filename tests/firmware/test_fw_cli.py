@@ -32,6 +32,17 @@ def test_info_table_and_json(tmp_path: Path) -> None:
     assert data["manifest"]["model"]["hash"] == "abc123" and data["file_mismatches"] == []
 
 
+def test_info_shows_what_reproduces_an_open_flow_placement() -> None:
+    """The committed ECP5 manifest: seed and router (and any extra nextpnr options) on one line, so
+    `python -m hw.syn.open_flow --seed N --router R` rebuilds it."""
+    manifest = Path(__file__).resolve().parents[2] / "firmware" / "ecp5-85f" / "manifest.json"
+    timing = json.loads(manifest.read_text())["timing"]
+    res = CliRunner().invoke(fw, ["info", str(manifest)])
+    line = next(row for row in res.output.splitlines() if row.startswith("place+route"))
+    assert line.split(None, 1)[1] == f"seed {timing['seed']}, --router {timing['router']}" + "".join(
+        f" {o}" for o in timing["nextpnr_options"])
+
+
 def test_info_detects_tampering(tmp_path: Path) -> None:
     path = make_image(tmp_path / "img")
     (tmp_path / "img" / "qg_core.hwh").write_text("<evil/>")
