@@ -87,6 +87,8 @@ class ModelPredictions:
     horizon_ns: int
     model_hash: str
     splits: dict[str, str]   # data path (relative to the data root) -> the model's split for it
+    features: np.ndarray     # the model's inputs, int8 (records x features)
+    feature_names: tuple[str, ...]
 
 
 def predict(records: np.ndarray, model: str | Path) -> ModelPredictions:
@@ -107,4 +109,4 @@ def predict(records: np.ndarray, model: str | Path) -> ModelPredictions:
     out["p_up"], out["p_down"], out["p_withdraw"] = probs[:, 0], probs[:, 1], probs[:, 2]
     out["invalid"] = invalid
     splits = {s.path: s.split for s in getattr(getattr(cfg, "training", None), "sources", ())}
-    return ModelPredictions(out, ref.horizon_ns, ref.model_hash, splits)
+    return ModelPredictions(out, ref.horizon_ns, ref.model_hash, splits, feats, tuple(cfg.features.names))

@@ -10,7 +10,9 @@ hurts this side: p_up for a sold ask, p_down for a bought bid; the other side's 
 feed delay of the trade message, and the fill's adverse selection at each horizon.
 
 Then, per side and pooled: the rank correlation of each of those with the adverse selection at the
-comparison horizon, and two bounds that frame the issue-8 target:
+comparison horizon; per side, the same for each of the model's input features at that decision (does
+the information to rank fills by toxicity reach the model at all?); and two bounds that frame the
+issue-8 target:
   - `oracle`: the lowest adverse selection per filled unit reachable by dropping fills worth 30% of
     the volume, knowing each fill's outcome (no policy that only pulls or shrinks can do better);
   - `by_distance`: adverse selection per unit by terciles of the fill's distance from the mid just
@@ -39,6 +41,7 @@ KEEP_VOLUME = 0.70
 
 FILL_INFO_DTYPE = np.dtype([
     ("side", np.int8),                # +1 our bid filled (we bought), -1 our ask filled (we sold)
+    ("record", np.int64),             # the last decision (record) before the match
     ("lots", np.int64),
     ("episode", np.int64),            # consecutive same-side fills within EPISODE_GAP_NS
     ("spread_ticks", np.int64),       # book spread at the last decision before the match
@@ -75,6 +78,7 @@ def fill_info(fills: np.ndarray, records: np.ndarray, trades: np.ndarray, preds:
     new_episode = np.ones(n, bool)
     new_episode[1:] = (np.diff(fills["recv_ns"]) > EPISODE_GAP_NS) | (np.diff(side) != 0)
     out["side"] = side
+    out["record"] = rec
     out["lots"] = fills["lots"]
     out["episode"] = np.cumsum(new_episode) - 1
     out["spread_ticks"] = ask0[rec] - bid0[rec]
@@ -138,6 +142,8 @@ class Diagnosis:
     by_p_side: list[tuple[float, float, int, float]]     # the same by the side's probability
     volume_in_top_decile: float = float("nan")     # share of fill volume decided at a side p in the
     #                                                stream's top 10% (0.10 = no foresight of fills)
+    by_feature: dict[str, dict[str, float]] = dataclasses.field(default_factory=dict)   # input feature ->
+    #                                                "ask"/"bid" -> rank corr of its value at the decision with AS(h)
 
 
 COLUMNS = ("p_side", "p_other", "p_withdraw", "spread_ticks", "touch_age_ms", "behind_touch_ticks",
@@ -176,10 +182,23 @@ def diagnose(info: np.ndarray, adverse: dict[int, np.ndarray], horizon_ns: int =
         by_distance=terciles("distance_bp"), by_p_side=terciles("p_side"))
 
 
+def feature_correlation(info: np.ndarray, adverse_bp: np.ndarray, features: np.ndarray,
+                        names: Sequence[str]) -> dict[str, dict[str, float]]:
+    """Per input feature and fill side: the rank correlation of the feature's value at the fill's last
+    decision (features[info["record"]], records x features) with the fill's adverse selection. Per side,
+    because a feature that warns a bid (price about to fall) warns an ask the other way round."""
+    x = features[info["record"]].astype(np.float64)
+    sides = (("ask", info["side"] < 0), ("bid", info["side"] > 0))
+    return {name: {s: rank_correlation(x[sel, j], adverse_bp[sel]) for s, sel in sides}
+            for j, name in enumerate(names)}
+
+
 def diagnose_stream(records: np.ndarray, trades: np.ndarray, preds: np.ndarray, cfg, symbol: str, *,
                     latency_ns: int, horizon_ns: int, compare_horizon_ns: int = 1_000_000_000,
-                    fill_rule: str = DEFAULT_FILL_RULE) -> tuple[Diagnosis, np.ndarray, dict[int, np.ndarray]]:
-    """Static-baseline fills of one stream, described (fill_info) and summarised (diagnose)."""
+                    fill_rule: str = DEFAULT_FILL_RULE, features: np.ndarray | None = None,
+                    feature_names: Sequence[str] = ()) -> tuple[Diagnosis, np.ndarray, dict[int, np.ndarray]]:
+    """Static-baseline fills of one stream, described (fill_info) and summarised (diagnose); with the
+    model's `features` (records x features) and their names, also per feature (feature_correlation)."""
     from control.backtest.run import arm_config
     from control.backtest.simulator import simulate
     from control.quoting.engine import QuotingEngine
@@ -194,6 +213,9 @@ def diagnose_stream(records: np.ndarray, trades: np.ndarray, preds: np.ndarray, 
         top_up, top_down = np.quantile(preds["p_up"], 0.9), np.quantile(preds["p_down"], 0.9)
         top = info["p_side"] >= np.where(info["side"] < 0, top_up, top_down)
         d = dataclasses.replace(d, volume_in_top_decile=float(info["lots"][top].sum() / info["lots"].sum()))
+    if features is not None:
+        d = dataclasses.replace(d, by_feature=feature_correlation(
+            info, m.per_fill_adverse_bp[compare_horizon_ns], features, feature_names))
     return d, info, m.per_fill_adverse_bp
 
 
@@ -206,6 +228,7 @@ def _as_dict(d: Diagnosis) -> dict:
     return {"fills": d.n_fills, "episodes": d.n_episodes,
             "adverse_bp": {f"{h / 1e9:g}s": v for h, v in d.adverse_bp.items()},
             "rank_corr_with_adverse_1s": d.by_side,
+            "feature_rank_corr_with_adverse_1s": d.by_feature,
             "volume_in_top_decile_of_p_side": d.volume_in_top_decile,
             "oracle_70pct_volume": {"baseline_bp": d.oracle[0], "best_pull_only_bp": d.oracle[1],
                                     "reduction": 1 - d.oracle[1] / d.oracle[0] if d.oracle[0] else None},
@@ -243,7 +266,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     mp = predict(rd.records, args.model)
     d, _, _ = diagnose_stream(rd.records, rd.trades, mp.preds, load_config(), rd.instrument.symbol,
                               latency_ns=int(round(args.latency_ms * 1e6)), horizon_ns=mp.horizon_ns,
-                              fill_rule=args.fill_rule)
+                              fill_rule=args.fill_rule, features=mp.features, feature_names=mp.feature_names)
     out = {"symbol": rd.instrument.symbol, "data": [str(p) for p in args.data], "fill_rule": args.fill_rule,
            **_as_dict(d)}
     if args.json:
@@ -254,6 +277,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("rank correlation with AS at 1 s (ask / bid / all):")
     for c in COLUMNS:
         print(f"  {c:20s}" + "".join(f"{d.by_side[s][c]:>+8.2f}" for s in ("ask", "bid", "all")))
+    print("the model's inputs at the decision, rank correlation with AS at 1 s (ask / bid):")
+    for name, corr in d.by_feature.items():
+        print(f"  {name:20s}" + "".join(f"{corr[s]:>+8.2f}" for s in ("ask", "bid")))
     print(f"share of fill volume decided with the side's p in its top decile: {100 * d.volume_in_top_decile:.0f}%"
           " (10% = no foresight of when fills come)")
     b, o = d.oracle

@@ -5,7 +5,14 @@ import numpy as np
 import pytest
 
 from control.backtest.arrays import BUY, PRED_DTYPE, SELL, TRADE_DTYPE
-from control.backtest.diagnose import diagnose, diagnose_stream, fill_info, oracle_reduction, rank_correlation
+from control.backtest.diagnose import (
+    diagnose,
+    diagnose_stream,
+    feature_correlation,
+    fill_info,
+    oracle_reduction,
+    rank_correlation,
+)
 from control.backtest.metrics import MidSeries, fill_metrics
 from control.backtest.simulator import simulate
 from control.quoting import QuotingEngine, load_config
@@ -58,6 +65,7 @@ def test_fill_info_describes_each_fill(recs):
     assert info["touch_age_ms"].tolist() == pytest.approx([(3000 - 1000) / 1e6, (3500 - 1000) / 1e6])
     assert info["distance_bp"] == pytest.approx([(100_000 - bid) / bid * 1e4, (ask - 100_000) / ask * 1e4])
     assert info["episode"].tolist() == [0, 1]                        # the side changed
+    assert info["record"].tolist() == [1, 1]
     m = fill_metrics(sim.fills, mids, (1000,))
     d = diagnose(info, m.per_fill_adverse_bp, 1000)
     assert d.n_fills == 2 and d.n_episodes == 2 and d.by_side["all"]["fills"] == 2
@@ -88,6 +96,26 @@ def test_diagnose_stream_runs_the_static_baseline(recs):
                                     compare_horizon_ns=100_000_000, fill_rule="through")
     assert 0 < dt.n_fills < d.n_fills
     assert np.all(info_t["through_ticks"] > 0) and np.any(info["through_ticks"] == 0)
+    assert d.by_feature == {}, "no features given"
+    # with the model's inputs: per feature and side, the feature's value at each fill's decision
+    feats = rng.integers(-128, 128, (n, 2)).astype(np.int8)
+    df, info_f, adv_f = diagnose_stream(r, tr, preds, load_config(), "BTCUSDT", latency_ns=0, horizon_ns=10**9,
+                                        compare_horizon_ns=100_000_000, features=feats, feature_names=("x", "y"))
+    bid = info_f["side"] > 0
+    assert set(df.by_feature) == {"x", "y"} and set(df.by_feature["x"]) == {"ask", "bid"}
+    assert df.by_feature["y"]["bid"] == pytest.approx(
+        rank_correlation(feats[info_f["record"][bid], 1], adv_f[100_000_000][bid]))
+
+
+def test_feature_correlation_is_per_side():
+    """A feature that rises with the adverse selection of bids and falls with that of asks (a signed
+    pressure reading: the same warning, the other way round for each side) is +1 / -1, not washed out."""
+    info = np.zeros(6, dtype=[("side", np.int8), ("record", np.int64)])
+    info["side"], info["record"] = [1, 1, 1, -1, -1, -1], [0, 1, 2, 3, 4, 5]
+    adverse = np.array([1.0, 2.0, 3.0, 1.0, 2.0, 3.0])
+    feats = np.array([[10], [20], [30], [30], [20], [10]], dtype=np.int8)
+    corr = feature_correlation(info, adverse, feats, ["pressure"])
+    assert corr["pressure"]["bid"] == pytest.approx(1.0) and corr["pressure"]["ask"] == pytest.approx(-1.0)
 
 
 def test_json_has_no_nan():
