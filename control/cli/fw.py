@@ -34,8 +34,8 @@ def _summary_rows(manifest: dict[str, Any]) -> list[tuple[str, str]]:
         if timing.get("latency_ns") is not None:
             rows.append(("latency", f"{timing.get('latency_cycles')} cycles = {timing.get('latency_ns')} ns"))
         if timing.get("seed") is not None:     # open flow: what reproduces the placement
-            rows.append(("place+route", f"seed {timing['seed']}" + (f", --router {timing['router']}" if timing.get("router")
-                         else "") + "".join(f" {o}" for o in timing.get("nextpnr_options", []))))
+            how = [f"seed {timing['seed']}"] + ([f"--router {timing['router']}"] if timing.get("router") else [])
+            rows.append(("place+route", ", ".join(how) + "".join(f" {o}" for o in timing.get("nextpnr_options", []))))
     if isinstance(util, dict) and util:
         rows.append(("utilization", ", ".join(f"{k} {v}" for k, v in util.items() if not isinstance(v, dict))))
     for tool, version in manifest.get("tools", {}).items():
