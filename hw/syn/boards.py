@@ -52,7 +52,12 @@ class Board:
     @property
     def router(self) -> str:
         """(open flow) the nextpnr router: `nextpnr.router`, else nextpnr's own default."""
-        return str(self.nextpnr.get("router", DEFAULT_ROUTER))
+        return self.nextpnr.get("router", DEFAULT_ROUTER)
+
+    @property
+    def nextpnr_options(self) -> list[str]:
+        """(open flow) the extra nextpnr arguments for every seed: `nextpnr.options`, else none."""
+        return self.nextpnr.get("options", [])
 
     @property
     def clock_period_ns(self) -> float:
@@ -83,11 +88,11 @@ def load_boards(path: Path = BOARDS_YAML) -> dict[str, Board]:
             raise BoardError(f"{path}: board {name!r} clock_mhz must be positive")
         if board.flow == "open" and not board.nextpnr:
             raise BoardError(f"{path}: open-flow board {name!r} needs 'nextpnr' arguments")
-        options = board.nextpnr.get("options", [])
+        options = board.nextpnr_options
         if not isinstance(options, list) or not all(isinstance(o, str) for o in options):
             raise BoardError(f"{path}: board {name!r} nextpnr options must be a list of strings, got {options!r}")
-        if board.nextpnr.get("router", DEFAULT_ROUTER) not in ROUTERS:
-            raise BoardError(f"{path}: board {name!r} nextpnr router {board.nextpnr['router']!r} not in {ROUTERS}")
+        if board.router not in ROUTERS:
+            raise BoardError(f"{path}: board {name!r} nextpnr router {board.router!r} not in {ROUTERS}")
         if (not isinstance(board.seeds, list) or not board.seeds or len(set(board.seeds)) != len(board.seeds)
                 or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in board.seeds)):
             raise BoardError(f"{path}: board {name!r} seeds must be a non-empty list of distinct positive "

@@ -416,7 +416,7 @@ def place_route(board: Board, *, netlist: Path, out_dir: Path, seed: int, router
         "--speed", str(np_args["speed"]), "--freq", f"{target:g}", "--seed", str(seed),
         "--router", router, "--json", os.path.relpath(netlist, REPO), "--lpf", board.constraints,
         "--textcfg", f"{rel}/{netlist.stem}.config", "--report", f"{rel}/{report.name}", "--timing-allow-fail",
-        "--log", f"{rel}/nextpnr.log", "-q", *np_args.get("options", []),
+        "--log", f"{rel}/nextpnr.log", "-q", *board.nextpnr_options,
         *shlex.split(os.environ.get("QG_NEXTPNR_ARGS", ""))],
         log_path=out_dir / "nextpnr.stdout", timeout_s=timeout_s, steps=[],   # the sweep is timed as one step
         progress_log=out_dir / "nextpnr.log")
@@ -508,7 +508,7 @@ def run_flow(board_name: str, *, smoke: bool, build_dir: Path, seeds: list[int] 
         device_utilization=chosen.device_utilization, critical_path=chosen.critical_path, latency_cycles=cycles,
         latency_ns=round(cycles * 1000.0 / chosen.fmax, 1) if cycles is not None else None,
         seed=chosen.seed, seed_fmax_mhz={str(k): v for k, v in seed_fmax.items()},
-        router=router, nextpnr_options=list(board.nextpnr.get("options", [])),
+        router=router, nextpnr_options=list(board.nextpnr_options),
         steps=steps, tools=tool_versions(),
         outputs={"netlist_sha256": sha256(netlist), "bit_sha256": sha256(bit)},
         model_hash=model_hash, sources=source_hashes,

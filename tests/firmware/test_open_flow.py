@@ -74,7 +74,7 @@ def test_timing_miss_fails_the_build(tmp_path: Path) -> None:
     assert (tmp_path / "fast" / "qg_core.bit").is_file(), "the best placement is still packed, for inspection"
     # the board's router (hw/boards.yaml nextpnr.router) placed it, and the report says so
     board = get_board("ecp5-85f")
-    assert saved["router"] == board.router == "router1" and saved["nextpnr_options"] == board.nextpnr.get("options", [])
+    assert saved["router"] == board.router == "router1" and saved["nextpnr_options"] == board.nextpnr_options
     log = (tmp_path / "fast" / "seed-1" / "nextpnr.log").read_text()
     assert "Router1 time" in log and "Router2" not in log
 
