@@ -15,6 +15,7 @@ from control.backtest.metrics import FillMetrics
 
 TARGET_REDUCTION = 0.30
 TARGET_VOLUME_KEPT = 0.70
+TARGET_HORIZON_NS = 1_000_000_000   # adverse selection compared at 1 s
 MIN_FILLS = 30   # below this per arm, a per-unit mean of fat-tailed markouts says little
 
 
@@ -33,7 +34,7 @@ class Comparison:
     verdict: str
 
 
-def compare(model: FillMetrics, base: FillMetrics, horizon_ns: int = 1_000_000_000, *,
+def compare(model: FillMetrics, base: FillMetrics, horizon_ns: int = TARGET_HORIZON_NS, *,
             n_boot: int = 2000, seed: int = 1234) -> Comparison:
     am, ab = model.adverse_bp[horizon_ns], base.adverse_bp[horizon_ns]
     kept = model.volume_lots / base.volume_lots if base.volume_lots else float("nan")

@@ -33,11 +33,13 @@ from pathlib import Path
 import numpy as np
 
 from control.backtest.arrays import decision_times, neutral_predictions, trade_match_times
+from control.backtest.compare import TARGET_HORIZON_NS, TARGET_VOLUME_KEPT
 from control.backtest.fill_rules import DEFAULT_FILL_RULE, FILL_RULES
 from control.backtest.metrics import DEFAULT_HORIZONS_NS, MidSeries, fill_metrics
 
 EPISODE_GAP_NS = 200_000_000   # fills on one side closer than this belong to one episode (one sweep)
-KEEP_VOLUME = 0.70
+KEEP_VOLUME = TARGET_VOLUME_KEPT        # the bounds below keep what the issue-8 target keeps
+COMPARE_HORIZON_NS = TARGET_HORIZON_NS   # and compare at its horizon
 
 FILL_INFO_DTYPE = np.dtype([
     ("side", np.int8),                # +1 our bid filled (we bought), -1 our ask filled (we sold)
@@ -119,12 +121,20 @@ def oracle_reduction(adverse_bp: np.ndarray, lots: np.ndarray, keep: float = KEE
     """(baseline, oracle) adverse selection per unit: the oracle drops the worst fills until only
     `keep` of the volume is left (the last one partially), i.e. the best any pull-only policy that
     keeps `keep` of the volume could do with a perfect forecast of each fill's outcome."""
+    return drop_by_score(adverse_bp, lots, adverse_bp, keep)
+
+
+def drop_by_score(adverse_bp: np.ndarray, lots: np.ndarray, score: np.ndarray,
+                  keep: float = KEEP_VOLUME) -> tuple[float, float]:
+    """(baseline, kept) adverse selection per unit, lot-weighted, over fills with a finite one: `kept`
+    after dropping the highest-`score` fills until only `keep` of the volume is left (the last one
+    partially; equal scores keep their order)."""
     ok = np.isfinite(adverse_bp)
-    x, w = adverse_bp[ok], lots[ok].astype(np.float64)
+    x, w, sc = adverse_bp[ok], lots[ok].astype(np.float64), np.asarray(score, np.float64)[ok]
     if not len(x):
         return float("nan"), float("nan")
     base = float(np.sum(x * w) / np.sum(w))
-    order = np.argsort(x, kind="stable")           # best (lowest) first
+    order = np.argsort(sc, kind="stable")          # least toxic first
     x, w = x[order], w[order]
     budget = keep * w.sum()
     take = np.minimum(w, np.maximum(0.0, budget - np.concatenate(([0.0], np.cumsum(w)[:-1]))))
@@ -150,7 +160,7 @@ COLUMNS = ("p_side", "p_other", "p_withdraw", "spread_ticks", "touch_age_ms", "b
            "trade_lots", "through_ticks", "feed_delay_ms", "distance_bp")
 
 
-def diagnose(info: np.ndarray, adverse: dict[int, np.ndarray], horizon_ns: int = 1_000_000_000) -> Diagnosis:
+def diagnose(info: np.ndarray, adverse: dict[int, np.ndarray], horizon_ns: int = COMPARE_HORIZON_NS) -> Diagnosis:
     """Summaries of `fill_info` rows against per-fill adverse selection (FillMetrics.per_fill_adverse_bp)."""
     a = adverse[horizon_ns]
     w = info["lots"].astype(np.float64)
@@ -194,7 +204,7 @@ def feature_correlation(info: np.ndarray, adverse_bp: np.ndarray, features: np.n
 
 
 def diagnose_stream(records: np.ndarray, trades: np.ndarray, preds: np.ndarray, cfg, symbol: str, *,
-                    latency_ns: int, horizon_ns: int, compare_horizon_ns: int = 1_000_000_000,
+                    latency_ns: int, horizon_ns: int, compare_horizon_ns: int = COMPARE_HORIZON_NS,
                     fill_rule: str = DEFAULT_FILL_RULE, features: np.ndarray | None = None,
                     feature_names: Sequence[str] = ()) -> tuple[Diagnosis, np.ndarray, dict[int, np.ndarray]]:
     """Static-baseline fills of one stream, described (fill_info) and summarised (diagnose); with the
@@ -238,14 +248,22 @@ def _as_dict(d: Diagnosis) -> dict:
                                    for r in d.by_p_side]}
 
 
-def _finite(v: object) -> object:
+def input_errors() -> tuple[type[Exception], ...]:
+    """What unreadable captures, bad records or missing model artifacts raise: the diagnostic commands
+    report them in one line and exit 2 instead of a traceback."""
+    from control.marketdata.errors import LoaderError
+    from models.reference import ModelArtifactError
+    return LoaderError, ModelArtifactError, OSError, ValueError   # ValueError: DecodeError, ConfigError
+
+
+def nan_to_none(v: object) -> object:
     """NaN -> None, recursively, so that --json prints valid JSON."""
     if isinstance(v, float):
         return None if v != v else v
     if isinstance(v, dict):
-        return {k: _finite(x) for k, x in v.items()}
+        return {k: nan_to_none(x) for k, x in v.items()}
     if isinstance(v, list | tuple):
-        return [_finite(x) for x in v]
+        return [nan_to_none(x) for x in v]
     return v
 
 
@@ -262,15 +280,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     from control.backtest.data import load_replay, predict
     from control.quoting.config import load_config
 
-    rd = load_replay(args.data)
-    mp = predict(rd.records, args.model)
+    try:
+        rd = load_replay(args.data)
+        mp = predict(rd.records, args.model)
+    except input_errors() as e:
+        ap.exit(2, f"{ap.prog}: error: {e}\n")
     d, _, _ = diagnose_stream(rd.records, rd.trades, mp.preds, load_config(), rd.instrument.symbol,
                               latency_ns=int(round(args.latency_ms * 1e6)), horizon_ns=mp.horizon_ns,
                               fill_rule=args.fill_rule, features=mp.features, feature_names=mp.feature_names)
     out = {"symbol": rd.instrument.symbol, "data": [str(p) for p in args.data], "fill_rule": args.fill_rule,
            **_as_dict(d)}
     if args.json:
-        print(json.dumps(_finite(out), indent=2))
+        print(json.dumps(nan_to_none(out), indent=2))
         return 0
     print(f"{out['symbol']}: {d.n_fills} static fills in {d.n_episodes} episodes; AS per unit "
           + ", ".join(f"{k} {v:.3f} bp" for k, v in out["adverse_bp"].items()))

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from control.backtest.arrays import PRED_DTYPE, check_inputs, neutral_predictions
-from control.backtest.compare import Comparison, compare
+from control.backtest.compare import TARGET_HORIZON_NS, Comparison, compare
 from control.backtest.fill_rules import DEFAULT_FILL_RULE
 from control.backtest.metrics import (
     DEFAULT_HORIZONS_NS,
@@ -43,7 +43,7 @@ class BacktestSettings:
     latency_ns: int = 0
     horizon_ns: int = 2_000_000_000        # prediction validity (the model's label horizon)
     markout_horizons_ns: tuple[int, ...] = DEFAULT_HORIZONS_NS
-    compare_horizon_ns: int = 1_000_000_000
+    compare_horizon_ns: int = TARGET_HORIZON_NS
     model_hash: str = ""
     fill_clock: str = "match"              # simulator.simulate: trades meet the quote live at their match
     fill_rule: str = DEFAULT_FILL_RULE     # simulator.simulate: queue position (fill_rules.FILL_RULES)

@@ -119,6 +119,13 @@ def test_feature_correlation_is_per_side():
 
 
 def test_json_has_no_nan():
-    from control.backtest.diagnose import _finite
-    assert _finite({"a": [float("nan"), 1.0, (2, float("nan"))], "b": {"c": float("nan")}}) == \
+    from control.backtest.diagnose import nan_to_none
+    assert nan_to_none({"a": [float("nan"), 1.0, (2, float("nan"))], "b": {"c": float("nan")}}) == \
         {"a": [None, 1.0, [2, None]], "b": {"c": None}}
+
+
+def test_unreadable_capture_is_one_line_and_exit_2(tmp_path, capsys):
+    from control.backtest.diagnose import main
+    with pytest.raises(SystemExit) as e:
+        main([str(tmp_path / "missing.gz")])
+    assert e.value.code == 2 and f"error: {tmp_path / 'missing.gz'}: cannot read" in capsys.readouterr().err
