@@ -43,6 +43,7 @@ COMPARE_HORIZON_NS = TARGET_HORIZON_NS   # and compare at its horizon
 
 FILL_INFO_DTYPE = np.dtype([
     ("side", np.int8),                # +1 our bid filled (we bought), -1 our ask filled (we sold)
+    ("recv_ns", np.int64),            # the fill's time stamp (the trade message's arrival)
     ("record", np.int64),             # the last decision (record) before the match
     ("lots", np.int64),
     ("episode", np.int64),            # consecutive same-side fills within EPISODE_GAP_NS
@@ -77,12 +78,11 @@ def fill_info(fills: np.ndarray, records: np.ndarray, trades: np.ndarray, preds:
     t_match = trade_match_times(trades)[k]
     px = fills["px"].astype(np.int64)
     m0 = mids.at(fills["recv_ns"], strictly_before=True) / 2.0
-    new_episode = np.ones(n, bool)
-    new_episode[1:] = (np.diff(fills["recv_ns"]) > EPISODE_GAP_NS) | (np.diff(side) != 0)
     out["side"] = side
+    out["recv_ns"] = fills["recv_ns"]
     out["record"] = rec
     out["lots"] = fills["lots"]
-    out["episode"] = np.cumsum(new_episode) - 1
+    out["episode"] = sweep_episodes(fills["recv_ns"], side)
     out["spread_ticks"] = ask0[rec] - bid0[rec]
     out["touch_age_ms"] = (t_match - t_dec[last_change[rec]]) / 1e6
     out["behind_touch_ticks"] = np.where(side < 0, px - ask0[rec], bid0[rec] - px)
@@ -94,6 +94,14 @@ def fill_info(fills: np.ndarray, records: np.ndarray, trades: np.ndarray, preds:
     out["p_other"] = np.where(side < 0, preds["p_down"][rec], preds["p_up"][rec])
     out["p_withdraw"] = preds["p_withdraw"][rec]
     return out
+
+
+def sweep_episodes(t_ns: np.ndarray, side: np.ndarray) -> np.ndarray:
+    """Episode id (0, 1, ...) of fills in time order: a new one at each change of side or gap over
+    EPISODE_GAP_NS; the fills of one sweep share their outcome."""
+    new = np.ones(len(t_ns), bool)
+    new[1:] = (np.diff(t_ns) > EPISODE_GAP_NS) | (np.diff(side) != 0)
+    return np.cumsum(new) - 1
 
 
 def rank_correlation(x: np.ndarray, y: np.ndarray) -> float:

@@ -1,6 +1,6 @@
 """Could a head trained on fill toxicity meet the issue-8 target? An offline probe on recorded fills.
 
-    python -m control.backtest.toxicity_probe [--fill-rule R] [--latency-ms 5] [--json]
+    python -m control.backtest.toxicity_probe [--fill-rule R] [--latency-ms 5] [--fit-floor-bp BP ...] [--json]
         --fit DATA[,DATA...] [--fit ...] --test DATA[,DATA...] [--test ...]
 
 The network predicts mid moves; the issue-8 target needs fills ranked by how adverse they turn out
@@ -13,7 +13,8 @@ exactly that label:
 2. fit: a lot-weighted ridge regression of each --fit fill's adverse selection at 1 s on those
    features (standardised on the fit fills). The ridge strength is the one whose out-of-fold scores,
    over contiguous blocks of sweep episodes of the fit fills, keep the lowest adverse selection:
-   the test groups choose nothing;
+   the test groups choose nothing. `--fit-floor-bp` adds the fills static quotes at other half-spreads
+   would have had (more sweeps reach a closer quote), merged so that a sweep stays one episode;
 3. score: in each --test group, drop the fills worth 30% of the volume that the fit calls most toxic
    and compare the adverse selection per unit left with the baseline's, with the oracle's (the same
    drop knowing each outcome) and with a bootstrap interval over sweep episodes.
@@ -44,6 +45,7 @@ from control.backtest.diagnose import (
     input_errors,
     nan_to_none,
     rank_correlation,
+    sweep_episodes,
 )
 from control.backtest.fill_rules import DEFAULT_FILL_RULE, FILL_RULES
 
@@ -190,10 +192,12 @@ def evaluate(fit: ToxicityFit, fs: FillSet, keep: float = KEEP_VOLUME, reps: int
                        rank_correlation(score, fs.adverse_bp))
 
 
-def group_fills(paths: Sequence[Path], *, model: str, fill_rule: str, latency_ns: int,
-                last_file_only: bool) -> tuple[FillSet, tuple]:
+def group_fills(paths: Sequence[Path], *, model: str, fill_rule: str, latency_ns: int, last_file_only: bool,
+                floors_bp: Sequence[float | None] = (None,)) -> tuple[FillSet, tuple]:
     """The static baseline's fills of one stream (`paths`, one instrument in order), in side frame; with
-    the model's feature specs."""
+    the model's feature specs. With several `floors_bp` (None: the quoting config's floor), the fills of a
+    static quote at each of those half-spreads, merged in time: the sweeps they share form one episode,
+    so that cross-validation never splits a sweep between its folds."""
     from control.backtest.data import load_replay, predict
     from control.quoting.config import load_config
     from models.config import load_config as load_model_config
@@ -201,15 +205,29 @@ def group_fills(paths: Sequence[Path], *, model: str, fill_rule: str, latency_ns
     rd = load_replay(paths)
     mp = predict(rd.records, model)
     specs = load_model_config(model).features.specs     # the config predict() computed the features of
-    _, info, adverse = diagnose_stream(rd.records, rd.trades, mp.preds, load_config(), rd.instrument.symbol,
+    cfg = load_config()
+    infos, adverse = [], []
+    for floor in floors_bp:
+        c = cfg if floor is None else _with_floor(cfg, floor)
+        _, info, adv = diagnose_stream(rd.records, rd.trades, mp.preds, c, rd.instrument.symbol,
                                        latency_ns=latency_ns, horizon_ns=mp.horizon_ns, fill_rule=fill_rule)
-    a = adverse[COMPARE_HORIZON_NS]
-    sel = np.isfinite(a)
-    if last_file_only:
-        sel &= info["record"] >= rd.files[-1].first_record
-    x = side_frame(mp.features[info["record"][sel]], info["side"][sel], specs)
+        sel = np.isfinite(adv[COMPARE_HORIZON_NS])
+        if last_file_only:
+            sel &= info["record"] >= rd.files[-1].first_record
+        infos.append(info[sel])
+        adverse.append(adv[COMPARE_HORIZON_NS][sel])
+    info, a = np.concatenate(infos), np.concatenate(adverse)
+    order = np.lexsort((info["side"], info["recv_ns"]))
+    info, a = info[order], a[order]
+    x = side_frame(mp.features[info["record"]], info["side"], specs)
     label = f"{rd.instrument.symbol} {Path(paths[-1]).name if last_file_only else '+'.join(Path(p).name for p in paths)}"
-    return FillSet(label, x, a[sel], info["lots"][sel], info["episode"][sel]), tuple(specs)
+    return FillSet(label, x, a, info["lots"], sweep_episodes(info["recv_ns"], info["side"])), tuple(specs)
+
+
+def _with_floor(cfg, floor_bp: float):
+    """`cfg` with the half-spread floor at `floor_bp` (the static arm uses the floor alone)."""
+    spread = dataclasses.replace(cfg.policy.spread, floor_bp=floor_bp)
+    return dataclasses.replace(cfg, policy=dataclasses.replace(cfg.policy, spread=spread))
 
 
 def _groups(values: Sequence[str]) -> list[list[Path]]:
@@ -222,6 +240,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     help="captures of one instrument in stream order whose static fills fit the head (repeatable)")
     ap.add_argument("--test", action="append", required=True, metavar="DATA[,DATA...]",
                     help="captures of one instrument in stream order; the fills of the last file are scored")
+    ap.add_argument("--fit-floor-bp", type=float, action="append", metavar="BP",
+                    help="fit on the fills of static quotes at this half-spread (repeatable; default: the quoting "
+                         "config's floor). More floors, more (overlapping) sweeps to fit on; the test stays at the config's")
     ap.add_argument("--model", default="qg_mlp")
     ap.add_argument("--latency-ms", type=float, default=5.0)
     ap.add_argument("--fill-rule", choices=tuple(FILL_RULES), default=DEFAULT_FILL_RULE)
@@ -230,7 +251,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     kw = {"model": args.model, "fill_rule": args.fill_rule, "latency_ns": int(round(args.latency_ms * 1e6))}
 
     try:
-        fitted = [group_fills(g, last_file_only=False, **kw) for g in _groups(args.fit)]
+        floors = tuple(args.fit_floor_bp or (None,))
+        fitted = [group_fills(g, last_file_only=False, floors_bp=floors, **kw) for g in _groups(args.fit)]
         tests = [group_fills(g, last_file_only=True, **kw)[0] for g in _groups(args.test)]
     except input_errors() as e:
         ap.exit(2, f"{ap.prog}: error: {e}\n")
@@ -240,7 +262,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     results = [evaluate(fit, fs) for fs in tests]
 
     out = {"fill_rule": args.fill_rule, "keep_volume": KEEP_VOLUME,
-           "fit": {"groups": [fs.label for fs in fit_sets], "fills": len(fit_set.adverse_bp),
+           "fit": {"groups": [fs.label for fs in fit_sets], "floors_bp": list(floors), "fills": len(fit_set.adverse_bp),
                    "episodes": len(np.unique(fit_set.episode)), "ridge": fit.ridge,
                    "cv_kept_bp": {f"{r:g}": v for r, v in fit.cv_kept_bp.items()},
                    "baseline_bp": drop_by_score(fit_set.adverse_bp, fit_set.lots, fit_set.adverse_bp)[0],
@@ -253,7 +275,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps(nan_to_none(out), indent=2))
         return 0
     f = out["fit"]
-    print(f"fit: {f['fills']} static fills in {f['episodes']} sweep episodes ({', '.join(f['groups'])}); "
+    at = "" if floors == (None,) else f" at half-spreads {', '.join(f'{b:g}' for b in floors)} bp"
+    print(f"fit: {f['fills']} static fills{at} in {f['episodes']} sweep episodes ({', '.join(f['groups'])}); "
           f"AS at 1 s {f['baseline_bp']:.3f} bp per unit")
     print(f"  ridge {fit.ridge:g}, chosen by {CV_FOLDS}-fold episode-block CV on the fit fills; AS per unit kept "
           "out of fold: " + ", ".join(f"{r:g}: {v:.3f}" for r, v in fit.cv_kept_bp.items()))

@@ -8,13 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from control.backtest.diagnose import drop_by_score, oracle_reduction
+from control.backtest.diagnose import EPISODE_GAP_NS, drop_by_score, oracle_reduction, sweep_episodes
 from control.backtest.toxicity_probe import (
     FillSet,
     episode_folds,
     evaluate,
     fit_toxicity,
     frame_names,
+    group_fills,
     main,
     side_frame,
 )
@@ -124,3 +125,20 @@ def test_unreadable_capture_is_one_line_and_exit_2(tmp_path, capsys, content):
     assert e.value.code == 2
     err = capsys.readouterr().err
     assert f"error: {bad}:" in err and "Traceback" not in err
+
+
+def test_sweep_episodes_split_on_side_and_gap():
+    t = np.array([0, 10, 10 + EPISODE_GAP_NS, 20 + 2 * EPISODE_GAP_NS, 30 + 2 * EPISODE_GAP_NS])
+    assert sweep_episodes(t, np.array([1, 1, 1, 1, -1])).tolist() == [0, 0, 0, 1, 2]
+
+
+@pytest.mark.skipif(not BTC18.is_file(), reason=f"real data not found at {BTC18}")
+def test_fit_floors_merge_shared_sweeps_into_one_episode():
+    kw = {"model": "qg_mlp", "fill_rule": "queue", "latency_ns": 5_000_000, "last_file_only": False}
+    close, _ = group_fills([BTC18], floors_bp=(0.2,), **kw)
+    usual, _ = group_fills([BTC18], **kw)             # the quoting config's floor, 0.5 bp
+    both, _ = group_fills([BTC18], floors_bp=(0.2, None), **kw)
+    assert len(close.adverse_bp) > len(usual.adverse_bp) > 0     # more sweeps reach a closer quote
+    assert len(both.adverse_bp) == len(close.adverse_bp) + len(usual.adverse_bp)
+    n = {k: len(np.unique(fs.episode)) for k, fs in (("close", close), ("usual", usual), ("both", both))}
+    assert max(n["close"], n["usual"]) <= n["both"] < n["close"] + n["usual"]   # shared sweeps counted once
