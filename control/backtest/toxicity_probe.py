@@ -52,7 +52,9 @@ from control.backtest.fill_rules import DEFAULT_FILL_RULE, FILL_RULES
 # Feature kinds whose positive values mean pressure up (a bid-heavy book, buying, a rising mid):
 # toward a bought bid's favour and against a sold ask. models/FEATURES.md defines each kind.
 DIRECTIONAL_KINDS = frozenset({"imbalance", "weighted_imbalance", "microprice", "ofi", "mid_change", "trade_flow"})
-RIDGES = (0.1, 1.0, 10.0, 100.0, 1000.0)
+# Ridge strengths in units of fills (weights are lots / mean lots). The top end is the limit in which
+# the score becomes each feature's own covariance with the outcome (no joint fit at all).
+RIDGES = (0.1, 1.0, 10.0, 100.0, 1000.0, 10000.0)
 CV_FOLDS = 5
 
 
@@ -116,9 +118,11 @@ class ToxicityFit:
 
 
 def fit_ridge(x: np.ndarray, y: np.ndarray, w: np.ndarray, ridge: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(mean, scale, coef) of a lot-weighted ridge regression of y on standardised x (constant columns: 0)."""
-    mean = x.mean(axis=0)
-    scale = x.std(axis=0)
+    """(mean, scale, coef) of a lot-weighted ridge regression of y on x standardised with the same weights
+    (so that the centred columns carry no intercept; constant columns get 0)."""
+    w = w / w.mean()
+    mean = np.average(x, weights=w, axis=0)
+    scale = np.sqrt(np.average((x - mean) ** 2, weights=w, axis=0))
     scale = np.where(scale > 0, scale, 1.0)
     z = (x - mean) / scale
     a = z.T @ (z * w[:, None]) + ridge * np.eye(z.shape[1])
@@ -258,6 +262,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         ap.exit(2, f"{ap.prog}: error: {e}\n")
     fit_sets = [fs for fs, _ in fitted]
     fit_set = FillSet.concat("fit", fit_sets)
+    if len(np.unique(fit_set.episode)) < CV_FOLDS:
+        ap.exit(2, f"{ap.prog}: error: the --fit captures give {len(fit_set.adverse_bp)} static fills in "
+                   f"{len(np.unique(fit_set.episode))} sweep episodes; {CV_FOLDS} are needed to choose the ridge\n")
     fit = fit_toxicity(fit_set, frame_names(fitted[0][1]))
     results = [evaluate(fit, fs) for fs in tests]
 

@@ -10,6 +10,7 @@ import pytest
 
 from control.backtest.diagnose import EPISODE_GAP_NS, drop_by_score, oracle_reduction, sweep_episodes
 from control.backtest.toxicity_probe import (
+    RIDGES,
     FillSet,
     episode_folds,
     evaluate,
@@ -23,6 +24,7 @@ from models.config import FeatureSpec, load_config
 
 DATA = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "binance" / "usdm"
 BTC18, BTC19 = DATA / "btcusdt_20240718.gz", DATA / "btcusdt_20240719.gz"
+ETH18 = DATA / "ethusdt_20240718.gz"
 
 
 def test_drop_by_score_drops_the_highest_scores():
@@ -83,7 +85,7 @@ def test_fit_finds_a_planted_toxicity_and_scores_unseen_fills():
     rng = np.random.default_rng(7)
     fit = fit_toxicity(_synthetic(rng, 400, 0.8), ("a", "b", "c", "d"))
     assert np.argmax(np.abs(fit.coef)) == 0 and fit.coef[0] > 0
-    assert set(fit.cv_kept_bp) == {0.1, 1.0, 10.0, 100.0, 1000.0} and fit.ridge in fit.cv_kept_bp
+    assert set(fit.cv_kept_bp) == set(RIDGES) and fit.ridge in fit.cv_kept_bp
     r = evaluate(fit, _synthetic(rng, 300, 0.8))
     assert r.change < 0.8 * r.oracle_change < 0               # most of what a perfect forecast gets
     assert r.interval[0] <= r.change <= r.interval[1]
@@ -98,21 +100,30 @@ def test_fit_on_noise_gains_nothing_out_of_sample():
     assert r.interval[0] < 0 < r.interval[1]
 
 
-@pytest.mark.skipif(not BTC19.is_file(), reason=f"real data not found at {BTC19}")
+@pytest.mark.skipif(not (BTC19.is_file() and ETH18.is_file()), reason=f"real data not found in {DATA}")
 def test_probe_on_real_captures(capsys):
-    assert main(["--json", "--fill-rule", "queue", "--fit", str(BTC18),
+    assert main(["--json", "--fill-rule", "queue", "--fit", str(BTC18), "--fit", str(ETH18),
                  "--test", f"{BTC18},{BTC19}"]) == 0
     out = json.loads(capsys.readouterr().out)
     fit, (test,) = out["fit"], out["test"]
-    assert fit["groups"] == ["BTCUSDT btcusdt_20240718.gz"] and fit["fills"] > 0
+    assert fit["groups"] == ["BTCUSDT btcusdt_20240718.gz", "ETHUSDT ethusdt_20240718.gz"]
+    assert fit["fills"] > 0 and fit["episodes"] >= 5
     assert set(fit["coef"]) == set(frame_names(load_config("qg_mlp").features.specs))
-    assert fit["ridge"] in (0.1, 1.0, 10.0, 100.0, 1000.0)
+    assert fit["ridge"] in RIDGES
     # only the last file's fills are scored: the 18th's come before them in the same stream
     assert test["group"] == "BTCUSDT btcusdt_20240719.gz" and test["fills"] > 100
     assert test["oracle_change"] < 0 and test["interval"][0] <= test["change"] <= test["interval"][1]
-    assert main(["--fit", str(BTC18), "--test", f"{BTC18},{BTC19}"]) == 0
+    assert main(["--fit", str(BTC18), "--fit", str(ETH18), "--test", f"{BTC18},{BTC19}"]) == 0
     text = capsys.readouterr().out
     assert "issue-8 target: -30% at 70% volume" in text and "BTCUSDT btcusdt_20240719.gz:" in text
+
+
+@pytest.mark.skipif(not BTC18.is_file(), reason=f"real data not found at {BTC18}")
+def test_too_few_sweeps_to_fit_is_exit_2(capsys):
+    # BTCUSDT 2024-07-18 alone: 8 static fills in 3 sweeps, fewer than the cross-validation's folds
+    with pytest.raises(SystemExit) as e:
+        main(["--fit", str(BTC18), "--test", str(BTC18)])
+    assert e.value.code == 2 and "3 sweep episodes; 5 are needed" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("content", [None, b"garbage\n{\"e\": 1}\n"])
