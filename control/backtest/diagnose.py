@@ -259,9 +259,10 @@ def _as_dict(d: Diagnosis) -> dict:
 def input_errors() -> tuple[type[Exception], ...]:
     """What unreadable captures, bad records or missing model artifacts raise: the diagnostic commands
     report them in one line and exit 2 instead of a traceback."""
-    from control.marketdata.errors import LoaderError
+    from control.marketdata.errors import DecodeError, LoaderError
+    from models.config import ConfigError
     from models.reference import ModelArtifactError
-    return LoaderError, ModelArtifactError, OSError, ValueError   # ValueError: DecodeError, ConfigError
+    return LoaderError, DecodeError, ConfigError, ModelArtifactError, OSError
 
 
 def nan_to_none(v: object) -> object:
