@@ -87,6 +87,7 @@ def test_bad_nextpnr_router_is_rejected(tmp_path: Path) -> None:
 
 def test_ecp5_sweeps_several_seeds() -> None:
     assert len(load_boards()["ecp5-85f"].seeds) > 1
+    assert load_boards()["pynq-z2"].seeds == [1], "default for boards that do not set it"
 
 
 def test_committed_image_seed_is_tried_first() -> None:
@@ -96,4 +97,3 @@ def test_committed_image_seed_is_tried_first() -> None:
     manifest = json.loads((REPO / "firmware" / "ecp5-85f" / "manifest.json").read_text())
     assert load_boards()["ecp5-85f"].seeds[0] == manifest["timing"]["seed"]
     assert load_boards()["ecp5-85f"].router == manifest["timing"]["router"], "and places it with the same router"
-    assert load_boards()["pynq-z2"].seeds == [1], "default for boards that do not set it"
