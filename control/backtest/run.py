@@ -88,8 +88,7 @@ class BacktestResult:
 
 def arm_config(cfg: QuotingConfig, arm: str) -> QuotingConfig:
     if arm == "static":
-        spread = dataclasses.replace(cfg.policy.spread, vol_multiplier=0.0)
-        return dataclasses.replace(cfg, policy=dataclasses.replace(cfg.policy, spread=spread))
+        return cfg.with_spread(vol_multiplier=0.0)
     if arm in ("vol", "model"):
         return cfg
     raise ValueError(f"unknown arm {arm!r}; known: {ARMS}")

@@ -44,6 +44,7 @@ from control.backtest.diagnose import (
     drop_by_score,
     input_errors,
     nan_to_none,
+    oracle_reduction,
     rank_correlation,
     sweep_episodes,
 )
@@ -181,7 +182,7 @@ class ProbeResult:
 def evaluate(fit: ToxicityFit, fs: FillSet, keep: float = KEEP_VOLUME, reps: int = 2000, seed: int = 0) -> ProbeResult:
     score = fit.score(fs.x)
     base, kept = drop_by_score(fs.adverse_bp, fs.lots, score, keep)
-    _, oracle = drop_by_score(fs.adverse_bp, fs.lots, fs.adverse_bp, keep)
+    _, oracle = oracle_reduction(fs.adverse_bp, fs.lots, keep)
     ids, inv = np.unique(fs.episode, return_inverse=True)
     members = [np.flatnonzero(inv == i) for i in range(len(ids))]
     rng = np.random.default_rng(seed)
@@ -212,7 +213,7 @@ def group_fills(paths: Sequence[Path], *, model: str, fill_rule: str, latency_ns
     cfg = load_config()
     infos, adverse = [], []
     for floor in floors_bp:
-        c = cfg if floor is None else _with_floor(cfg, floor)
+        c = cfg if floor is None else cfg.with_spread(floor_bp=floor)
         _, info, adv = diagnose_stream(rd.records, rd.trades, mp.preds, c, rd.instrument.symbol,
                                        latency_ns=latency_ns, horizon_ns=mp.horizon_ns, fill_rule=fill_rule)
         sel = np.isfinite(adv[COMPARE_HORIZON_NS])
@@ -226,12 +227,6 @@ def group_fills(paths: Sequence[Path], *, model: str, fill_rule: str, latency_ns
     x = side_frame(mp.features[info["record"]], info["side"], specs)
     label = f"{rd.instrument.symbol} {Path(paths[-1]).name if last_file_only else '+'.join(Path(p).name for p in paths)}"
     return FillSet(label, x, a, info["lots"], sweep_episodes(info["recv_ns"], info["side"])), tuple(specs)
-
-
-def _with_floor(cfg, floor_bp: float):
-    """`cfg` with the half-spread floor at `floor_bp` (the static arm uses the floor alone)."""
-    spread = dataclasses.replace(cfg.policy.spread, floor_bp=floor_bp)
-    return dataclasses.replace(cfg, policy=dataclasses.replace(cfg.policy, spread=spread))
 
 
 def _groups(values: Sequence[str]) -> list[list[Path]]:
@@ -272,7 +267,7 @@ def main(argv: Sequence[str] | None = None) -> int:
            "fit": {"groups": [fs.label for fs in fit_sets], "floors_bp": list(floors), "fills": len(fit_set.adverse_bp),
                    "episodes": len(np.unique(fit_set.episode)), "ridge": fit.ridge,
                    "cv_kept_bp": {f"{r:g}": v for r, v in fit.cv_kept_bp.items()},
-                   "baseline_bp": drop_by_score(fit_set.adverse_bp, fit_set.lots, fit_set.adverse_bp)[0],
+                   "baseline_bp": oracle_reduction(fit_set.adverse_bp, fit_set.lots)[0],
                    "coef": dict(zip(fit.names, map(float, fit.coef), strict=True))},
            "test": [{"group": r.label, "fills": r.fills, "episodes": r.episodes, "baseline_bp": r.baseline_bp,
                      "kept_bp": r.kept_bp, "change": r.change, "interval": list(r.interval),

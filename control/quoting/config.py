@@ -7,7 +7,7 @@ setting stops the engine at start-up instead of producing odd quotes later; noth
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -142,6 +142,10 @@ class QuotingConfig:
         except KeyError:
             raise QuotingConfigError(f"no instrument {symbol!r} in the quoting config "
                                      f"(have {sorted(self.instruments)})") from None
+
+    def with_spread(self, **changes: float) -> QuotingConfig:
+        """This config with fields of `policy.spread` replaced (the backtest's static arm, tests)."""
+        return replace(self, policy=replace(self.policy, spread=replace(self.policy.spread, **changes)))
 
 
 # --------------------------------------------------------------------------------------------------

@@ -2,8 +2,6 @@
 coming must cut adverse selection; a neutral model must equal the no-model arm exactly."""
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pytest
 
@@ -56,9 +54,7 @@ def low_vol_config():
     """The default policy with a 1 bp floor (the synthetic flow is scaled to it) and a small
     volatility weight: the synthetic jumps would otherwise lift the half-spread beyond both the sweeps
     and the uninformed flow, and nothing would fill."""
-    cfg = load_config()
-    spread = dataclasses.replace(cfg.policy.spread, floor_bp=1.0, vol_multiplier=0.2)
-    return dataclasses.replace(cfg, policy=dataclasses.replace(cfg.policy, spread=spread))
+    return load_config().with_spread(floor_bp=1.0, vol_multiplier=0.2)
 
 
 def test_oracle_model_cuts_adverse_selection():

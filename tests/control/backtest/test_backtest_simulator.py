@@ -34,9 +34,7 @@ def trades(rows):
 def config_1bp():
     """The default config with the half-spread floor pinned at 1 bp (10 ticks at a 100000-tick mid),
     so the exact prices below survive retuning of default.yaml."""
-    cfg = load_config()
-    spread = dataclasses.replace(cfg.policy.spread, floor_bp=1.0)
-    return dataclasses.replace(cfg, policy=dataclasses.replace(cfg.policy, spread=spread))
+    return load_config().with_spread(floor_bp=1.0)
 
 
 def run(records, tr, preds=None, latency_ns=0):

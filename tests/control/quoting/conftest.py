@@ -1,8 +1,6 @@
 """Shared fixtures of the quoting tests: the packaged config and book/prediction builders."""
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pytest
 
@@ -17,8 +15,7 @@ def pinned(cfg):
     """The default config with the tunable half-spread floor pinned at 1 bp, so the exact numbers of
     these tests (1 bp = 10 ticks at a 100000-tick mid) survive retuning of default.yaml. The move and
     withdrawal curves stay the default's: the issue's reference scenarios test those."""
-    spread = dataclasses.replace(cfg.policy.spread, floor_bp=1.0)
-    return dataclasses.replace(cfg, policy=dataclasses.replace(cfg.policy, spread=spread))
+    return cfg.with_spread(floor_bp=1.0)
 
 
 @pytest.fixture(scope="session")
