@@ -49,7 +49,12 @@ def stream_groups(sources: Sequence[DataSource]) -> list[list[DataSource]]:
     return groups
 
 
-def _time_of_day_split(ts_ns: np.ndarray, src: DataSource) -> np.ndarray:
+def source_split_codes(src: DataSource, ts_ns: np.ndarray) -> np.ndarray:
+    """Split code (SPLIT_CODE) of each record of one source file, from the records' exchange time stamps:
+    the source's split, or for `by_time` its local-time cuts (train before train_until, val before
+    val_until, test after). The backtest reads it too, to score only what the model never trained on."""
+    if src.split != "by_time":
+        return np.full(len(ts_ns), SPLIT_CODE[src.split], dtype=np.int8)
     tz = ZoneInfo(src.tz)
     t_train = time.fromisoformat(src.train_until)
     t_val = time.fromisoformat(src.val_until)
@@ -74,11 +79,7 @@ def split_codes(records: np.ndarray, group: Sequence[DataSource], counts: Sequen
     parts = []
     start = 0
     for src, n in zip(group, counts, strict=True):
-        part = records[start:start + n]
-        if src.split == "by_time":
-            parts.append(_time_of_day_split(part["ts_ns"], src))
-        else:
-            parts.append(np.full(n, SPLIT_CODE[src.split], dtype=np.int8))
+        parts.append(source_split_codes(src, records["ts_ns"][start:start + n]))
         start += n
     codes = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int8)
     if np.any(np.diff(codes) < 0):

@@ -17,10 +17,16 @@ exactly that label:
    would have had (more sweeps reach a closer quote), merged so that a sweep stays one episode;
 3. score: in each --test group, drop the fills worth 30% of the volume that the fit calls most toxic
    and compare the adverse selection per unit left with the baseline's, with the oracle's (the same
-   drop knowing each outcome) and with a bootstrap interval over sweep episodes.
+   drop knowing each outcome), with the same drop scored by the network's own p of the move that
+   hurts the fill (what a pull-only policy on the shipped outputs could reach at best) and with a
+   bootstrap interval over sweep episodes.
 
-Each group is one instrument's captures in stream order, comma-separated. Only a --test group's
-last file is scored: the files before it continue into it, as `quoteguard backtest` streams them.
+Each group is one instrument's captures in stream order, comma-separated. A --fit group never gives
+fills of the model's test split. A --test group is scored on its last file only (the files before it
+continue into it, as `quoteguard backtest` streams them), and there only on what the model never
+trained on: its test split, or a file its config does not list. A file split by time of day (LOBSTER
+AMZN: train before 12:30, val before 14:15) can thus be given to both: `--fit AMZN.zip` fits on its
+train and val hours, `--test AMZN.zip` scores its test hours.
 
 Like the oracle, this is a bound for a pull-only policy driven by such a head, not a backtest of one:
 it ranks the baseline's own fills, and a policy that pulls also changes the fills that follow.
@@ -94,6 +100,7 @@ class FillSet:
     adverse_bp: np.ndarray
     lots: np.ndarray
     episode: np.ndarray      # sweep episode id, unique within the set
+    p_side: np.ndarray       # the network's own p of the move that hurts the fill's side, at its decision
 
     @staticmethod
     def concat(label: str, sets: Sequence[FillSet]) -> FillSet:
@@ -102,7 +109,8 @@ class FillSet:
             episodes.append(fs.episode + offset)
             offset += int(fs.episode.max()) + 1 if len(fs.episode) else 0
         return FillSet(label, np.concatenate([fs.x for fs in sets]), np.concatenate([fs.adverse_bp for fs in sets]),
-                       np.concatenate([fs.lots for fs in sets]), np.concatenate(episodes))
+                       np.concatenate([fs.lots for fs in sets]), np.concatenate(episodes),
+                       np.concatenate([fs.p_side for fs in sets]))
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -167,6 +175,7 @@ class ProbeResult:
     baseline_bp: float
     kept_bp: float           # after dropping the 30% of volume scored most toxic
     oracle_bp: float         # after dropping the 30% of volume that was most toxic
+    p_side_bp: float         # after dropping the 30% of volume with the highest p_side: the network as it is
     interval: tuple[float, float]   # 90% bootstrap interval over episodes of kept / baseline - 1
     rank_corr: float         # of the score with the adverse selection
 
@@ -178,11 +187,16 @@ class ProbeResult:
     def oracle_change(self) -> float:
         return self.oracle_bp / self.baseline_bp - 1.0
 
+    @property
+    def p_side_change(self) -> float:
+        return self.p_side_bp / self.baseline_bp - 1.0
+
 
 def evaluate(fit: ToxicityFit, fs: FillSet, keep: float = KEEP_VOLUME, reps: int = 2000, seed: int = 0) -> ProbeResult:
     score = fit.score(fs.x)
     base, kept = drop_by_score(fs.adverse_bp, fs.lots, score, keep)
     _, oracle = oracle_reduction(fs.adverse_bp, fs.lots, keep)
+    _, by_p_side = drop_by_score(fs.adverse_bp, fs.lots, fs.p_side, keep)
     ids, inv = np.unique(fs.episode, return_inverse=True)
     members = [np.flatnonzero(inv == i) for i in range(len(ids))]
     rng = np.random.default_rng(seed)
@@ -193,40 +207,56 @@ def evaluate(fit: ToxicityFit, fs: FillSet, keep: float = KEEP_VOLUME, reps: int
         if b > 0:
             changes.append(k / b - 1.0)
     lo, hi = (np.quantile(changes, [0.05, 0.95]) if changes else (np.nan, np.nan))
-    return ProbeResult(fs.label, len(fs.adverse_bp), len(ids), base, kept, oracle, (float(lo), float(hi)),
+    return ProbeResult(fs.label, len(fs.adverse_bp), len(ids), base, kept, oracle, by_p_side, (float(lo), float(hi)),
                        rank_correlation(score, fs.adverse_bp))
 
 
-def group_fills(paths: Sequence[Path], *, model: str, fill_rule: str, latency_ns: int, last_file_only: bool,
+# Which fills a group contributes, by the model's split of the record they were decided on (the
+# training config's sources; data.model_segments): the head never fits on the model's test split, and
+# is scored only on what the model never trained on, in the group's last file (the files before it
+# continue into it, as `quoteguard backtest` streams them).
+FIT_SPLITS = frozenset({"train", "val", "unknown"})
+TEST_SPLITS = frozenset({"test", "unknown"})
+
+
+def group_fills(paths: Sequence[Path], *, model: str, fill_rule: str, latency_ns: int, role: str,
                 floors_bp: Sequence[float | None] = (None,)) -> tuple[FillSet, tuple]:
     """The static baseline's fills of one stream (`paths`, one instrument in order), in side frame; with
-    the model's feature specs. With several `floors_bp` (None: the quoting config's floor), the fills of a
-    static quote at each of those half-spreads, merged in time: the sweeps they share form one episode,
-    so that cross-validation never splits a sweep between its folds."""
-    from control.backtest.data import load_replay, predict
+    the model's feature specs. `role` "fit" keeps the fills outside the model's test split, "test" those
+    of the last file in its test split or in a file the model does not list (FIT_SPLITS / TEST_SPLITS).
+    With several `floors_bp` (None: the quoting config's floor), the fills of a static quote at each of
+    those half-spreads, merged in time: the sweeps they share form one episode, so that cross-validation
+    never splits a sweep between its folds."""
+    from control.backtest.data import load_replay, model_segments, predict
     from control.quoting.config import load_config
     from models.config import load_config as load_model_config
 
+    if role not in ("fit", "test"):
+        raise ValueError(f"role must be 'fit' or 'test', not {role!r}")
     rd = load_replay(paths)
     mp = predict(rd.records, model)
     specs = load_model_config(model).features.specs     # the config predict() computed the features of
+    wanted = np.zeros(len(rd.records), dtype=bool)
+    for seg in model_segments(rd, mp):
+        if role == "fit" and seg.split in FIT_SPLITS:
+            wanted[seg.first_record:seg.end_record] = True
+        elif role == "test" and seg.split in TEST_SPLITS and seg.first_record >= rd.files[-1].first_record:
+            wanted[seg.first_record:seg.end_record] = True
     cfg = load_config()
     infos, adverse = [], []
     for floor in floors_bp:
         c = cfg if floor is None else cfg.with_spread(floor_bp=floor)
         _, info, adv = diagnose_stream(rd.records, rd.trades, mp.preds, c, rd.instrument.symbol,
                                        latency_ns=latency_ns, horizon_ns=mp.horizon_ns, fill_rule=fill_rule)
-        sel = np.isfinite(adv[COMPARE_HORIZON_NS])
-        if last_file_only:
-            sel &= info["record"] >= rd.files[-1].first_record
+        sel = np.isfinite(adv[COMPARE_HORIZON_NS]) & wanted[info["record"]]
         infos.append(info[sel])
         adverse.append(adv[COMPARE_HORIZON_NS][sel])
     info, a = np.concatenate(infos), np.concatenate(adverse)
     order = np.lexsort((info["side"], info["recv_ns"]))
     info, a = info[order], a[order]
     x = side_frame(mp.features[info["record"]], info["side"], specs)
-    label = f"{rd.instrument.symbol} {Path(paths[-1]).name if last_file_only else '+'.join(Path(p).name for p in paths)}"
-    return FillSet(label, x, a, info["lots"], sweep_episodes(info["recv_ns"], info["side"])), tuple(specs)
+    label = f"{rd.instrument.symbol} {Path(paths[-1]).name if role == 'test' else '+'.join(Path(p).name for p in paths)}"
+    return FillSet(label, x, a, info["lots"], sweep_episodes(info["recv_ns"], info["side"]), info["p_side"]), tuple(specs)
 
 
 def _groups(values: Sequence[str]) -> list[list[Path]]:
@@ -236,9 +266,11 @@ def _groups(values: Sequence[str]) -> list[list[Path]]:
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--fit", action="append", required=True, metavar="DATA[,DATA...]",
-                    help="captures of one instrument in stream order whose static fills fit the head (repeatable)")
+                    help="captures of one instrument in stream order whose static fills fit the head, except "
+                         "those in the model's test split (repeatable)")
     ap.add_argument("--test", action="append", required=True, metavar="DATA[,DATA...]",
-                    help="captures of one instrument in stream order; the fills of the last file are scored")
+                    help="captures of one instrument in stream order; the fills of the last file in the model's "
+                         "test split, or in a file the model does not list, are scored (repeatable)")
     ap.add_argument("--fit-floor-bp", type=float, action="append", metavar="BP",
                     help="fit on the fills of static quotes at this half-spread (repeatable; default: the quoting "
                          "config's floor). More floors, more (overlapping) sweeps to fit on; the test stays at the config's")
@@ -251,8 +283,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         floors = tuple(args.fit_floor_bp or (None,))
-        fitted = [group_fills(g, last_file_only=False, floors_bp=floors, **kw) for g in _groups(args.fit)]
-        tests = [group_fills(g, last_file_only=True, **kw)[0] for g in _groups(args.test)]
+        fitted = [group_fills(g, role="fit", floors_bp=floors, **kw) for g in _groups(args.fit)]
+        tests = [group_fills(g, role="test", **kw)[0] for g in _groups(args.test)]
     except input_errors() as e:
         ap.exit(2, f"{ap.prog}: error: {e}\n")
     fit_sets = [fs for fs, _ in fitted]
@@ -271,7 +303,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                    "coef": dict(zip(fit.names, map(float, fit.coef), strict=True))},
            "test": [{"group": r.label, "fills": r.fills, "episodes": r.episodes, "baseline_bp": r.baseline_bp,
                      "kept_bp": r.kept_bp, "change": r.change, "interval": list(r.interval),
-                     "oracle_bp": r.oracle_bp, "oracle_change": r.oracle_change, "rank_corr": r.rank_corr}
+                     "oracle_bp": r.oracle_bp, "oracle_change": r.oracle_change,
+                     "p_side_bp": r.p_side_bp, "p_side_change": r.p_side_change, "rank_corr": r.rank_corr}
                     for r in results]}
     if args.json:
         print(json.dumps(nan_to_none(out), indent=2))
@@ -290,7 +323,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for r in results:
         print(f"  {r.label}: {r.fills} fills ({r.episodes} episodes), AS at 1 s {r.baseline_bp:.3f} -> {r.kept_bp:.3f} bp "
               f"({100 * r.change:+.0f}%, 90% CI over episodes [{100 * r.interval[0]:+.0f}, {100 * r.interval[1]:+.0f}]); "
-              f"oracle {100 * r.oracle_change:+.0f}%; rank corr of score with AS {r.rank_corr:+.2f}")
+              f"oracle {100 * r.oracle_change:+.0f}%; the network's own p of the hurting move as the score "
+              f"{100 * r.p_side_change:+.0f}%; rank corr of score with AS {r.rank_corr:+.2f}")
     return 0
 
 

@@ -2,7 +2,6 @@
 compare the model-driven policy with a static-spread baseline."""
 from __future__ import annotations
 
-import gzip
 import json
 import logging
 from pathlib import Path
@@ -34,21 +33,24 @@ def backtest(*, data: tuple[Path, ...], model: str, no_model: bool, latency_ms: 
              config_path: Path | None, report_dir: Path | None, as_json: bool) -> None:
     """Backtest the model-driven quoting policy against a static-spread baseline on recorded data.
 
-    DATA files are grouped by instrument; files of one instrument form one stream in the order given
-    (a capture that continues another, e.g. the 19th after the 18th, must follow it).
+    DATA files (Binance captures, LOBSTER zips) are grouped by instrument; files of one instrument
+    form one stream in the order given (a capture that continues another, e.g. the 19th after the
+    18th, must follow it). Results are also given per model split: per file, or per part of a file
+    the model splits by time of day (LOBSTER AMZN: train / val / test hours).
 
     \b
     Examples:
       quoteguard backtest ../shared/data/binance/usdm/btcusdt_20240718.gz ../shared/data/binance/usdm/btcusdt_20240719.gz
+      quoteguard backtest ../shared/data/lobster/LOBSTER_SampleFile_AMZN_2012-06-21_5.zip
       quoteguard backtest --latency-ms 20 --report reports/backtest DATA...
       quoteguard backtest --fill-rule queue DATA...      (the same with a risk-averse queue model)
       quoteguard backtest --no-model --json DATA...
     """
-    from control.backtest.data import load_replay, predict
+    from control.backtest.data import load_replay, model_segments, predict
     from control.backtest.report import summary, write_report
-    from control.backtest.run import BacktestSettings, Segment, run_backtest
+    from control.backtest.run import BacktestSettings, run_backtest
     from control.marketdata.errors import DecodeError, LoaderError
-    from control.marketdata.source import sniff_binance
+    from control.marketdata.source import sniff_instrument
     from control.quoting.config import QuotingConfigError, load_config
 
     try:
@@ -59,7 +61,7 @@ def backtest(*, data: tuple[Path, ...], model: str, no_model: bool, latency_ms: 
     streams: dict[str, list[Path]] = {}
     for p in data:
         try:
-            inst = sniff_binance(_head(p), p)
+            inst = sniff_instrument(p)
         except (LoaderError, OSError) as e:
             raise click.UsageError(f"{p}: {e}") from e
         streams.setdefault(inst.symbol, []).append(p)
@@ -82,8 +84,7 @@ def backtest(*, data: tuple[Path, ...], model: str, no_model: bool, latency_ms: 
                 click.echo(f"error: model {model!r}: {e}\n(use --no-model for the baselines alone)", err=True)
                 raise SystemExit(2) from e
             preds = mp.preds
-        segments = tuple(Segment(Path(f.path).name, f.first_record, f.end_record, _split(f.path, mp))
-                         for f in rd.files)
+        segments = model_segments(rd, mp)
         settings = BacktestSettings(symbol, latency_ns=int(round(latency_ms * 1e6)),
                                     horizon_ns=mp.horizon_ns if mp else 2_000_000_000,
                                     model_hash=mp.model_hash if mp else "", fill_rule=fill_rule)
@@ -102,33 +103,16 @@ def backtest(*, data: tuple[Path, ...], model: str, no_model: bool, latency_ms: 
         click.echo(json.dumps(out if len(out) > 1 else out[0], indent=2))
 
 
-def _head(path: Path, n: int = 200) -> list[bytes]:
-    with path.open("rb") as fh:
-        gz = fh.read(2) == b"\x1f\x8b"
-    with (gzip.open(path, "rb") if gz else path.open("rb")) as fh:
-        return [fh.readline().rstrip(b"\r\n") for _ in range(n)]
-
-
-def _split(path: str, mp) -> str:
-    if mp is None:
-        return "unknown"
-    full = Path(path).resolve().as_posix()
-    for src, split in mp.splits.items():
-        if full.endswith("/" + src):
-            return split
-    return "unknown"
-
-
 def _print_table(s: dict) -> None:
     click.echo(f"\n{s['symbol']}: {s['records']} records, {s['trades']} trades, latency {s['latency_ms']:g} ms, "
                f"fills {s['fill_rule']}; "
                + ", ".join(f"{g['name']} ({g['split']})" for g in s["segments"]))
-    head = f"{'arm':<8}{'fills':>7}{'lots':>8}{'captured':>10}{'AS 0.1s':>9}{'AS 1s':>9}{'AS 5s':>9}{'PnL':>10}{'quotes':>8}"
+    head = f"{'arm':<8}{'fills':>7}{'lots':>8}{'captured':>10}{'AS 0.1s':>9}{'AS 1s':>9}{'AS 5s':>9}{'PnL':>12}{'quotes':>8}"
     click.echo(head)
     for name, a in s["arms"].items():
         adv = a["adverse_selection_bp"]
         click.echo(f"{name:<8}{a['fills']:>7}{a['volume_lots']:>8}{_n(a['spread_captured_bp']):>10}"
-                   f"{_n(adv.get('0.1s')):>9}{_n(adv.get('1s')):>9}{_n(adv.get('5s')):>9}{_n(a['pnl_final']):>10}"
+                   f"{_n(adv.get('0.1s')):>9}{_n(adv.get('1s')):>9}{_n(adv.get('5s')):>9}{_n(a['pnl_final']):>12}"
                    f"{a['quotes_sent']:>8}")
     for label, key in (("all", "comparison_all"), ("unseen", "comparison_unseen")):
         if s[key]:

@@ -124,6 +124,20 @@ def read_lobster(zip_path: str | Path) -> LobsterFile:
     return LobsterFile(mm["sym"], mm["date"], levels, messages, book, midnight_ns, tuple(errs))
 
 
+def lobster_instrument(zip_path: str | Path, registry: Registry = DEFAULT_REGISTRY) -> Instrument:
+    """The instrument of a LOBSTER zip, from its member names alone (nothing is decompressed)."""
+    try:
+        with zipfile.ZipFile(zip_path) as zf:
+            names = zf.namelist()
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise LoaderError(f"{zip_path}: not a readable zip: {exc}") from exc
+    symbols = {m["sym"] for m in map(_NAME.search, names) if m}
+    if len(symbols) != 1:
+        raise LoaderError(f"{zip_path}: expected LOBSTER *_message_N.csv / *_orderbook_N.csv of one symbol, "
+                          f"found {sorted(symbols) or 'none'}")
+    return registry.get(VENUE, MARKET, symbols.pop())
+
+
 def _ticks(px: np.ndarray, sz: np.ndarray, empty: int, tick: int, where: str, stats: ReplayStats) -> np.ndarray:
     out = np.where((px == empty) | (sz == 0), 0, px)
     off = (out % tick) != 0
@@ -132,6 +146,56 @@ def _ticks(px: np.ndarray, sz: np.ndarray, empty: int, tick: int, where: str, st
         stats.reject(DecodeError(E.OFF_TICK, f"{int(off.sum())} {where} prices not on the {tick} tick; "
                                  f"first in row {row + 1}", record=str(px[row].tolist())))
     return out // tick
+
+
+def _tick_lot(inst: Instrument) -> tuple[int, int]:
+    """The instrument's tick and lot in the file's integer units (price USD x 10000, shares)."""
+    tick = inst.price_scaler.mantissa * 10 ** -inst.price_scaler.exponent if inst.price_scaler.exponent == 0 else None
+    lot = inst.size_scaler.mantissa if inst.size_scaler.exponent == 0 else None
+    if tick is None or lot is None:
+        raise LoaderError(f"{inst.name}: LOBSTER needs an integer tick and lot, got {inst.tick}/{inst.lot}")
+    return tick, lot
+
+
+def _executed(m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(is an execution, aggressor side +1 buy / -1 sell) of each message row. Types 4 and 5 execute a
+    visible or a hidden resting order; the direction is that resting order's side, so direction 1 (a
+    buy order was executed) is a seller-initiated trade."""
+    typ = m[:, 1]
+    return (typ == EXECUTE) | (typ == EXECUTE_HIDDEN), -m[:, 5]
+
+
+@dataclass(frozen=True)
+class Executions:
+    """Every execution of one LOBSTER file, in message order (the instrument's ticks and lots)."""
+    instrument: Instrument
+    row: np.ndarray          # message row (= the record it belongs to in load_lobster's stream)
+    ts_ns: np.ndarray        # epoch ns (exchange clock; LOBSTER has no receive time)
+    px: np.ndarray           # ticks; see load_executions for prices between ticks
+    lots: np.ndarray
+    side: np.ndarray         # aggressor: +1 buyer-initiated, -1 seller-initiated
+
+
+def load_executions(zip_path: str | Path, *, registry: Registry = DEFAULT_REGISTRY) -> Executions:
+    """The trades of a LOBSTER file: each visible (type 4) or hidden (type 5) execution.
+
+    Hidden midpoint orders execute between ticks (half a cent on the samples: 63 of AMZN's 2,445 hidden
+    executions, 372 of AAPL's 11,332). Such a price is rounded away from the aggressor, down for a buy
+    and up for a sell, which keeps "did this trade reach a quote on the tick grid" exact: a buyer at
+    223.795 reaches an ask at 223.79 (floor) and not one at 223.80; a seller at 223.795 reaches a bid
+    at 223.80 (ceil) and not one at 223.79."""
+    lf = read_lobster(zip_path)
+    if lf.rejected:
+        raise lf.rejected[0]
+    inst: Instrument = registry.get(VENUE, MARKET, lf.symbol)
+    tick, lot = _tick_lot(inst)
+    m = lf.messages
+    execd, aggressor = _executed(m)
+    rows = np.flatnonzero(execd)
+    side = aggressor[rows]
+    price = m[rows, 4]
+    px = np.where(side > 0, price // tick, -((-price) // tick))
+    return Executions(inst, rows, lf.midnight_ns + m[rows, 0], px, m[rows, 3] // lot, side)
 
 
 def load_lobster(zip_path: str | Path, *, levels: int = DEFAULT_LEVELS,
@@ -145,10 +209,7 @@ def load_lobster(zip_path: str | Path, *, levels: int = DEFAULT_LEVELS,
         stats.reject(err)
     n = len(lf.messages)
     stats.messages = n
-    tick = inst.price_scaler.mantissa * 10 ** -inst.price_scaler.exponent if inst.price_scaler.exponent == 0 else None
-    lot = inst.size_scaler.mantissa if inst.size_scaler.exponent == 0 else None
-    if tick is None or lot is None:
-        raise LoaderError(f"{inst.name}: LOBSTER needs an integer tick and lot, got {inst.tick}/{inst.lot}")
+    tick, lot = _tick_lot(inst)
     L = lf.levels
     b = lf.book
     ask_px, ask_sz = b[:, 0::4], b[:, 1::4]
@@ -160,11 +221,10 @@ def load_lobster(zip_path: str | Path, *, levels: int = DEFAULT_LEVELS,
     out["bid_sz"][:, :k] = bid_sz[:, :k] // lot
     out["ask_sz"][:, :k] = ask_sz[:, :k] // lot
     m = lf.messages
-    typ, size, direction = m[:, 1], m[:, 3], m[:, 5]
-    execd = (typ == EXECUTE) | (typ == EXECUTE_HIDDEN)
-    # direction = side of the resting order: a buy order executed means the seller initiated.
-    out["trade_sell"] = np.where(execd & (direction == 1), size, 0) // lot
-    out["trade_buy"] = np.where(execd & (direction == -1), size, 0) // lot
+    typ, size = m[:, 1], m[:, 3]
+    execd, aggressor = _executed(m)
+    out["trade_sell"] = np.where(execd & (aggressor < 0), size, 0) // lot
+    out["trade_buy"] = np.where(execd & (aggressor > 0), size, 0) // lot
     out["seq"] = np.arange(n, dtype=np.uint64)
     out["ts_ns"] = lf.midnight_ns + m[:, 0]
     out["recv_ns"] = out["ts_ns"]          # LOBSTER has no receive time

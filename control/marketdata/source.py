@@ -133,3 +133,18 @@ def sniff_binance(lines: list[bytes], path: str | Path, registry: Registry = DEF
     if market is None or symbol is None:
         raise LoaderError(f"{path}: cannot tell the Binance market/symbol from content or name")
     return registry.get(FORMAT_BINANCE, market, symbol)
+
+
+def sniff_instrument(path: str | Path, registry: Registry = DEFAULT_REGISTRY) -> Instrument:
+    """The instrument of any capture: a LOBSTER zip's from its member names, a Binance capture's from
+    its first lines (sniff_binance)."""
+    if detect_format(path) == FORMAT_LOBSTER:
+        # Imported here: lobster.py pulls in control.book (the replay counters) and models.record.
+        from control.marketdata.lobster import lobster_instrument
+        return lobster_instrument(path, registry)
+    head: list[bytes] = []
+    for line in iter_lines([path]):
+        head.append(line)
+        if len(head) >= _SNIFF_LINES:
+            break
+    return sniff_binance(head, path, registry)

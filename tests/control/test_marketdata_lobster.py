@@ -1,4 +1,4 @@
-"""LOBSTER reader: exact parsing, and a malformed row costs only itself."""
+"""LOBSTER reader: exact parsing, and a malformed row costs only itself; its executions as trades."""
 from __future__ import annotations
 
 import zipfile
@@ -10,7 +10,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from control.marketdata.errors import DecodeError, LoaderError
-from control.marketdata.lobster import _parse_messages, _time_ns, load_lobster
+from control.marketdata.lobster import (
+    _parse_messages,
+    _time_ns,
+    load_executions,
+    load_lobster,
+    lobster_instrument,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 ZIP = REPO.parent / "shared" / "data" / "lobster" / "LOBSTER_SampleFile_AMZN_2012-06-21_1.zip"
@@ -72,3 +78,59 @@ def test_fuzz_message_rows(text: str) -> None:
     rows, bad, errs = _parse_messages(text, "fuzz")
     assert len(rows) == len(text.splitlines())
     assert all(isinstance(e, DecodeError) for e in errs) and len(bad) == len(errs)
+
+
+def test_executions_are_the_records_trades() -> None:
+    """Every type 4 / 5 message, with the aggressor opposite the resting order's direction, and the same
+    lots per row as the records' trade_buy / trade_sell (one rule, lobster._executed, feeds both)."""
+    ex = load_executions(ZIP)
+    recs, _ = load_lobster(ZIP)
+    assert ex.instrument.symbol == "AMZN" and len(ex.px) == 8974 + 2445    # visible + hidden executions
+    buy, sell = np.zeros(len(recs), np.int64), np.zeros(len(recs), np.int64)
+    np.add.at(buy, ex.row[ex.side > 0], ex.lots[ex.side > 0])
+    np.add.at(sell, ex.row[ex.side < 0], ex.lots[ex.side < 0])
+    np.testing.assert_array_equal(buy, recs["trade_buy"])
+    np.testing.assert_array_equal(sell, recs["trade_sell"])
+    np.testing.assert_array_equal(ex.ts_ns, recs["ts_ns"][ex.row])
+    # The first two: "34200.017459617,5,0,1,2238200,-1" (1 share of a hidden sell at 223.82: a buyer
+    # initiated) and "34200.190226476,4,11885113,21,2238100,1" (21 shares of a visible buy at 223.81)
+    assert [(int(ex.px[k]), int(ex.lots[k]), int(ex.side[k])) for k in (0, 1)] == [(22382, 1, 1), (22381, 21, -1)]
+
+
+def test_executions_between_ticks_round_away_from_the_aggressor(tmp_path: Path) -> None:
+    """A midpoint execution at 223.825 reaches a bid at 223.83 for a seller (ceil) and an ask at 223.82
+    for a buyer (floor), never one a tick further."""
+    def half_cent(msgs, book):
+        t = msgs[10].split(",")[0]
+        msgs[10] = f"{t},5,0,100,2238250,1"      # hidden buy order executed: seller-initiated
+        msgs[11] = f"{t},5,0,100,2238250,-1"     # hidden sell order executed: buyer-initiated
+        return msgs, book
+
+    ex = load_executions(_subset(tmp_path, 50, half_cent))
+    i = {int(r): k for k, r in enumerate(ex.row)}
+    assert (ex.px[i[10]], ex.side[i[10]]) == (22383, -1)
+    assert (ex.px[i[11]], ex.side[i[11]]) == (22382, 1)
+
+
+def test_executions_refuse_a_malformed_row_with_its_place(tmp_path: Path) -> None:
+    def corrupt(msgs, book):
+        msgs[7] = "34200.5,4,1,x,2238200,1"
+        return msgs, book
+
+    with pytest.raises(DecodeError, match="bad_number|non-integer") as e:
+        load_executions(_subset(tmp_path, 50, corrupt))
+    assert "message_1.csv:8" in str(e.value)
+
+
+def test_instrument_from_member_names(tmp_path: Path) -> None:
+    assert lobster_instrument(ZIP).symbol == "AMZN"
+    bad = tmp_path / "x.zip"
+    bad.write_bytes(b"not a zip")
+    with pytest.raises(LoaderError, match="not a readable zip"):
+        lobster_instrument(bad)
+    two = tmp_path / "two.zip"
+    with zipfile.ZipFile(two, "w") as zf:
+        zf.writestr(MSG, "")
+        zf.writestr(MSG.replace("AMZN", "AAPL"), "")
+    with pytest.raises(LoaderError, match="one symbol"):
+        lobster_instrument(two)

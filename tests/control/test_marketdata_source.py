@@ -10,9 +10,10 @@ import pytest
 
 from control.marketdata import source
 from control.marketdata.errors import LoaderError
-from control.marketdata.source import iter_lines, read_lines
+from control.marketdata.source import iter_lines, read_lines, sniff_instrument
 
 BUNDLED = Path(__file__).resolve().parents[1] / "data" / "binance" / "btcusdt_20240718.gz"
+LOBSTER = Path(__file__).resolve().parents[3] / "shared" / "data" / "lobster" / "LOBSTER_SampleFile_AAPL_2012-06-21_1.zip"
 RAW = b"a b\r\n\nccc\r\r\n\r\n" + b"x" * 700 + b"\nlast\r"
 
 
@@ -42,3 +43,13 @@ def test_real_capture_and_errors(tmp_path):
     bad.write_bytes(full[: len(full) // 2])
     with pytest.raises(LoaderError, match="cannot read"):
         list(iter_lines([bad]))
+
+
+def test_sniff_instrument_of_either_venue(tmp_path):
+    assert sniff_instrument(BUNDLED).key == ("binance", "usdm", "BTCUSDT")
+    if LOBSTER.is_file():
+        assert sniff_instrument(LOBSTER).key == ("lobster", "nasdaq", "AAPL")
+    with pytest.raises(LoaderError):
+        sniff_instrument(tmp_path / "missing.zip")
+    with pytest.raises(LoaderError):
+        sniff_instrument(tmp_path / "missing.gz")

@@ -1,4 +1,5 @@
-"""`quoteguard backtest` on real recorded data (Binance BTCUSDT 2024-07-18, the smaller capture)."""
+"""`quoteguard backtest` on real recorded data (Binance BTCUSDT 2024-07-18, the smaller capture; LOBSTER
+AMZN 2012-06-21, whose model split is by time of day)."""
 from __future__ import annotations
 
 import json
@@ -8,11 +9,16 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from control.backtest.data import load_trades
+from control.backtest.data import load_replay, load_trades, model_segments, predict
+from control.backtest.run import Segment
 from control.cli import main
+from control.marketdata.errors import LoaderError
+from control.marketdata.lobster import load_executions
 
 DATA = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "binance" / "usdm"
 BTC18 = DATA / "btcusdt_20240718.gz"
+AMZN = DATA.parents[1] / "lobster" / "LOBSTER_SampleFile_AMZN_2012-06-21_5.zip"
+needs_amzn = pytest.mark.skipif(not AMZN.is_file(), reason=f"real data not found at {AMZN}")
 
 pytestmark = pytest.mark.skipif(not BTC18.is_file(), reason=f"real data not found at {BTC18}")
 
@@ -67,3 +73,50 @@ def test_fill_rule_option(tmp_path):
     assert runs["queue"]["arms"]["static"]["volume_lots"] <= runs["at_or_through"]["arms"]["static"]["volume_lots"]
     bad = CliRunner().invoke(main, ["backtest", "--no-model", "--fill-rule", "front", str(BTC18)])
     assert bad.exit_code == 2 and "fill-rule" in bad.output
+
+
+@needs_amzn
+def test_trades_of_a_lobster_file_are_its_executions():
+    t, ex = load_trades([AMZN]), load_executions(AMZN)
+    assert len(t) == len(ex.px) == 11419
+    np.testing.assert_array_equal(t["recv_ns"], ex.ts_ns)      # no receive clock: the exchange's
+    np.testing.assert_array_equal(t["ts_ns"], ex.ts_ns)
+    np.testing.assert_array_equal(t["px"], ex.px)
+    np.testing.assert_array_equal(t["side"], ex.side)
+    with pytest.raises(LoaderError, match="expected"):
+        load_trades([BTC18, AMZN])                              # one stream is one instrument
+
+
+@needs_amzn
+def test_model_segments_split_a_lobster_day_at_the_configs_cuts():
+    """The model trains on AMZN before 12:30 New York time, validates until 14:15 and tests after:
+    the backtest scores the same three parts, contiguous, so the held-out hours count as unseen."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    rd = load_replay([AMZN])
+    segs = model_segments(rd, predict(rd.records, "qg_mlp"))
+    assert [(g.name, g.split) for g in segs] == [(f"{AMZN.name} [{x}]", x) for x in ("train", "val", "test")]
+    assert segs[0].first_record == 0 and segs[-1].end_record == len(rd.records)
+    assert all(a.end_record == b.first_record for a, b in zip(segs, segs[1:], strict=False))
+    ny = ZoneInfo("America/New_York")
+    for seg, cut in zip(segs[1:], ("12:30", "14:15"), strict=True):
+        first = datetime.fromtimestamp(rd.records["ts_ns"][seg.first_record] / 1e9, ny)
+        last_before = datetime.fromtimestamp(rd.records["ts_ns"][seg.first_record - 1] / 1e9, ny)
+        assert last_before.strftime("%H:%M") < cut <= first.strftime("%H:%M")
+    assert model_segments(rd, None) == (Segment(AMZN.name, 0, len(rd.records), "unknown"),)
+
+
+@needs_amzn
+def test_lobster_backtest_scores_its_held_out_hours():
+    res = CliRunner().invoke(main, ["backtest", "--json", str(AMZN)])
+    assert res.exit_code == 0, res.output
+    s = json.loads(res.output)
+    assert s["symbol"] == "AMZN" and s["trades"] == 11419
+    assert [g["split"] for g in s["segments"]] == ["train", "val", "test"]
+    test_part = f"{AMZN.name} [test]"
+    static = s["arms"]["static"]
+    assert static["fills"] > 5000 and static["per_segment"][test_part]["fills"] > 1500
+    unseen = s["comparison_unseen"]
+    assert unseen["fills_baseline"] == sum(static["per_segment"][f"{AMZN.name} [{x}]"]["fills"] for x in ("val", "test"))
+    assert s["comparison_per_segment"][test_part]["verdict"]

@@ -78,7 +78,8 @@ def test_episode_folds_keep_sweeps_whole_and_contiguous():
 def _synthetic(rng: np.random.Generator, n: int, signal: float) -> FillSet:
     x = rng.normal(size=(n, 4))
     adverse = 1.0 + signal * x[:, 0] + 0.3 * rng.normal(size=n)
-    return FillSet("synthetic", x, adverse, rng.integers(1, 5, n), np.arange(n) // 2)
+    # the network's p_side sees the planted feature through noise
+    return FillSet("synthetic", x, adverse, rng.integers(1, 5, n), np.arange(n) // 2, x[:, 0] + rng.normal(size=n))
 
 
 def test_fit_finds_a_planted_toxicity_and_scores_unseen_fills():
@@ -88,6 +89,7 @@ def test_fit_finds_a_planted_toxicity_and_scores_unseen_fills():
     assert set(fit.cv_kept_bp) == set(RIDGES) and fit.ridge in fit.cv_kept_bp
     r = evaluate(fit, _synthetic(rng, 300, 0.8))
     assert r.change < 0.8 * r.oracle_change < 0               # most of what a perfect forecast gets
+    assert r.change < r.p_side_change < 0                     # a noisy p_side ranks too, less well
     assert r.interval[0] <= r.change <= r.interval[1]
     assert r.rank_corr > 0.8
 
@@ -96,7 +98,7 @@ def test_fit_on_noise_gains_nothing_out_of_sample():
     rng = np.random.default_rng(11)
     fit = fit_toxicity(_synthetic(rng, 400, 0.0), ("a", "b", "c", "d"))
     r = evaluate(fit, _synthetic(rng, 300, 0.0))
-    assert abs(r.change) < 0.05 and r.oracle_change < -0.1
+    assert abs(r.change) < 0.05 and abs(r.p_side_change) < 0.05 and r.oracle_change < -0.1
     assert r.interval[0] < 0 < r.interval[1]
 
 
@@ -113,9 +115,11 @@ def test_probe_on_real_captures(capsys):
     # only the last file's fills are scored: the 18th's come before them in the same stream
     assert test["group"] == "BTCUSDT btcusdt_20240719.gz" and test["fills"] > 100
     assert test["oracle_change"] < 0 and test["interval"][0] <= test["change"] <= test["interval"][1]
+    assert test["oracle_change"] <= test["p_side_change"]
     assert main(["--fit", str(BTC18), "--fit", str(ETH18), "--test", f"{BTC18},{BTC19}"]) == 0
     text = capsys.readouterr().out
     assert "issue-8 target: -30% at 70% volume" in text and "BTCUSDT btcusdt_20240719.gz:" in text
+    assert "the network's own p of the hurting move as the score" in text
 
 
 @pytest.mark.skipif(not BTC18.is_file(), reason=f"real data not found at {BTC18}")
@@ -145,7 +149,7 @@ def test_sweep_episodes_split_on_side_and_gap():
 
 @pytest.mark.skipif(not BTC18.is_file(), reason=f"real data not found at {BTC18}")
 def test_fit_floors_merge_shared_sweeps_into_one_episode():
-    kw = {"model": "qg_mlp", "fill_rule": "queue", "latency_ns": 5_000_000, "last_file_only": False}
+    kw = {"model": "qg_mlp", "fill_rule": "queue", "latency_ns": 5_000_000, "role": "fit"}
     close, _ = group_fills([BTC18], floors_bp=(0.2,), **kw)
     usual, _ = group_fills([BTC18], **kw)             # the quoting config's floor, 0.5 bp
     both, _ = group_fills([BTC18], floors_bp=(0.2, None), **kw)
@@ -153,3 +157,18 @@ def test_fit_floors_merge_shared_sweeps_into_one_episode():
     assert len(both.adverse_bp) == len(close.adverse_bp) + len(usual.adverse_bp)
     n = {k: len(np.unique(fs.episode)) for k, fs in (("close", close), ("usual", usual), ("both", both))}
     assert max(n["close"], n["usual"]) <= n["both"] < n["close"] + n["usual"]   # shared sweeps counted once
+
+
+@pytest.mark.skipif(not BTC19.is_file(), reason=f"real data not found at {BTC19}")
+def test_fit_never_sees_the_models_test_split_and_test_scores_only_it():
+    """BTCUSDT 07-18 is the model's val file, 07-19 its test file: given both, a fit group keeps the 18th's
+    fills only and a test group the 19th's only; together they are every fill of the stream."""
+    kw = {"model": "qg_mlp", "fill_rule": "queue", "latency_ns": 5_000_000}
+    fit, _ = group_fills([BTC18, BTC19], role="fit", **kw)
+    test, _ = group_fills([BTC18, BTC19], role="test", **kw)
+    alone, _ = group_fills([BTC18], role="fit", **kw)
+    assert len(fit.adverse_bp) == len(alone.adverse_bp) > 0
+    np.testing.assert_array_equal(fit.adverse_bp, alone.adverse_bp)
+    assert len(test.adverse_bp) > 100
+    with pytest.raises(ValueError, match="role"):
+        group_fills([BTC18], role="both", **kw)
