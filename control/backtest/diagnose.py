@@ -260,9 +260,10 @@ def input_errors() -> tuple[type[Exception], ...]:
     """What unreadable captures, bad records or missing model artifacts raise: the diagnostic commands
     report them in one line and exit 2 instead of a traceback."""
     from control.marketdata.errors import DecodeError, LoaderError
+    from control.marketdata.instruments import UnknownInstrumentError
     from models.config import ConfigError
     from models.reference import ModelArtifactError
-    return LoaderError, DecodeError, ConfigError, ModelArtifactError, OSError
+    return LoaderError, DecodeError, UnknownInstrumentError, ConfigError, ModelArtifactError, OSError
 
 
 def nan_to_none(v: object) -> object:

@@ -50,6 +50,7 @@ def backtest(*, data: tuple[Path, ...], model: str, no_model: bool, latency_ms: 
     from control.backtest.report import summary, write_report
     from control.backtest.run import BacktestSettings, run_backtest
     from control.marketdata.errors import DecodeError, LoaderError
+    from control.marketdata.instruments import UnknownInstrumentError
     from control.marketdata.source import sniff_instrument
     from control.quoting.config import QuotingConfigError, load_config
 
@@ -62,8 +63,8 @@ def backtest(*, data: tuple[Path, ...], model: str, no_model: bool, latency_ms: 
     for p in data:
         try:
             inst = sniff_instrument(p)
-        except (LoaderError, OSError) as e:
-            raise click.UsageError(f"{p}: {e}") from e
+        except (LoaderError, OSError, UnknownInstrumentError) as e:    # their messages name the file
+            raise click.UsageError(str(e)) from e
         streams.setdefault(inst.symbol, []).append(p)
 
     out: list[dict] = []

@@ -28,6 +28,9 @@ BOOK_BBO = "bbo"       # one-level book from best bid/offer messages (no snapsho
 class UnknownInstrumentError(KeyError):
     """No instrument is registered under the requested key."""
 
+    def __str__(self) -> str:   # KeyError's own str() quotes the message like a key: print it as text
+        return str(self.args[0]) if self.args else ""
+
 
 @dataclass(frozen=True)
 class Instrument:
@@ -86,12 +89,14 @@ class Registry:
         for inst in instruments:
             self._by_key[inst.key] = inst
 
-    def get(self, venue: str, market: str, symbol: str) -> Instrument:
+    def get(self, venue: str, market: str, symbol: str, *, source: object = None) -> Instrument:
+        """The instrument under (venue, market, symbol); `source` (the file that names it) leads the error."""
         try:
             return self._by_key[(venue, market, symbol.upper())]
         except KeyError:
             raise UnknownInstrumentError(
-                f"no instrument {venue}:{market}:{symbol}; known: {', '.join(sorted(i.name for i in self))}"
+                ("" if source is None else f"{source}: ")
+                + f"no instrument {venue}:{market}:{symbol}; known: {', '.join(sorted(i.name for i in self))}"
             ) from None
 
     def with_overrides(self, entries: Iterable[Mapping[str, object]]) -> Registry:

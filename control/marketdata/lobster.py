@@ -135,7 +135,7 @@ def lobster_instrument(zip_path: str | Path, registry: Registry = DEFAULT_REGIST
     if len(symbols) != 1:
         raise LoaderError(f"{zip_path}: expected LOBSTER *_message_N.csv / *_orderbook_N.csv of one symbol, "
                           f"found {sorted(symbols) or 'none'}")
-    return registry.get(VENUE, MARKET, symbols.pop())
+    return registry.get(VENUE, MARKET, symbols.pop(), source=zip_path)
 
 
 def _ticks(px: np.ndarray, sz: np.ndarray, empty: int, tick: int, where: str, stats: ReplayStats) -> np.ndarray:
@@ -187,7 +187,7 @@ def load_executions(zip_path: str | Path, *, registry: Registry = DEFAULT_REGIST
     lf = read_lobster(zip_path)
     if lf.rejected:
         raise lf.rejected[0]
-    inst: Instrument = registry.get(VENUE, MARKET, lf.symbol)
+    inst: Instrument = registry.get(VENUE, MARKET, lf.symbol, source=zip_path)
     tick, lot = _tick_lot(inst)
     m = lf.messages
     execd, aggressor = _executed(m)
@@ -203,7 +203,7 @@ def load_lobster(zip_path: str | Path, *, levels: int = DEFAULT_LEVELS,
     """One record per message row: the order-book row after it, plus that row's executions."""
     t0 = time.perf_counter()
     lf = read_lobster(zip_path)
-    inst: Instrument = registry.get(VENUE, MARKET, lf.symbol)
+    inst: Instrument = registry.get(VENUE, MARKET, lf.symbol, source=zip_path)
     stats = ReplayStats(instrument=inst, name=str(zip_path))
     for err in lf.rejected:
         stats.reject(err)

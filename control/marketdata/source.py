@@ -132,7 +132,7 @@ def sniff_binance(lines: list[bytes], path: str | Path, registry: Registry = DEF
         symbol = p.name.split("_")[0].split(".")[0].upper() or None
     if market is None or symbol is None:
         raise LoaderError(f"{path}: cannot tell the Binance market/symbol from content or name")
-    return registry.get(FORMAT_BINANCE, market, symbol)
+    return registry.get(FORMAT_BINANCE, market, symbol, source=path)
 
 
 def sniff_instrument(path: str | Path, registry: Registry = DEFAULT_REGISTRY) -> Instrument:

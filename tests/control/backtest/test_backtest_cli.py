@@ -120,3 +120,20 @@ def test_lobster_backtest_scores_its_held_out_hours():
     unseen = s["comparison_unseen"]
     assert unseen["fills_baseline"] == sum(static["per_segment"][f"{AMZN.name} [{x}]"]["fills"] for x in ("val", "test"))
     assert s["comparison_per_segment"][test_part]["verdict"]
+
+
+def test_unusable_lobster_zip_is_a_usage_error_naming_it_once(tmp_path):
+    """A zip that is not one, or one of a stock no instrument is registered for: exit 2 and one line
+    that names the file, no traceback."""
+    import zipfile
+
+    garbage = tmp_path / "garbage.zip"
+    garbage.write_bytes(b"not a zip")
+    msft = tmp_path / "MSFT.zip"
+    with zipfile.ZipFile(msft, "w") as zf:
+        zf.writestr("MSFT_2012-06-21_34200000_57600000_message_1.csv", "34200.1,1,1,100,300000,1\n")
+        zf.writestr("MSFT_2012-06-21_34200000_57600000_orderbook_1.csv", "300100,100,300000,100\n")
+    for bad, why in ((garbage, "not a readable zip"), (msft, "no instrument lobster:nasdaq:MSFT")):
+        res = CliRunner().invoke(main, ["backtest", str(bad)])
+        assert res.exit_code == 2, res.output
+        assert res.output.count(str(bad)) == 1 and why in res.output and "Traceback" not in res.output
