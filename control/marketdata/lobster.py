@@ -90,14 +90,17 @@ def _parse_messages(text: str, source: str) -> tuple[np.ndarray, list[int], list
     return np.array(rows, dtype=np.int64).reshape(-1, 6), bad, errs
 
 
+def _open_zip(zip_path: str | Path) -> zipfile.ZipFile:
+    try:
+        return zipfile.ZipFile(zip_path)
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise LoaderError(f"{zip_path}: not a readable zip: {exc}") from exc
+
+
 def read_lobster(zip_path: str | Path) -> LobsterFile:
     """Both CSVs of a LOBSTER sample zip, parsed into integer arrays."""
     zip_path = Path(zip_path)
-    try:
-        zf = zipfile.ZipFile(zip_path)
-    except (OSError, zipfile.BadZipFile) as exc:
-        raise LoaderError(f"{zip_path}: not a readable zip: {exc}") from exc
-    with zf:
+    with _open_zip(zip_path) as zf:
         found: dict[str, tuple[str, re.Match]] = {}
         for name in zf.namelist():
             m = _NAME.search(name)
@@ -126,11 +129,8 @@ def read_lobster(zip_path: str | Path) -> LobsterFile:
 
 def lobster_instrument(zip_path: str | Path, registry: Registry = DEFAULT_REGISTRY) -> Instrument:
     """The instrument of a LOBSTER zip, from its member names alone (nothing is decompressed)."""
-    try:
-        with zipfile.ZipFile(zip_path) as zf:
-            names = zf.namelist()
-    except (OSError, zipfile.BadZipFile) as exc:
-        raise LoaderError(f"{zip_path}: not a readable zip: {exc}") from exc
+    with _open_zip(zip_path) as zf:
+        names = zf.namelist()
     symbols = {m["sym"] for m in map(_NAME.search, names) if m}
     if len(symbols) != 1:
         raise LoaderError(f"{zip_path}: expected LOBSTER *_message_N.csv / *_orderbook_N.csv of one symbol, "
