@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 VENUE = "lobster"
 MARKET = "nasdaq"
 EXCHANGE_TZ = ZoneInfo("America/New_York")
+PRICE_UNITS_PER_USD = 10000   # LOBSTER prices are integers in USD x 10000 (the registry's tick is in them)
 EMPTY_ASK = 9999999999
 EMPTY_BID = -9999999999
 SUBMIT, CANCEL, DELETE, EXECUTE, EXECUTE_HIDDEN, HALT = 1, 2, 3, 4, 5, 7

@@ -52,3 +52,24 @@ def test_missing_file_and_bad_yaml(tmp_path):
     bad.write_text("instruments: [unclosed")
     with pytest.raises(QuotingConfigError, match="not valid YAML"):
         load_config(bad)
+
+
+def test_default_instruments_match_the_feed_registry():
+    """The quoting config's tick and lot (quote currency) are the feed registry's (venue units) for every
+    instrument it quotes, so that a price the engine sends is one the feed's ticks can express."""
+    from control.marketdata.instruments import DEFAULT_REGISTRY
+    from control.marketdata.lobster import PRICE_UNITS_PER_USD
+
+    cfg = load_config()
+    by_symbol: dict[str, list] = {}
+    for inst in DEFAULT_REGISTRY:
+        by_symbol.setdefault(inst.symbol, []).append(inst)
+    for symbol, q in cfg.instruments.items():
+        feeds = by_symbol.get(symbol)
+        assert feeds, f"{symbol} is quoted but no feed instrument carries it"
+        for inst in feeds:
+            if inst.market == "spot":       # BTCUSDT spot: another market's grid, not quoted
+                continue
+            unit = Decimal(PRICE_UNITS_PER_USD) if inst.venue == "lobster" else Decimal(1)
+            assert Decimal(inst.tick) / unit == q.tick_size, (inst.name, inst.tick, q.tick_size)
+            assert Decimal(inst.lot) == q.lot_size, (inst.name, inst.lot, q.lot_size)
