@@ -9,7 +9,6 @@ status file that `quoteguard status` reads.
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
 import os
@@ -31,7 +30,7 @@ from control.fix.messages import encode_message, utc_timestamp
 from control.fix.quote_frame import QuoteFrame
 from control.fix.quotes import QuoteWriter
 from control.marketdata.errors import DecodeError
-from control.marketdata.source import iter_lines  # noqa: F401  (re-exported: the replay's line reader)
+from control.marketdata.source import head_lines, iter_lines  # noqa: F401  (re-exported: the replay's line readers)
 from control.metrics import LatencyWindow, Metrics
 from control.quoting.config import InstrumentConfig
 from control.quoting.engine import QuotingEngine
@@ -558,11 +557,6 @@ def _quote_row(d: QuoteDecision, seq: int) -> dict:
         "reasons": ";".join(r.code.value for r in d.reasons),
         "half_spread_bp": d.half_spread_bp,
     }
-
-
-def head_lines(path: Path, n: int = 200) -> list[bytes]:
-    """The first `n` lines of a capture (to sniff its venue and instrument)."""
-    return list(itertools.islice(iter_lines([path]), n))
 
 
 class AsyncQueueSink:

@@ -25,14 +25,14 @@ def _streams(files: tuple[str, ...], venue: str | None, registry=None) -> list[l
     """Consecutive files of the same instrument form one stream (a session continued across
     midnight keeps its book); anything else starts a new stream."""
     from control.marketdata.instruments import DEFAULT_REGISTRY
-    from control.marketdata.source import FORMAT_LOBSTER, detect_format, read_lines, sniff_binance
+    from control.marketdata.source import FORMAT_LOBSTER, detect_format, head_lines, sniff_binance
 
     registry = registry or DEFAULT_REGISTRY
     groups: list[list[str]] = []
     last = None
     for f in files:
         fmt = detect_format(f, venue)
-        key = ("lobster", f) if fmt == FORMAT_LOBSTER else sniff_binance(read_lines(f)[:200], f, registry).key
+        key = ("lobster", f) if fmt == FORMAT_LOBSTER else sniff_binance(head_lines(f), f, registry).key
         if groups and key == last and fmt != FORMAT_LOBSTER:
             groups[-1].append(f)
         else:

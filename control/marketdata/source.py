@@ -3,6 +3,7 @@ hold (from their content first, their path second)."""
 from __future__ import annotations
 
 import gzip
+import itertools
 import logging
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -76,6 +77,11 @@ def iter_lines(paths: Iterable[str | Path], *, keep_empty: bool = False) -> Iter
             raise LoaderError(f"{path}: cannot read: {exc}") from exc
 
 
+def head_lines(path: str | Path, n: int = _SNIFF_LINES) -> list[bytes]:
+    """The first `n` lines of a capture (to sniff its venue and instrument), without reading the rest."""
+    return list(itertools.islice(iter_lines([path]), n))
+
+
 def _clean(lines: list[bytes], keep_empty: bool) -> list[bytes]:
     if keep_empty:
         return [ln[:-1] if ln.endswith(b"\r") else ln for ln in lines]
@@ -142,9 +148,4 @@ def sniff_instrument(path: str | Path, registry: Registry = DEFAULT_REGISTRY) ->
         # Imported here: lobster.py pulls in control.book (the replay counters) and models.record.
         from control.marketdata.lobster import lobster_instrument
         return lobster_instrument(path, registry)
-    head: list[bytes] = []
-    for line in iter_lines([path]):
-        head.append(line)
-        if len(head) >= _SNIFF_LINES:
-            break
-    return sniff_binance(head, path, registry)
+    return sniff_binance(head_lines(path), path, registry)
