@@ -236,11 +236,10 @@ def group_fills(paths: Sequence[Path], *, model: str, fill_rule: str, latency_ns
     rd = load_replay(paths)
     mp = predict(rd.records, model)
     specs = load_model_config(model).features.specs     # the config predict() computed the features of
+    splits, start = (FIT_SPLITS, 0) if role == "fit" else (TEST_SPLITS, rd.files[-1].first_record)
     wanted = np.zeros(len(rd.records), dtype=bool)
     for seg in model_segments(rd, mp):
-        if role == "fit" and seg.split in FIT_SPLITS:
-            wanted[seg.first_record:seg.end_record] = True
-        elif role == "test" and seg.split in TEST_SPLITS and seg.first_record >= rd.files[-1].first_record:
+        if seg.split in splits and seg.first_record >= start:
             wanted[seg.first_record:seg.end_record] = True
     cfg = load_config()
     infos, adverse = [], []
